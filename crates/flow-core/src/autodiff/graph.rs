@@ -1,0 +1,143 @@
+//! The tape: nodes, the [`Op`] trait every primitive implements, and the recording switch.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::data::Data;
+use crate::tensor::Tensor;
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+fn next_id() -> u64 {
+    NEXT_ID.with(|id| {
+        let v = id.get();
+        id.set(v + 1);
+        v
+    })
+}
+
+/// A primitive operation: its VJP and JVP rules, written with differentiable tensor ops so
+/// that derivatives of any order come for free. The forward computation lives in the op's
+/// constructor function, next to this impl.
+pub(crate) trait Op: 'static {
+    /// The name used in panics and debugging.
+    fn name(&self) -> &'static str;
+
+    /// Cotangents of the inputs given the output's cotangent. `needs[i]` says whether input `i`
+    /// needs one; the rule may return `None` where it does not.
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        output: &Tensor,
+        cotangent: &Tensor,
+        needs: &[bool],
+    ) -> Vec<Option<Tensor>>;
+
+    /// The output tangent given input tangents (`None` = zero tangent; at least one is `Some`).
+    fn jvp(&self, inputs: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Tensor;
+}
+
+/// How a node was made: the op and its (tangent-free) inputs.
+pub(crate) struct GradFn {
+    pub op: Rc<dyn Op>,
+    pub inputs: Vec<Tensor>,
+}
+
+/// A node of the tape.
+pub(crate) struct Node {
+    pub id: u64,
+    pub data: Rc<Data>,
+    pub requires_grad: bool,
+    pub grad_fn: Option<GradFn>,
+}
+
+impl Node {
+    pub fn new(data: Rc<Data>, requires_grad: bool, grad_fn: Option<GradFn>) -> Node {
+        Node {
+            id: next_id(),
+            data,
+            requires_grad,
+            grad_fn,
+        }
+    }
+}
+
+impl Drop for Node {
+    /// Drops long chains iteratively so that deep graphs cannot overflow the stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<Tensor> = match self.grad_fn.take() {
+            Some(g) => g.inputs,
+            None => return,
+        };
+        while let Some(t) = stack.pop() {
+            if let Ok(mut node) = Rc::try_unwrap(t.node) {
+                if let Some(g) = node.grad_fn.take() {
+                    stack.extend(g.inputs);
+                }
+            }
+        }
+    }
+}
+
+/// Whether operations are currently recorded on the tape (per thread).
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Restores the previous recording mode when dropped (see [`no_grad`]).
+pub struct GradModeGuard {
+    previous: bool,
+}
+
+impl GradModeGuard {
+    /// Sets the recording mode until the guard is dropped.
+    pub fn new(enabled: bool) -> GradModeGuard {
+        let previous = GRAD_ENABLED.with(|g| g.replace(enabled));
+        GradModeGuard { previous }
+    }
+}
+
+impl Drop for GradModeGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Runs `f` without recording a tape (inference, sampling, optimiser updates). Tangents are
+/// still propagated, so forward-mode derivatives work here at no tape cost.
+///
+/// ```
+/// use flow_core::{Tensor, no_grad};
+/// let x = Tensor::from_slice(&[1.0f32], &[1]).requires_grad();
+/// let y = no_grad(|| x.exp());
+/// assert!(!y.is_tracked());
+/// ```
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = GradModeGuard::new(false);
+    f()
+}
+
+impl Tensor {
+    /// Creates the output of a primitive: records it when any input is tracked and recording
+    /// is on, and evaluates the JVP rule when any input carries a tangent.
+    pub(crate) fn from_op(data: Data, op: impl Op, inputs: &[&Tensor]) -> Tensor {
+        let op: Rc<dyn Op> = Rc::new(op);
+        let record = is_grad_enabled() && inputs.iter().any(|t| t.is_tracked());
+        let primals: Vec<Tensor> = inputs.iter().map(|t| t.primal()).collect();
+        let grad_fn = record.then(|| GradFn {
+            op: op.clone(),
+            inputs: primals.clone(),
+        });
+        let mut out = Tensor::with_grad_fn(data, grad_fn);
+        if inputs.iter().any(|t| t.tangent.is_some()) {
+            let tangents: Vec<Option<Tensor>> = inputs.iter().map(|t| t.tangent()).collect();
+            let tangent = op.jvp(&primals, &out, &tangents);
+            debug_assert_eq!(tangent.shape(), out.shape(), "{}: jvp shape", op.name());
+            out.tangent = Some(Rc::new(tangent));
+        }
+        out
+    }
+}

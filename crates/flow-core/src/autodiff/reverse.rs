@@ -1,0 +1,193 @@
+//! Reverse mode: vector-Jacobian products, optionally recorded so that they can be
+//! differentiated again (`create_graph`).
+
+use std::collections::{HashMap, HashSet};
+
+use super::graph::GradModeGuard;
+use crate::tensor::Tensor;
+
+/// Which tape nodes receive cotangents.
+enum Targets<'a> {
+    /// Only these nodes (and what lies between them and the output).
+    Only(&'a HashSet<u64>),
+    /// Every tracked leaf.
+    AllLeaves,
+}
+
+/// The tracked nodes reachable from `output`, inputs before the nodes that use them.
+fn topological_order(output: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut visited = HashSet::new();
+    // (node, whether its inputs have been pushed)
+    let mut stack = vec![(output.primal(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !t.is_tracked() || !visited.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(g) = &t.node.grad_fn {
+            for input in g.inputs.iter().rev() {
+                if input.is_tracked() && !visited.contains(&input.id()) {
+                    stack.push((input.clone(), false));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Propagates `seed` (the cotangent of `output`) back through the tape and returns the
+/// cotangents of the targets, keyed by node id.
+fn backprop(
+    output: &Tensor,
+    seed: Tensor,
+    targets: Targets,
+    create_graph: bool,
+) -> HashMap<u64, Tensor> {
+    assert_eq!(
+        seed.shape(),
+        output.shape(),
+        "vjp: cotangent shape {:?} differs from output shape {:?}",
+        seed.shape(),
+        output.shape()
+    );
+    let _mode = GradModeGuard::new(create_graph);
+    let order = topological_order(output);
+    let is_target = |t: &Tensor| match &targets {
+        Targets::Only(ids) => ids.contains(&t.id()),
+        Targets::AllLeaves => t.node.grad_fn.is_none(),
+    };
+    // A node is needed if it is a target or leads to one.
+    let mut needed: HashSet<u64> = HashSet::new();
+    for t in &order {
+        let leads = t.node.grad_fn.as_ref().is_some_and(|g| {
+            g.inputs.iter().any(|i| needed.contains(&i.id()))
+        });
+        if is_target(t) || leads {
+            needed.insert(t.id());
+        }
+    }
+    let mut cotangents: HashMap<u64, Tensor> = HashMap::new();
+    let mut results = HashMap::new();
+    if !output.is_tracked() {
+        if is_target(output) {
+            results.insert(output.id(), seed);
+        }
+        return results;
+    }
+    cotangents.insert(output.id(), seed);
+    for t in order.iter().rev() {
+        let Some(ct) = cotangents.remove(&t.id()) else {
+            continue;
+        };
+        if is_target(t) {
+            results.insert(t.id(), ct.clone());
+        }
+        let Some(g) = &t.node.grad_fn else { continue };
+        let needs: Vec<bool> = g.inputs.iter().map(|i| needed.contains(&i.id())).collect();
+        if !needs.iter().any(|&n| n) {
+            continue;
+        }
+        let input_cts = g.op.vjp(&g.inputs, t, &ct, &needs);
+        for ((input, need), ict) in g.inputs.iter().zip(&needs).zip(input_cts) {
+            let (true, Some(ict)) = (*need, ict) else {
+                continue;
+            };
+            assert_eq!(
+                ict.shape(),
+                input.shape(),
+                "{}: vjp returned shape {:?} for input of shape {:?}",
+                g.op.name(),
+                ict.shape(),
+                input.shape()
+            );
+            let entry = cotangents.remove(&input.id());
+            let sum = match entry {
+                Some(prev) => prev.add(&ict),
+                None => ict,
+            };
+            cotangents.insert(input.id(), sum);
+        }
+    }
+    results
+}
+
+fn vjp_impl(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor, create: bool) -> Vec<Tensor> {
+    let ids: HashSet<u64> = inputs.iter().map(|t| t.id()).collect();
+    let mut cts = backprop(output, cotangent.clone(), Targets::Only(&ids), create);
+    inputs
+        .iter()
+        .map(|x| cts.remove(&x.id()).map_or_else(|| x.zeros_like(), |g| g))
+        .collect()
+}
+
+/// Vector-Jacobian product `cotangentᵀ ∂output/∂input` for each input. Inputs the output does
+/// not depend on get zeros. The result is not differentiable; see [`vjp_with_graph`].
+///
+/// # Panics
+/// If `cotangent`'s shape differs from `output`'s.
+pub fn vjp(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor) -> Vec<Tensor> {
+    vjp_impl(output, inputs, cotangent, false)
+}
+
+/// Like [`vjp`], but records the backward pass so that the result can be differentiated
+/// again (`create_graph=True` of PyTorch).
+pub fn vjp_with_graph(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor) -> Vec<Tensor> {
+    vjp_impl(output, inputs, cotangent, true)
+}
+
+/// Gradient of a one-element `output` with respect to each input.
+///
+/// # Panics
+/// If `output` holds more than one element.
+pub fn grad(output: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
+    assert_eq!(output.len(), 1, "grad: output of shape {:?} is not a scalar", output.shape());
+    vjp(output, inputs, &output.ones_like())
+}
+
+/// Like [`grad`], with a differentiable result (for Hessian-vector products, gradient
+/// penalties, TRADE's `∇θ ∂c log q`).
+pub fn grad_with_graph(output: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
+    assert_eq!(output.len(), 1, "grad: output of shape {:?} is not a scalar", output.shape());
+    vjp_with_graph(output, inputs, &output.ones_like())
+}
+
+/// Gradients of every tracked leaf, as returned by [`Tensor::backward`].
+#[derive(Default)]
+pub struct Gradients {
+    by_id: HashMap<u64, Tensor>,
+}
+
+impl Gradients {
+    /// The gradient of `leaf`, or `None` if the output does not depend on it.
+    pub fn get(&self, leaf: &Tensor) -> Option<&Tensor> {
+        self.by_id.get(&leaf.id())
+    }
+
+    /// The number of leaves that received a gradient.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether no leaf received a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+impl Tensor {
+    /// Back-propagates from this one-element tensor to every tracked leaf.
+    ///
+    /// # Panics
+    /// If the tensor holds more than one element.
+    pub fn backward(&self) -> Gradients {
+        assert_eq!(self.len(), 1, "backward: output of shape {:?} is not a scalar", self.shape());
+        Gradients {
+            by_id: backprop(self, self.ones_like(), Targets::AllLeaves, false),
+        }
+    }
+}

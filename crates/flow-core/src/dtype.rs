@@ -1,0 +1,103 @@
+//! Element types: `f32` for fast training, `f64` for gradient checks and theory.
+//!
+//! The dtype is a runtime property of a [`Tensor`](crate::Tensor) (like candle), so model code is
+//! written once without generic parameters; kernels are generic over [`Element`] internally.
+
+use ndarray::{ArrayD, LinalgScalar, ScalarOperand};
+use num_traits::{Float, FromPrimitive};
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+
+use crate::data::Data;
+
+/// The runtime element type of a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum DType {
+    /// 32-bit IEEE float: the training default.
+    F32,
+    /// 64-bit IEEE float: gradient checks, theory, exact evaluation.
+    F64,
+}
+
+impl DType {
+    /// Size of one element in bytes.
+    pub fn size_in_bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+}
+
+impl Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DType::F32 => write!(f, "f32"),
+            DType::F64 => write!(f, "f64"),
+        }
+    }
+}
+
+/// A scalar type a tensor can hold (`f32` or `f64`).
+pub trait Element:
+    Float
+    + FromPrimitive
+    + LinalgScalar
+    + ScalarOperand
+    + Sum
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + 'static
+{
+    /// The matching runtime dtype.
+    const DTYPE: DType;
+    /// Wraps an array of this element type into type-erased storage.
+    fn wrap(array: ArrayD<Self>) -> Data;
+    /// Borrows the array if the storage holds this element type.
+    fn unwrap_ref(data: &Data) -> Option<&ArrayD<Self>>;
+    /// Converts from `f64` (rounding for `f32`).
+    fn from_f64_lossy(x: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn to_f64_exact(self) -> f64;
+}
+
+impl Element for f32 {
+    const DTYPE: DType = DType::F32;
+    fn wrap(array: ArrayD<Self>) -> Data {
+        Data::F32(array)
+    }
+    fn unwrap_ref(data: &Data) -> Option<&ArrayD<Self>> {
+        match data {
+            Data::F32(a) => Some(a),
+            Data::F64(_) => None,
+        }
+    }
+    fn from_f64_lossy(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64_exact(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Element for f64 {
+    const DTYPE: DType = DType::F64;
+    fn wrap(array: ArrayD<Self>) -> Data {
+        Data::F64(array)
+    }
+    fn unwrap_ref(data: &Data) -> Option<&ArrayD<Self>> {
+        match data {
+            Data::F64(a) => Some(a),
+            Data::F32(_) => None,
+        }
+    }
+    fn from_f64_lossy(x: f64) -> Self {
+        x
+    }
+    fn to_f64_exact(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,40 @@
+//! # flow-core
+//!
+//! The engine every crate of the `flows` workspace stands on: an n-dimensional [`Tensor`]
+//! (f32 or f64 at run time, batch axis first) with define-by-run automatic differentiation in
+//! both modes, nestable:
+//!
+//! - reverse mode: [`grad`], [`vjp`], and `*_with_graph` variants whose results are
+//!   differentiable again;
+//! - forward mode: [`make_dual`] / [`jvp`], whose tangents are recorded ops, so a JVP can sit
+//!   inside a reverse pass (free-form flows: `∇θ [vᵀ J_f(x) · stop_grad(J_g(z) v)]`);
+//! - [`hvp`], dense per-sample [`jacobian`], [`Tensor::slogdet`], [`no_grad`].
+//!
+//! On top: [`nn`] layers with named parameters and safetensors checkpoints, [`optim`]
+//! optimisers and schedules, [`distributions`], and (feature `testing`) a gradient checker.
+//!
+//! Not here: bijections and flows (`flow-coupling`), data sets and energies (`flow-data`).
+//!
+//! ```
+//! use flow_core::{Tensor, grad_with_graph, grad};
+//! // d²/dx² x³ at x = 2 is 12.
+//! let x = Tensor::from_slice(&[2.0f64], &[1]).requires_grad();
+//! let y = x.powf(3.0).sum_all();
+//! let dy = grad_with_graph(&y, &[&x]).remove(0);
+//! let d2y = grad(&dy.sum_all(), &[&x]).remove(0);
+//! assert!((d2y.item() - 12.0).abs() < 1e-12);
+//! ```
+
+pub mod autodiff;
+pub mod data;
+pub mod dtype;
+pub mod ops;
+pub mod tensor;
+
+pub use autodiff::{
+    GradModeGuard, Gradients, grad, grad_with_graph, hvp, is_grad_enabled, jacobian,
+    jacobian_reverse, jvp, make_dual, no_grad, vjp, vjp_with_graph,
+};
+pub use data::Data;
+pub use dtype::{DType, Element};
+pub use tensor::Tensor;

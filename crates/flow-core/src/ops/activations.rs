@@ -1,0 +1,112 @@
+//! Activation functions: tanh, sigmoid, softplus, ReLU, leaky ReLU, ELU, SiLU, clamp.
+
+use super::functions::elementwise;
+use super::unary::{Elementwise, apply, constant_derivative, cst};
+use crate::dtype::Element;
+use crate::tensor::Tensor;
+
+/// Numerically stable logistic function.
+#[inline(always)]
+fn sigmoid<T: Element>(x: T) -> T {
+    if x >= T::zero() {
+        (T::one() + (-x).exp()).recip()
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+elementwise!(Tanh, "tanh", |x| x.tanh(), |x, y| T::one() - y * y,
+    |s, x, y| y.square().neg().add_scalar(1.0));
+elementwise!(Sigmoid, "sigmoid", |x| sigmoid(x), |x, y| y * (T::one() - y),
+    |s, x, y| y.mul(&y.neg().add_scalar(1.0)));
+// softplus(x) = max(x, 0) + ln(1 + e^{−|x|})
+elementwise!(Softplus, "softplus", |x| x.max(T::zero()) + (-x.abs()).exp().ln_1p(),
+    |x, y| sigmoid(x), |s, x, y| x.sigmoid());
+elementwise!(Relu, "relu", |x| x.max(T::zero()),
+    |x, y| if x > T::zero() { T::one() } else { T::zero() },
+    |s, x, y| constant_derivative(s, x, y));
+// silu(x) = x σ(x); silu′ = σ (1 + x (1 − σ))
+elementwise!(Silu, "silu", |x| x * sigmoid(x),
+    |x, y| { let s = sigmoid(x); s * (T::one() + x * (T::one() - s)) },
+    |s, x, y| { let sg = x.sigmoid(); sg.mul(&x.mul(&sg.neg().add_scalar(1.0)).add_scalar(1.0)) });
+// elu(x) = x for x > 0, eˣ − 1 otherwise; elu′ = 1 or y + 1
+elementwise!(Elu, "elu", |x| if x > T::zero() { x } else { x.exp_m1() },
+    |x, y| if x > T::zero() { T::one() } else { y + T::one() },
+    |s, x, y| {
+        let positive = x.gt_scalar(0.0);
+        Tensor::where_cond(&positive, &x.ones_like(), &y.add_scalar(1.0))
+    });
+
+/// `x` for `x > 0`, `slope · x` otherwise.
+pub(crate) struct LeakyRelu(pub f64);
+impl Elementwise for LeakyRelu {
+    fn name(&self) -> &'static str {
+        "leaky_relu"
+    }
+    fn f<T: Element>(&self, x: T) -> T {
+        if x > T::zero() { x } else { x * cst(self.0) }
+    }
+    fn df<T: Element>(&self, x: T, _: T) -> T {
+        if x > T::zero() { T::one() } else { cst(self.0) }
+    }
+    fn derivative(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        constant_derivative(self, x, y)
+    }
+}
+
+/// `x` clipped to `[low, high]`; derivative 1 inside, 0 outside.
+pub(crate) struct Clamp(pub f64, pub f64);
+impl Elementwise for Clamp {
+    fn name(&self) -> &'static str {
+        "clamp"
+    }
+    fn f<T: Element>(&self, x: T) -> T {
+        x.max(cst(self.0)).min(cst(self.1))
+    }
+    fn df<T: Element>(&self, x: T, _: T) -> T {
+        if x >= cst(self.0) && x <= cst(self.1) { T::one() } else { T::zero() }
+    }
+    fn derivative(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        constant_derivative(self, x, y)
+    }
+}
+
+impl Tensor {
+    /// Hyperbolic tangent.
+    pub fn tanh(&self) -> Tensor {
+        apply(self, Tanh)
+    }
+    /// Logistic sigmoid `1 / (1 + e^{−x})`.
+    pub fn sigmoid(&self) -> Tensor {
+        apply(self, Sigmoid)
+    }
+    /// `ln(1 + eˣ)`, stable for large `|x|`.
+    pub fn softplus(&self) -> Tensor {
+        apply(self, Softplus)
+    }
+    /// `max(x, 0)`.
+    pub fn relu(&self) -> Tensor {
+        apply(self, Relu)
+    }
+    /// `x` for `x > 0`, `slope · x` otherwise.
+    pub fn leaky_relu(&self, slope: f64) -> Tensor {
+        apply(self, LeakyRelu(slope))
+    }
+    /// Exponential linear unit with `α = 1`.
+    pub fn elu(&self) -> Tensor {
+        apply(self, Elu)
+    }
+    /// SiLU (swish) `x σ(x)`.
+    pub fn silu(&self) -> Tensor {
+        apply(self, Silu)
+    }
+    /// Clips to `[low, high]` (gradient 0 outside).
+    ///
+    /// # Panics
+    /// If `low > high`.
+    pub fn clamp(&self, low: f64, high: f64) -> Tensor {
+        assert!(low <= high, "clamp: low {low} > high {high}");
+        apply(self, Clamp(low, high))
+    }
+}

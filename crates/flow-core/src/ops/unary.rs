@@ -1,0 +1,91 @@
+//! Element-wise functions. Each implements [`Elementwise`]: the scalar function `f`, its
+//! scalar derivative `df` (for the fused first-order fast path) and the derivative as a
+//! differentiable tensor expression (for higher orders). A new activation is ~15 lines.
+
+use crate::autodiff::graph::{Op, is_grad_enabled};
+use crate::data::{map_data, map_data2};
+use crate::dtype::Element;
+use crate::ops::kernels;
+use crate::tensor::Tensor;
+
+/// An element-wise function `y = f(x)` with its derivative.
+pub(crate) trait Elementwise: 'static {
+    /// Name used in panics.
+    fn name(&self) -> &'static str;
+    /// The function on one value.
+    fn f<T: Element>(&self, x: T) -> T;
+    /// `f` over a contiguous slice (override with a vectorised kernel where it pays).
+    fn f_slice<T: Element>(&self, xs: &[T], out: &mut Vec<T>) {
+        out.extend(xs.iter().map(|&x| self.f(x)));
+    }
+    /// `f′(x)` given `x` and `y = f(x)`.
+    fn df<T: Element>(&self, x: T, y: T) -> T;
+    /// `f′(x)` as a differentiable tensor expression of `x` and `y`.
+    fn derivative(&self, x: &Tensor, y: &Tensor) -> Tensor;
+}
+
+struct Unary<F>(F);
+
+/// Whether the fused kernel may replace the composed derivative: nothing is recorded.
+fn can_fuse(a: &Tensor, b: &Tensor) -> bool {
+    !is_grad_enabled() || !(a.is_tracked() || b.is_tracked())
+}
+
+impl<F: Elementwise> Unary<F> {
+    /// `g ⊙ f′(x)` in one pass.
+    fn fused(&self, g: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
+        let f = &self.0;
+        let gx = map_data2!(f.name(), g.data(), x.data(), gv, xv => {
+            let yv = y.array();
+            let mut out = gv.clone();
+            ndarray::Zip::from(&mut out).and(xv).and(yv).for_each(|o, &xi, &yi| *o = *o * f.df(xi, yi));
+            out
+        });
+        Tensor::from_data(gx)
+    }
+}
+
+impl<F: Elementwise> Op for Unary<F> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn vjp(&self, inputs: &[Tensor], out: &Tensor, ct: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
+        let x = &inputs[0];
+        if can_fuse(x, ct) {
+            return vec![Some(self.fused(ct, x, out))];
+        }
+        vec![Some(ct.mul(&self.0.derivative(x, out)))]
+    }
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, t: &[Option<Tensor>]) -> Tensor {
+        let (x, t) = (&inputs[0], t[0].as_ref().expect("unary: tangent"));
+        if can_fuse(x, t) {
+            return self.fused(t, x, out);
+        }
+        t.mul(&self.0.derivative(x, out))
+    }
+}
+
+pub(crate) fn apply<F: Elementwise>(x: &Tensor, f: F) -> Tensor {
+    let data = map_data!(x.data(), a => {
+        let mut out = Vec::with_capacity(a.len());
+        match a.as_slice() {
+            Some(xs) => f.f_slice(xs, &mut out),
+            None => out.extend(a.iter().map(|&v| f.f(v))),
+        }
+        ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).expect("unary: shape")
+    });
+    Tensor::from_op(data, Unary(f), &[x])
+}
+
+/// A constant (untracked) tensor of `df(x, y)`, for piecewise-linear functions whose
+/// derivative has zero derivative.
+pub(crate) fn constant_derivative<F: Elementwise>(f: &F, x: &Tensor, y: &Tensor) -> Tensor {
+    let data = map_data2!(f.name(), x.data(), y.data(), xv, yv => {
+        kernels::binary(xv, yv, xv.shape(), |a, b| f.df(a, b))
+    });
+    Tensor::from_data(data)
+}
+
+pub(crate) fn cst<T: Element>(x: f64) -> T {
+    T::from_f64_lossy(x)
+}
