@@ -1,0 +1,1 @@
+//! flow-bench (under construction)

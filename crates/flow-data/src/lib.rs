@@ -1,0 +1,1 @@
+//! flow-data (under construction)
