@@ -27,9 +27,15 @@
 
 pub mod autodiff;
 pub mod data;
+pub mod distributions;
 pub mod dtype;
+pub mod io;
+pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod tensor;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use autodiff::{
     GradModeGuard, Gradients, grad, grad_with_graph, hvp, is_grad_enabled, jacobian,

@@ -1,0 +1,9 @@
+//! Checkpoints: named tensors plus string metadata in the safetensors format (loads in
+//! PyTorch with `safetensors.torch.load_file` and in JAX/numpy with `safetensors.numpy`),
+//! written atomically.
+
+mod checkpoint;
+mod error;
+
+pub use checkpoint::{Checkpoint, write_atomically};
+pub use error::CheckpointError;

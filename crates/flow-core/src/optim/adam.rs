@@ -1,0 +1,132 @@
+//! Adam and AdamW (Kingma & Ba 2015, arXiv:1412.6980; Loshchilov & Hutter 2019,
+//! arXiv:1711.05101).
+
+use std::collections::HashMap;
+
+use ndarray::{ArrayD, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::{Optimizer, check_step_inputs};
+use crate::data::Data;
+use crate::dtype::Element;
+use crate::io::{Checkpoint, CheckpointError};
+use crate::nn::Param;
+use crate::tensor::Tensor;
+
+/// Hyper-parameters of [`Adam`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay β₁.
+    pub beta1: f64,
+    /// Second-moment decay β₂.
+    pub beta2: f64,
+    /// Denominator constant ε.
+    pub eps: f64,
+    /// Decoupled weight decay (AdamW): `θ ← θ − lr·λ·θ` before the Adam update. 0 = plain Adam.
+    pub weight_decay: f64,
+}
+
+impl AdamConfig {
+    /// Adam with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8, no weight decay).
+    pub fn new(lr: f64) -> AdamConfig {
+        AdamConfig { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+    }
+    /// AdamW with decoupled weight decay `λ`.
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> AdamConfig {
+        self.weight_decay = weight_decay;
+        self
+    }
+    /// Sets β₁ and β₂.
+    pub fn with_betas(mut self, beta1: f64, beta2: f64) -> AdamConfig {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+}
+
+/// Adam / AdamW with bias-corrected moments.
+pub struct Adam {
+    config: AdamConfig,
+    step: u64,
+    moments: HashMap<String, (Data, Data)>,
+}
+
+impl Adam {
+    /// A fresh optimiser.
+    pub fn new(config: AdamConfig) -> Adam {
+        Adam { config, step: 0, moments: HashMap::new() }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+}
+
+/// One Adam update of `p` in place of a copy: returns the new parameter values.
+fn update<T: Element>(p: &ArrayD<T>, g: &ArrayD<T>, m: &mut ArrayD<T>, v: &mut ArrayD<T>, c: &AdamConfig, t: u64) -> ArrayD<T> {
+    let f = T::from_f64_lossy;
+    let (b1, b2) = (f(c.beta1), f(c.beta2));
+    let step_size = f(c.lr / (1.0 - c.beta1.powi(t as i32)));
+    let bias2 = f((1.0 - c.beta2.powi(t as i32)).sqrt());
+    let (eps, decay) = (f(c.eps), f(1.0 - c.lr * c.weight_decay));
+    let mut out = p.clone();
+    Zip::from(&mut out).and(g).and(m).and(v).for_each(|x, &gi, mi, vi| {
+        *mi = b1 * *mi + (T::one() - b1) * gi;
+        *vi = b2 * *vi + (T::one() - b2) * gi * gi;
+        *x = *x * decay - step_size * *mi / (vi.sqrt() / bias2 + eps);
+    });
+    out
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, params: &[Param], grads: &[Tensor]) {
+        check_step_inputs("Adam::step", params, grads);
+        self.step += 1;
+        for (p, g) in params.iter().zip(grads) {
+            let value = p.get();
+            let entry = self.moments.entry(p.name().to_string()).or_insert_with(|| {
+                let z = Data::full(value.shape(), 0.0, value.dtype());
+                (z.clone(), z)
+            });
+            let new = match (value.data(), g.data(), &mut entry.0, &mut entry.1) {
+                (Data::F32(x), Data::F32(gr), Data::F32(m), Data::F32(v)) => Data::F32(update(x, gr, m, v, &self.config, self.step)),
+                (Data::F64(x), Data::F64(gr), Data::F64(m), Data::F64(v)) => Data::F64(update(x, gr, m, v, &self.config, self.step)),
+                _ => panic!("Adam::step: dtype of state for {} does not match", p.name()),
+            };
+            p.set(Tensor::from_data(new));
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
+    fn save_state(&self, ck: &mut Checkpoint) {
+        ck.set_metadata("optim.adam.step", self.step.to_string());
+        for (name, (m, v)) in &self.moments {
+            ck.insert(format!("optim.adam.m.{name}"), Tensor::from_data(m.clone()));
+            ck.insert(format!("optim.adam.v.{name}"), Tensor::from_data(v.clone()));
+        }
+    }
+
+    fn load_state(&mut self, ck: &Checkpoint, params: &[Param]) -> Result<(), CheckpointError> {
+        let step: u64 = ck.metadata_parsed("optim.adam.step")?;
+        let mut moments = HashMap::new();
+        for p in params {
+            let value = p.get();
+            let m = ck.check_compatible(&format!("optim.adam.m.{}", p.name()), &value)?;
+            let v = ck.check_compatible(&format!("optim.adam.v.{}", p.name()), &value)?;
+            moments.insert(p.name().to_string(), (m.data().clone(), v.data().clone()));
+        }
+        self.step = step;
+        self.moments = moments;
+        Ok(())
+    }
+}
