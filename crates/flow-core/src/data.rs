@@ -114,6 +114,12 @@ impl Data {
         })
     }
 
+    /// The same values in standard (row-major, contiguous) layout: the invariant every
+    /// stored tensor keeps, so kernels can use flat slices and reshapes never copy twice.
+    pub(crate) fn into_standard_layout(self) -> Data {
+        map_data!(self, a => if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() })
+    }
+
     /// Whether every value is finite (no NaN or infinity).
     pub fn all_finite(&self) -> bool {
         with_data!(self, a => a.iter().all(|x| x.is_finite()))

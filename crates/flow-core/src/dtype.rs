@@ -4,7 +4,7 @@
 //! written once without generic parameters; kernels are generic over [`Element`] internally.
 
 use ndarray::{ArrayD, LinalgScalar, ScalarOperand};
-use num_traits::{Float, FromPrimitive};
+use num_traits::{Float, FromPrimitive, NumAssign};
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 
@@ -41,6 +41,7 @@ impl Display for DType {
 /// A scalar type a tensor can hold (`f32` or `f64`).
 pub trait Element:
     Float
+    + NumAssign
     + FromPrimitive
     + LinalgScalar
     + ScalarOperand

@@ -36,7 +36,7 @@ pub struct Tensor {
 impl Tensor {
     /// Wraps storage as a new leaf that does not require gradients.
     pub fn from_data(data: Data) -> Tensor {
-        Tensor::leaf(Rc::new(data), false)
+        Tensor::leaf(Rc::new(data.into_standard_layout()), false)
     }
 
     pub(crate) fn leaf(data: Rc<Data>, requires_grad: bool) -> Tensor {
@@ -49,18 +49,13 @@ impl Tensor {
     pub(crate) fn with_grad_fn(data: Data, grad_fn: Option<GradFn>) -> Tensor {
         let requires_grad = grad_fn.is_some();
         Tensor {
-            node: Rc::new(Node::new(Rc::new(data), requires_grad, grad_fn)),
+            node: Rc::new(Node::new(Rc::new(data.into_standard_layout()), requires_grad, grad_fn)),
             tangent: None,
         }
     }
 
     /// A leaf from an `ndarray` array.
     pub fn from_array<T: Element>(array: ArrayD<T>) -> Tensor {
-        let array = if array.is_standard_layout() {
-            array
-        } else {
-            array.as_standard_layout().into_owned()
-        };
         Tensor::from_data(T::wrap(array))
     }
 

@@ -73,10 +73,10 @@ impl Drop for Node {
             None => return,
         };
         while let Some(t) = stack.pop() {
-            if let Ok(mut node) = Rc::try_unwrap(t.node) {
-                if let Some(g) = node.grad_fn.take() {
-                    stack.extend(g.inputs);
-                }
+            if let Ok(mut node) = Rc::try_unwrap(t.node)
+                && let Some(g) = node.grad_fn.take()
+            {
+                stack.extend(g.inputs);
             }
         }
     }

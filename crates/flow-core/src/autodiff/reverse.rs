@@ -121,7 +121,7 @@ fn vjp_impl(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor, create: boo
     let mut cts = backprop(output, cotangent.clone(), Targets::Only(&ids), create);
     inputs
         .iter()
-        .map(|x| cts.remove(&x.id()).map_or_else(|| x.zeros_like(), |g| g))
+        .map(|x| cts.remove(&x.id()).unwrap_or_else(|| x.zeros_like()))
         .collect()
 }
 

@@ -11,11 +11,12 @@ pub(crate) fn binary<T: Element>(
     shape: &[usize],
     f: impl Fn(T, T) -> T,
 ) -> ArrayD<T> {
-    if a.shape() == shape && b.shape() == shape {
-        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
-            let v: Vec<T> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
-            return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
-        }
+    if a.shape() == shape
+        && b.shape() == shape
+        && let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice())
+    {
+        let v: Vec<T> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
+        return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
     }
     if a.shape() == shape && b.len() == 1 {
         let y = *b.iter().next().expect("scalar");

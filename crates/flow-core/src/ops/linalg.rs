@@ -44,7 +44,7 @@ fn lu<T: Element>(a: ArrayView2<T>) -> Lu<T> {
             lu[[i, k]] = factor;
             for j in k + 1..n {
                 let u = lu[[k, j]];
-                lu[[i, j]] = lu[[i, j]] - factor * u;
+                lu[[i, j]] -= factor * u;
             }
         }
     }
@@ -67,7 +67,7 @@ fn inverse_2d<T: Element>(a: ArrayView2<T>) -> Array2<T> {
             for j in i + 1..n {
                 x[i] = x[i] - lu[[i, j]] * x[j];
             }
-            x[i] = x[i] / lu[[i, i]];
+            x[i] /= lu[[i, i]];
         }
         for i in 0..n {
             inv[[i, col]] = x[i];
@@ -86,8 +86,8 @@ fn slogdet_2d<T: Element>(a: ArrayView2<T>) -> (T, T) {
         if d == T::zero() {
             return (T::zero(), T::neg_infinity());
         }
-        s = s * d.signum();
-        log = log + d.abs().ln();
+        s *= d.signum();
+        log += d.abs().ln();
     }
     (s, log)
 }

@@ -38,7 +38,7 @@ impl<F: Elementwise> Unary<F> {
         let gx = map_data2!(f.name(), g.data(), x.data(), gv, xv => {
             let yv = y.array();
             let mut out = gv.clone();
-            ndarray::Zip::from(&mut out).and(xv).and(yv).for_each(|o, &xi, &yi| *o = *o * f.df(xi, yi));
+            ndarray::Zip::from(&mut out).and(xv).and(yv).for_each(|o, &xi, &yi| *o *= f.df(xi, yi));
             out
         });
         Tensor::from_data(gx)

@@ -1,0 +1,68 @@
+//! Errors of the command-line program: bad selections, unusable output folders, I/O.
+
+use std::path::PathBuf;
+
+/// What can stop `flows reproduce` (experiment failures are reported per experiment instead).
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// `--experiment` named something the registry does not hold.
+    #[error("unknown experiment `{name}`; known experiments: {known}")]
+    UnknownExperiment {
+        /// The name given.
+        name: String,
+        /// Comma-separated registered ids.
+        known: String,
+    },
+    /// The selection matched no registered experiment.
+    #[error("no registered experiment matches the selection ({0})")]
+    EmptySelection(String),
+    /// The output folder cannot be created or written.
+    #[error("output folder {path} is not writable: {source}")]
+    OutputNotWritable {
+        /// The folder (or the sub-folder that failed).
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A result could not be serialised.
+    #[error("serialising {path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+    /// Some experiments failed; the others' results and the report were written.
+    #[error("{} experiment(s) failed: {}", .0.len(), .0.join("; "))]
+    ExperimentsFailed(Vec<String>),
+    /// Ctrl-C: finished results are kept and the report covers them.
+    #[error("interrupted; {finished} finished result(s) kept, rerun the same command to continue")]
+    Interrupted {
+        /// Results on disk for this selection.
+        finished: usize,
+    },
+}
+
+impl BenchError {
+    /// The process exit status for this error: 2 for usage errors, 130 for Ctrl-C, else 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BenchError::UnknownExperiment { .. } | BenchError::EmptySelection(_) => 2,
+            BenchError::Interrupted { .. } => 130,
+            _ => 1,
+        }
+    }
+
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> BenchError {
+        BenchError::Io { path: path.into(), source }
+    }
+}
