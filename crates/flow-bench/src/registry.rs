@@ -1,0 +1,45 @@
+//! The one list of experiments. A crate's issue adds its experiments here (see the crate docs).
+
+use crate::error::BenchError;
+use crate::experiment::Experiment;
+use crate::experiments;
+use crate::paper::PaperId;
+
+/// Every registered experiment, in report order within each paper.
+pub fn registry() -> Vec<Box<dyn Experiment>> {
+    vec![
+        Box::new(experiments::flow_core::GradCheck),
+        Box::new(experiments::flow_data::DataGallery),
+        Box::new(experiments::free_form_flows::LinearHutchinson),
+    ]
+}
+
+/// The experiments selected by `--paper` and `--experiment` (their union; everything when
+/// both are empty), in registry order.
+///
+/// # Errors
+/// [`BenchError::UnknownExperiment`] for a name the registry does not hold;
+/// [`BenchError::EmptySelection`] when the papers named have no experiments yet.
+pub fn select<'a>(
+    registry: &'a [Box<dyn Experiment>],
+    papers: &[PaperId],
+    names: &[String],
+) -> Result<Vec<&'a dyn Experiment>, BenchError> {
+    for name in names {
+        if !registry.iter().any(|e| e.id() == name) {
+            let known: Vec<&str> = registry.iter().map(|e| e.id()).collect();
+            return Err(BenchError::UnknownExperiment { name: name.clone(), known: known.join(", ") });
+        }
+    }
+    let everything = papers.is_empty() && names.is_empty();
+    let chosen: Vec<&dyn Experiment> = registry
+        .iter()
+        .filter(|e| everything || papers.contains(&e.paper()) || names.iter().any(|n| n == e.id()))
+        .map(|e| e.as_ref())
+        .collect();
+    if chosen.is_empty() {
+        let slugs: Vec<&str> = papers.iter().map(|p| p.info().slug).collect();
+        return Err(BenchError::EmptySelection(format!("papers: {}", slugs.join(", "))));
+    }
+    Ok(chosen)
+}
