@@ -20,21 +20,23 @@ pub struct RunContext {
     /// Base seed; derive streams with [`RunContext::rng`].
     pub seed: u64,
     preset: serde_json::Value,
-    out_dir: PathBuf,
-    figure_dir: String,
+    write_dir: PathBuf,
+    link_dir: String,
     progress: ProgressBar,
     cancel: Arc<AtomicBool>,
     figures: Vec<Figure>,
 }
 
 impl RunContext {
-    /// A context writing figures to `out_dir/figure_dir` (`figure_dir` relative, `/`-separated).
+    /// A context that writes figures into `write_dir` and records them under `link_dir` (the
+    /// folder, relative to the output folder and `/`-separated, where the runner moves them
+    /// once the experiment has finished).
     pub fn new(
         mode: Mode,
         seed: u64,
         preset: serde_json::Value,
-        out_dir: &Path,
-        figure_dir: String,
+        write_dir: PathBuf,
+        link_dir: String,
         progress: ProgressBar,
         cancel: Arc<AtomicBool>,
     ) -> RunContext {
@@ -42,8 +44,8 @@ impl RunContext {
             mode,
             seed,
             preset,
-            out_dir: out_dir.to_path_buf(),
-            figure_dir,
+            write_dir,
+            link_dir,
             progress,
             cancel,
             figures: Vec::new(),
@@ -105,13 +107,13 @@ impl RunContext {
         caption: impl Into<String>,
         draw: impl FnOnce(&Path) -> Result<(), PlotError>,
     ) -> Result<(), ExperimentError> {
-        let dir = self.out_dir.join(&self.figure_dir);
+        let dir = &self.write_dir;
         let path = dir.join(file_name);
         let plot_err = |message: String| ExperimentError::Plot { path: path.clone(), message };
-        std::fs::create_dir_all(&dir).map_err(|e| plot_err(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| plot_err(e.to_string()))?;
         draw(&path).map_err(|e| plot_err(e.to_string()))?;
         let figure = Figure {
-            path: format!("{}/{}", self.figure_dir, file_name),
+            path: format!("{}/{}", self.link_dir, file_name),
             caption: caption.into(),
         };
         self.figures.push(figure);

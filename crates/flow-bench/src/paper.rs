@@ -124,7 +124,7 @@ pub static PAPERS: [PaperInfo; 12] = [
     },
     PaperInfo {
         id: PaperId::ManifoldFreeFormFlows,
-        slug: "manifold-fff",
+        slug: "manifold-free-form-flows",
         title: "Learning Distributions on Manifolds with Free-form Flows",
         venue: "NeurIPS 2024",
         arxiv: Some("2312.09852"),

@@ -45,12 +45,7 @@ macro_rules! map_data2 {
             ($crate::data::Data::F64($a), $crate::data::Data::F64($b)) => {
                 $crate::data::Data::F64($body)
             }
-            (x, y) => panic!(
-                "{}: dtype mismatch ({} vs {})",
-                $op,
-                x.dtype(),
-                y.dtype()
-            ),
+            (x, y) => panic!("{}: dtype mismatch ({} vs {})", $op, x.dtype(), y.dtype()),
         }
     };
 }

@@ -44,7 +44,10 @@ impl StandardNormal {
             self.dim,
             x.shape()
         );
-        x.square().sum_axis(1, false).mul_scalar(-0.5).add_scalar(-(self.dim as f64) * HALF_LN_2PI)
+        x.square()
+            .sum_axis(1, false)
+            .mul_scalar(-0.5)
+            .add_scalar(-(self.dim as f64) * HALF_LN_2PI)
     }
 
     /// `n` samples `[n, dim]`.

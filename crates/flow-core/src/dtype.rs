@@ -63,6 +63,10 @@ pub trait Element:
     fn from_f64_lossy(x: f64) -> Self;
     /// Converts to `f64` exactly.
     fn to_f64_exact(self) -> f64;
+    /// `eˣ`, vectorisable when inlined into a loop: the polynomial of
+    /// [`fastmath`](crate::fastmath) for `f32` (≤ 3 ulp), libm for `f64` (exact rounding
+    /// matters more than speed in f64 checks).
+    fn exp_fast(self) -> Self;
 }
 
 impl Element for f32 {
@@ -82,6 +86,10 @@ impl Element for f32 {
     fn to_f64_exact(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn exp_fast(self) -> Self {
+        crate::fastmath::exp_f32(self)
+    }
 }
 
 impl Element for f64 {
@@ -100,5 +108,9 @@ impl Element for f64 {
     }
     fn to_f64_exact(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn exp_fast(self) -> Self {
+        self.exp()
     }
 }

@@ -29,6 +29,7 @@ pub mod autodiff;
 pub mod data;
 pub mod distributions;
 pub mod dtype;
+pub mod fastmath;
 pub mod io;
 pub mod nn;
 pub mod ops;

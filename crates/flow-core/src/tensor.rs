@@ -49,7 +49,11 @@ impl Tensor {
     pub(crate) fn with_grad_fn(data: Data, grad_fn: Option<GradFn>) -> Tensor {
         let requires_grad = grad_fn.is_some();
         Tensor {
-            node: Rc::new(Node::new(Rc::new(data.into_standard_layout()), requires_grad, grad_fn)),
+            node: Rc::new(Node::new(
+                Rc::new(data.into_standard_layout()),
+                requires_grad,
+                grad_fn,
+            )),
             tangent: None,
         }
     }
@@ -183,9 +187,10 @@ impl Tensor {
     /// # Panics
     /// If the axis does not exist.
     pub fn dim(&self, axis: usize) -> usize {
-        *self.shape().get(axis).unwrap_or_else(|| {
-            panic!("dim: axis {axis} out of range for shape {:?}", self.shape())
-        })
+        *self
+            .shape()
+            .get(axis)
+            .unwrap_or_else(|| panic!("dim: axis {axis} out of range for shape {:?}", self.shape()))
     }
 
     /// The element type.
@@ -267,7 +272,8 @@ impl Tensor {
 
     /// Applies `f` element-wise to the values, producing an untracked tensor (no gradient).
     pub fn map_values(&self, f: impl Fn(f64) -> f64) -> Tensor {
-        let data = map_data!(self.data(), a => a.mapv(|x| Element::from_f64_lossy(f(x.to_f64_exact()))));
+        let data =
+            map_data!(self.data(), a => a.mapv(|x| Element::from_f64_lossy(f(x.to_f64_exact()))));
         Tensor::from_data(data)
     }
 

@@ -28,7 +28,12 @@ pub struct GradCheck {
 
 impl Default for GradCheck {
     fn default() -> Self {
-        GradCheck { eps: 1e-6, tol: 1e-6, order: 2, seed: 0 }
+        GradCheck {
+            eps: 1e-6,
+            tol: 1e-6,
+            order: 2,
+            seed: 0,
+        }
     }
 }
 
@@ -46,7 +51,11 @@ fn relative(a: f64, b: f64) -> f64 {
 }
 
 fn dot(a: &Tensor, b: &Tensor) -> f64 {
-    a.to_vec_f64().iter().zip(b.to_vec_f64()).map(|(x, y)| x * y).sum()
+    a.to_vec_f64()
+        .iter()
+        .zip(b.to_vec_f64())
+        .map(|(x, y)| x * y)
+        .sum()
 }
 
 type Func<'a> = dyn Fn(&[Tensor]) -> Tensor + 'a;
@@ -61,14 +70,25 @@ impl GradCheck {
     /// If an input is not f64.
     pub fn run(&self, f: &Func, inputs: &[Tensor]) -> Result<GradCheckReport, String> {
         for x in inputs {
-            assert_eq!(x.dtype(), DType::F64, "GradCheck: inputs must be f64, got {}", x.dtype());
+            assert_eq!(
+                x.dtype(),
+                DType::F64,
+                "GradCheck: inputs must be f64, got {}",
+                x.dtype()
+            );
         }
         let mut report = GradCheckReport::default();
         self.check_order(f, inputs, 1, &mut report)?;
         Ok(report)
     }
 
-    fn check_order(&self, f: &Func, inputs: &[Tensor], order: usize, report: &mut GradCheckReport) -> Result<(), String> {
+    fn check_order(
+        &self,
+        f: &Func,
+        inputs: &[Tensor],
+        order: usize,
+        report: &mut GradCheckReport,
+    ) -> Result<(), String> {
         self.check(f, inputs, order, true, report)
     }
 
@@ -76,28 +96,50 @@ impl GradCheck {
     /// (reverse-over-reverse) and the JVP map (reverse-over-forward). Maps that contain a
     /// backward pass are probed by finite differences, since tangents do not flow through
     /// backward passes (forward-over-reverse is not supported).
-    fn check(&self, f: &Func, inputs: &[Tensor], order: usize, forward_mode: bool, report: &mut GradCheckReport) -> Result<(), String> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed.wrapping_add(order as u64 * 7919));
+    fn check(
+        &self,
+        f: &Func,
+        inputs: &[Tensor],
+        order: usize,
+        forward_mode: bool,
+        report: &mut GradCheckReport,
+    ) -> Result<(), String> {
+        let mut rng =
+            Xoshiro256PlusPlus::seed_from_u64(self.seed.wrapping_add(order as u64 * 7919));
         let inputs: Vec<Tensor> = inputs.iter().map(|x| x.detach().requires_grad()).collect();
-        let tangents: Vec<Tensor> = inputs.iter().map(|x| Tensor::randn(x.shape(), DType::F64, &mut rng)).collect();
+        let tangents: Vec<Tensor> = inputs
+            .iter()
+            .map(|x| Tensor::randn(x.shape(), DType::F64, &mut rng))
+            .collect();
         let y = f(&inputs);
         let cot = Tensor::randn(y.shape(), DType::F64, &mut rng);
         let shifted = |s: f64| -> Tensor {
-            let xs: Vec<Tensor> =
-                inputs.iter().zip(&tangents).map(|(x, t)| x.detach().add(&t.mul_scalar(s)).requires_grad()).collect();
+            let xs: Vec<Tensor> = inputs
+                .iter()
+                .zip(&tangents)
+                .map(|(x, t)| x.detach().add(&t.mul_scalar(s)).requires_grad())
+                .collect();
             f(&xs)
         };
-        let fd = shifted(self.eps).sub(&shifted(-self.eps)).mul_scalar(0.5 / self.eps);
+        let fd = shifted(self.eps)
+            .sub(&shifted(-self.eps))
+            .mul_scalar(0.5 / self.eps);
 
         let jt = if forward_mode {
-            let duals: Vec<Tensor> = inputs.iter().zip(&tangents).map(|(x, t)| make_dual(x, t)).collect();
+            let duals: Vec<Tensor> = inputs
+                .iter()
+                .zip(&tangents)
+                .map(|(x, t)| make_dual(x, t))
+                .collect();
             let yd = f(&duals);
             let jt = yd.tangent().unwrap_or_else(|| yd.zeros_like());
             for (a, b) in jt.to_vec_f64().iter().zip(fd.to_vec_f64()) {
                 let e = relative(*a, b);
                 report.jvp_error = report.jvp_error.max(e);
                 if e.is_nan() || e > self.tol {
-                    return Err(format!("order {order}: JVP {a} vs finite difference {b} (error {e:.2e})"));
+                    return Err(format!(
+                        "order {order}: JVP {a} vs finite difference {b} (error {e:.2e})"
+                    ));
                 }
             }
             jt
@@ -113,26 +155,42 @@ impl GradCheck {
         let e = relative(lhs, rhs);
         report.vjp_error = report.vjp_error.max(e);
         if e.is_nan() || e > self.tol {
-            return Err(format!("order {order}: ⟨Jt, c⟩ = {lhs} vs ⟨t, Jᵀc⟩ = {rhs} (error {e:.2e})"));
+            return Err(format!(
+                "order {order}: ⟨Jt, c⟩ = {lhs} vs ⟨t, Jᵀc⟩ = {rhs} (error {e:.2e})"
+            ));
         }
         if order >= self.order {
             return Ok(());
         }
-        let weights: Vec<Tensor> = inputs.iter().map(|x| Tensor::randn(x.shape(), DType::F64, &mut rng)).collect();
+        let weights: Vec<Tensor> = inputs
+            .iter()
+            .map(|x| Tensor::randn(x.shape(), DType::F64, &mut rng))
+            .collect();
         // Reverse over reverse: x ↦ Σ_i ⟨(Jᵀ c)_i, w_i⟩.
         let vjp_map = |xs: &[Tensor]| -> Tensor {
             let y = f(xs);
             let refs: Vec<&Tensor> = xs.iter().collect();
             let cts = vjp_with_graph(&y, &refs, &cot);
-            cts.iter().zip(&weights).map(|(c, w)| c.mul(w).sum_all()).reduce(|a, b| a.add(&b)).expect("inputs")
+            cts.iter()
+                .zip(&weights)
+                .map(|(c, w)| c.mul(w).sum_all())
+                .reduce(|a, b| a.add(&b))
+                .expect("inputs")
         };
         self.check(&vjp_map, &inputs, order + 1, false, report)?;
         if forward_mode {
             // Reverse over forward: x ↦ ⟨J(x) t, c⟩, with the tangent computed by dual tensors.
             let jvp_map = |xs: &[Tensor]| -> Tensor {
-                let duals: Vec<Tensor> = xs.iter().zip(&tangents).map(|(x, t)| make_dual(x, t)).collect();
+                let duals: Vec<Tensor> = xs
+                    .iter()
+                    .zip(&tangents)
+                    .map(|(x, t)| make_dual(x, t))
+                    .collect();
                 let yd = f(&duals);
-                yd.tangent().unwrap_or_else(|| yd.zeros_like()).mul(&cot).sum_all()
+                yd.tangent()
+                    .unwrap_or_else(|| yd.zeros_like())
+                    .mul(&cot)
+                    .sum_all()
             };
             self.check(&jvp_map, &inputs, order + 1, false, report)?;
         }
@@ -149,5 +207,7 @@ impl GradCheck {
 /// check_grads(&|v: &[Tensor]| v[0].tanh().mul(&v[0]), &[x]);
 /// ```
 pub fn check_grads(f: &Func, inputs: &[Tensor]) -> GradCheckReport {
-    GradCheck::default().run(f, inputs).unwrap_or_else(|e| panic!("check_grads: {e}"))
+    GradCheck::default()
+        .run(f, inputs)
+        .unwrap_or_else(|e| panic!("check_grads: {e}"))
 }

@@ -50,16 +50,25 @@ fn model() -> (Vec<Param>, Vec<Vec<f64>>) {
 }
 
 fn unchanged(params: &[Param], before: &[Vec<f64>]) -> bool {
-    params.iter().zip(before).all(|(p, b)| &p.get().to_vec_f64() == b)
+    params
+        .iter()
+        .zip(before)
+        .all(|(p, b)| &p.get().to_vec_f64() == b)
 }
 
 #[test]
 fn corrupt_and_truncated_checkpoints_give_format_errors() {
     let (params, _) = model();
     let bytes = Checkpoint::from_params(&params).to_bytes();
-    for bad in [&bytes[..bytes.len() / 2], &bytes[..5], b"not a checkpoint at all".as_slice()] {
+    for bad in [
+        &bytes[..bytes.len() / 2],
+        &bytes[..5],
+        b"not a checkpoint at all".as_slice(),
+    ] {
         match Checkpoint::from_bytes(bad, "model.safetensors") {
-            Err(CheckpointError::Format { path, .. }) => assert_eq!(path.to_str(), Some("model.safetensors")),
+            Err(CheckpointError::Format { path, .. }) => {
+                assert_eq!(path.to_str(), Some("model.safetensors"))
+            }
             other => panic!("expected a format error, got {other:?}"),
         }
     }
@@ -74,19 +83,33 @@ fn mismatched_checkpoint_names_the_parameter_and_changes_nothing() {
     let mut ck = Checkpoint::from_params(&params);
     ck.insert("net.layers.1.weight", Tensor::zeros(&[1, 5], DType::F32));
     let err = ck.restore_params(&params).unwrap_err();
-    assert_eq!(err.to_string(), "tensor `net.layers.1.weight`: checkpoint shape [1, 5] differs from the model's [1, 4]");
+    assert_eq!(
+        err.to_string(),
+        "tensor `net.layers.1.weight`: checkpoint shape [1, 5] differs from the model's [1, 4]"
+    );
     assert!(unchanged(&params, &before));
 
     let mut ck = Checkpoint::from_params(&params);
     ck.insert("net.layers.0.bias", Tensor::zeros(&[4], DType::F64));
-    assert!(matches!(ck.restore_params(&params), Err(CheckpointError::DtypeMismatch { .. })));
+    assert!(matches!(
+        ck.restore_params(&params),
+        Err(CheckpointError::DtypeMismatch { .. })
+    ));
 
     let mut ck = Checkpoint::from_params(&params);
-    ck.insert("net.layers.0.bias", Tensor::full(&[4], f64::NAN, DType::F32));
-    assert!(matches!(ck.restore_params(&params), Err(CheckpointError::NonFinite { name }) if name == "net.layers.0.bias"));
+    ck.insert(
+        "net.layers.0.bias",
+        Tensor::full(&[4], f64::NAN, DType::F32),
+    );
+    assert!(
+        matches!(ck.restore_params(&params), Err(CheckpointError::NonFinite { name }) if name == "net.layers.0.bias")
+    );
 
     let empty = Checkpoint::new();
-    assert_eq!(empty.restore_params(&params).unwrap_err().to_string(), "checkpoint has no tensor named `net.layers.0.weight`");
+    assert_eq!(
+        empty.restore_params(&params).unwrap_err().to_string(),
+        "checkpoint has no tensor named `net.layers.0.weight`"
+    );
     assert!(unchanged(&params, &before));
 }
 
@@ -94,5 +117,8 @@ fn mismatched_checkpoint_names_the_parameter_and_changes_nothing() {
 fn missing_file_is_an_io_error_naming_the_path() {
     let err = Checkpoint::load("/nonexistent/dir/model.safetensors").unwrap_err();
     assert!(matches!(err, CheckpointError::Io { .. }));
-    assert!(err.to_string().starts_with("/nonexistent/dir/model.safetensors:"));
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/dir/model.safetensors:")
+    );
 }

@@ -3,7 +3,9 @@
 //! `slogdet` against known matrices, and fused first-order kernels against their composition.
 
 use flow_core::nn::{Activation, MlpConfig, Module, values};
-use flow_core::{DType, Tensor, grad, hvp, jacobian, jacobian_reverse, jvp, no_grad, vjp, vjp_with_graph};
+use flow_core::{
+    DType, Tensor, grad, hvp, jacobian, jacobian_reverse, jvp, no_grad, vjp, vjp_with_graph,
+};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -14,12 +16,19 @@ fn rng(seed: u64) -> Xoshiro256PlusPlus {
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
     assert_eq!(a.shape(), b.shape());
-    a.to_vec_f64().iter().zip(b.to_vec_f64()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.to_vec_f64()
+        .iter()
+        .zip(b.to_vec_f64())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 /// A smooth scalar test function of a vector: Σ tanh(x)·x² + (Σ x)³/10.
 fn scalar_fn(x: &Tensor) -> Tensor {
-    x.tanh().mul(&x.square()).sum_all().add(&x.sum_all().powf(3.0).mul_scalar(0.1))
+    x.tanh()
+        .mul(&x.square())
+        .sum_all()
+        .add(&x.sum_all().powf(3.0).mul_scalar(0.1))
 }
 
 proptest! {
@@ -82,7 +91,10 @@ fn jacobian_of_linear_map_is_the_matrix() {
         let jb = j.narrow(0, b, 1).reshape(&[3, 4]);
         assert!(max_abs_diff(&jb, &a) < 1e-14);
     }
-    let jr = jacobian_reverse(|x| x.unsqueeze(0).matmul_transposed(&a).squeeze(0), &x.narrow(0, 0, 1).squeeze(0));
+    let jr = jacobian_reverse(
+        |x| x.unsqueeze(0).matmul_transposed(&a).squeeze(0),
+        &x.narrow(0, 0, 1).squeeze(0),
+    );
     assert!(max_abs_diff(&jr, &a) < 1e-14);
 }
 
@@ -102,21 +114,42 @@ fn jacobian_of_elementwise_map_is_diagonal() {
 fn slogdet_of_known_matrices() {
     // diag(2, −3, 0.5): det = −3; permutation swaps a sign; triangular: product of diagonal.
     let cases: [(&[f64], f64, f64); 4] = [
-        (&[2.0, 0.0, 0.0, 0.0, -3.0, 0.0, 0.0, 0.0, 0.5], -1.0, 3f64.ln()),
+        (
+            &[2.0, 0.0, 0.0, 0.0, -3.0, 0.0, 0.0, 0.0, 0.5],
+            -1.0,
+            3f64.ln(),
+        ),
         (&[0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], -1.0, 0.0),
-        (&[1.0, 5.0, -7.0, 0.0, 2.0, 9.0, 0.0, 0.0, 4.0], 1.0, 8f64.ln()),
-        (&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0], -1.0, 3f64.ln()),
+        (
+            &[1.0, 5.0, -7.0, 0.0, 2.0, 9.0, 0.0, 0.0, 4.0],
+            1.0,
+            8f64.ln(),
+        ),
+        (
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0],
+            -1.0,
+            3f64.ln(),
+        ),
     ];
     for (values, sign, log) in cases {
         let (s, l) = Tensor::from_slice(values, &[3, 3]).slogdet();
         assert_eq!(s.item(), sign, "{values:?}");
-        assert!((l.item() - log).abs() < 1e-12, "{values:?}: {} vs {log}", l.item());
+        assert!(
+            (l.item() - log).abs() < 1e-12,
+            "{values:?}: {} vs {log}",
+            l.item()
+        );
     }
     let singular = Tensor::from_slice(&[1.0f64, 2.0, 2.0, 4.0], &[2, 2]).slogdet();
-    assert_eq!((singular.0.item(), singular.1.item()), (0.0, f64::NEG_INFINITY));
+    assert_eq!(
+        (singular.0.item(), singular.1.item()),
+        (0.0, f64::NEG_INFINITY)
+    );
     // Batched, and ∇ log|det A| = A⁻ᵀ.
     let mut r = rng(3);
-    let a = Tensor::randn(&[4, 3, 3], DType::F64, &mut r).add(&Tensor::eye(3, DType::F64).mul_scalar(3.0)).requires_grad();
+    let a = Tensor::randn(&[4, 3, 3], DType::F64, &mut r)
+        .add(&Tensor::eye(3, DType::F64).mul_scalar(3.0))
+        .requires_grad();
     let (_, l) = a.slogdet();
     assert_eq!(l.shape(), &[4]);
     let g = grad(&l.sum_all(), &[&a]).remove(0);
@@ -129,23 +162,39 @@ fn slogdet_of_known_matrices() {
 /// differentiable derivative expressions (used under `create_graph`).
 #[test]
 fn fused_elementwise_kernels_match_composition() {
-    let activations: [(&str, fn(&Tensor) -> Tensor); 14] = [
-        ("exp", Tensor::exp), ("log", |x| x.abs().add_scalar(0.1).log()), ("sqrt", |x| x.abs().add_scalar(0.1).sqrt()),
-        ("recip", |x| x.abs().add_scalar(0.1).recip()), ("sin", Tensor::sin), ("cos", Tensor::cos),
-        ("tanh", Tensor::tanh), ("sigmoid", Tensor::sigmoid), ("softplus", Tensor::softplus), ("silu", Tensor::silu),
-        ("elu", Tensor::elu), ("relu", Tensor::relu), ("log1p", |x| x.abs().log1p()), ("powf", |x| x.abs().add_scalar(0.1).powf(1.7)),
+    type Unary = fn(&Tensor) -> Tensor;
+    let activations: [(&str, Unary); 14] = [
+        ("exp", Tensor::exp),
+        ("log", |x| x.abs().add_scalar(0.1).log()),
+        ("sqrt", |x| x.abs().add_scalar(0.1).sqrt()),
+        ("recip", |x| x.abs().add_scalar(0.1).recip()),
+        ("sin", Tensor::sin),
+        ("cos", Tensor::cos),
+        ("tanh", Tensor::tanh),
+        ("sigmoid", Tensor::sigmoid),
+        ("softplus", Tensor::softplus),
+        ("silu", Tensor::silu),
+        ("elu", Tensor::elu),
+        ("relu", Tensor::relu),
+        ("log1p", |x| x.abs().log1p()),
+        ("powf", |x| x.abs().add_scalar(0.1).powf(1.7)),
     ];
     let mut r = rng(7);
-    let x = Tensor::randn(&[16, 5], DType::F64, &mut r).mul_scalar(3.0).requires_grad();
+    let x = Tensor::randn(&[16, 5], DType::F64, &mut r)
+        .mul_scalar(3.0)
+        .requires_grad();
     let ct = Tensor::randn(&[16, 5], DType::F64, &mut r);
     for (name, f) in activations {
         let y = f(&x);
         let fused = vjp(&y, &[&x], &ct).remove(0);
         let composed = vjp_with_graph(&y, &[&x], &ct).remove(0);
         assert!(max_abs_diff(&fused, &composed) < 1e-12, "{name}: vjp");
-        let (_, jv_composed) = jvp(|x| f(x), &x, &ct);
-        let (_, jv_fused) = no_grad(|| jvp(|x| f(x), &x, &ct));
+        let (_, jv_composed) = jvp(f, &x, &ct);
+        let (_, jv_fused) = no_grad(|| jvp(f, &x, &ct));
         assert!(max_abs_diff(&jv_fused, &jv_composed) < 1e-12, "{name}: jvp");
-        assert!(max_abs_diff(&jv_fused.mul(&ct).sum_all(), &fused.mul(&ct).sum_all()) < 1e-9, "{name}: jvp/vjp consistency");
+        assert!(
+            max_abs_diff(&jv_fused.mul(&ct).sum_all(), &fused.mul(&ct).sum_all()) < 1e-9,
+            "{name}: jvp/vjp consistency"
+        );
     }
 }

@@ -11,7 +11,8 @@ fn hutchinson_surrogate_gradient_is_unbiased_for_the_log_determinant() {
     let d = 3;
     let k = 4000; // Hutchinson vectors, one per row
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
-    let a0 = Tensor::randn(&[d, d], DType::F64, &mut rng).add(&Tensor::eye(d, DType::F64).mul_scalar(2.0));
+    let a0 = Tensor::randn(&[d, d], DType::F64, &mut rng)
+        .add(&Tensor::eye(d, DType::F64).mul_scalar(2.0));
     let a = a0.requires_grad();
     let a_inv = a0.inverse();
     let x = Tensor::randn(&[k, d], DType::F64, &mut rng).requires_grad();
@@ -33,8 +34,14 @@ fn hutchinson_surrogate_gradient_is_unbiased_for_the_log_determinant() {
         let mean = samples.iter().sum::<f64>() / k as f64;
         let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
         let standard_error = (var / k as f64).sqrt();
-        assert!((mean - mean_grad[idx]).abs() < 1e-12, "autodiff gradient vs per-vector mean");
-        assert!((ldet[idx] - exact[idx]).abs() < 1e-12, "slogdet gradient vs A⁻ᵀ");
+        assert!(
+            (mean - mean_grad[idx]).abs() < 1e-12,
+            "autodiff gradient vs per-vector mean"
+        );
+        assert!(
+            (ldet[idx] - exact[idx]).abs() < 1e-12,
+            "slogdet gradient vs A⁻ᵀ"
+        );
         // 4.5 standard errors: a false alarm over 9 entries has probability < 1e-4.
         assert!(
             (mean - exact[idx]).abs() < 4.5 * standard_error,

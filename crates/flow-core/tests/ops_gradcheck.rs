@@ -19,9 +19,10 @@ enum Domain {
 }
 
 type OpFn = fn(&[Tensor]) -> Tensor;
+type Shapes = fn(usize, usize) -> Vec<Vec<usize>>;
 
 /// (name, function, input shapes given a batch size b and width n, domain)
-fn table() -> Vec<(&'static str, OpFn, fn(usize, usize) -> Vec<Vec<usize>>, Domain)> {
+fn table() -> Vec<(&'static str, OpFn, Shapes, Domain)> {
     fn one(b: usize, n: usize) -> Vec<Vec<usize>> {
         vec![vec![b, n]]
     }
@@ -62,13 +63,33 @@ fn table() -> Vec<(&'static str, OpFn, fn(usize, usize) -> Vec<Vec<usize>>, Doma
         ("sigmoid", |x| x[0].sigmoid(), one, Real),
         ("softplus", |x| x[0].softplus(), one, Real),
         ("relu", |x| x[0].relu().mul(&x[0]), one, AwayFromZero),
-        ("leaky_relu", |x| x[0].leaky_relu(0.1).mul(&x[0]), one, AwayFromZero),
+        (
+            "leaky_relu",
+            |x| x[0].leaky_relu(0.1).mul(&x[0]),
+            one,
+            AwayFromZero,
+        ),
         ("elu", |x| x[0].elu(), one, AwayFromZero),
         ("silu", |x| x[0].silu(), one, Real),
-        ("clamp", |x| x[0].clamp(-0.05, 0.05).mul(&x[0]), one, AwayFromZero),
+        (
+            "clamp",
+            |x| x[0].clamp(-0.05, 0.05).mul(&x[0]),
+            one,
+            AwayFromZero,
+        ),
         ("matmul", |x| x[0].matmul(&x[1]), mat, Real),
-        ("matmul_transposed", |x| x[0].matmul_transposed(&x[0].exp()), one, Real),
-        ("transposed_matmul", |x| x[0].transposed_matmul(&x[0].sin()), one, Real),
+        (
+            "matmul_transposed",
+            |x| x[0].matmul_transposed(&x[0].exp()),
+            one,
+            Real,
+        ),
+        (
+            "transposed_matmul",
+            |x| x[0].transposed_matmul(&x[0].sin()),
+            one,
+            Real,
+        ),
         ("batched_matmul", |x| x[0].matmul(&x[1]), bmat, Real),
         ("sum_axis", |x| x[0].exp().sum_axis(1, false), one, Real),
         ("sum_all", |x| x[0].square().sum_all(), one, Real),
@@ -81,19 +102,88 @@ fn table() -> Vec<(&'static str, OpFn, fn(usize, usize) -> Vec<Vec<usize>>, Doma
         ("var_axis", |x| x[0].var_axis(0, false), one, Real),
         ("reshape", |x| x[0].reshape(&[x[0].len()]).exp(), one, Real),
         ("transpose", |x| x[0].t().matmul(&x[0]), one, Real),
-        ("permute", |x| x[0].unsqueeze(0).permute(&[2, 0, 1]).sin(), one, Real),
-        ("broadcast_to", |x| x[0].sum_axis(1, false).broadcast_to(&[3, x[0].dim(0)]).mul(&x[0].narrow(1, 0, 1).squeeze(1).sin()), one, Real),
-        ("concat", |x| Tensor::concat(&[&x[0], &x[1].exp()], 1).tanh(), two, Real),
-        ("narrow", |x| x[0].narrow(1, 1, x[0].dim(1) - 1).exp(), one, Real),
-        ("split", |x| { let p = x[0].split(0, &[1, x[0].dim(0) - 1]); p[0].sum_all().mul(&p[1].sin()) }, one, Real),
+        (
+            "permute",
+            |x| x[0].unsqueeze(0).permute(&[2, 0, 1]).sin(),
+            one,
+            Real,
+        ),
+        (
+            "broadcast_to",
+            |x| {
+                x[0].sum_axis(1, false)
+                    .broadcast_to(&[3, x[0].dim(0)])
+                    .mul(&x[0].narrow(1, 0, 1).squeeze(1).sin())
+            },
+            one,
+            Real,
+        ),
+        (
+            "concat",
+            |x| Tensor::concat(&[&x[0], &x[1].exp()], 1).tanh(),
+            two,
+            Real,
+        ),
+        (
+            "narrow",
+            |x| x[0].narrow(1, 1, x[0].dim(1) - 1).exp(),
+            one,
+            Real,
+        ),
+        (
+            "split",
+            |x| {
+                let p = x[0].split(0, &[1, x[0].dim(0) - 1]);
+                p[0].sum_all().mul(&p[1].sin())
+            },
+            one,
+            Real,
+        ),
         ("pad_zeros", |x| x[0].pad_zeros(1, 2, 1).exp(), one, Real),
-        ("index_select", |x| x[0].index_select(0, &[0, 0, 1]).sin(), one, Real),
-        ("index_add", |x| x[0].sin().index_add(0, &vec![1; x[0].dim(0)], 3).exp(), one, Real),
-        ("where", |x| Tensor::where_cond(&x[0].gt(&x[1]), &x[0].exp(), &x[1].sin()), two, Real),
+        (
+            "index_select",
+            |x| x[0].index_select(0, &[0, 0, 1]).sin(),
+            one,
+            Real,
+        ),
+        (
+            "index_add",
+            |x| x[0].sin().index_add(0, &vec![1; x[0].dim(0)], 3).exp(),
+            one,
+            Real,
+        ),
+        (
+            "where",
+            |x| Tensor::where_cond(&x[0].gt(&x[1]), &x[0].exp(), &x[1].sin()),
+            two,
+            Real,
+        ),
         ("maximum", |x| x[0].maximum(&x[1]).mul(&x[0]), two, Real),
-        ("inverse", |x| x[0].add(&Tensor::eye(x[0].dim(1), DType::F64).mul_scalar(3.0)).inverse(), square, Real),
-        ("slogdet", |x| x[0].add(&Tensor::eye(x[0].dim(1), DType::F64).mul_scalar(3.0)).slogdet().1, square, Real),
-        ("cast_roundtrip", |x| x[0].to_dtype(DType::F32).to_dtype(DType::F64).mul(&x[0]), one, Real),
+        (
+            "inverse",
+            |x| {
+                x[0].add(&Tensor::eye(x[0].dim(1), DType::F64).mul_scalar(3.0))
+                    .inverse()
+            },
+            square,
+            Real,
+        ),
+        (
+            "slogdet",
+            |x| {
+                x[0].add(&Tensor::eye(x[0].dim(1), DType::F64).mul_scalar(3.0))
+                    .slogdet()
+                    .1
+            },
+            square,
+            Real,
+        ),
+        (
+            "cast_roundtrip",
+            |x| x[0].to_dtype(DType::F32).to_dtype(DType::F64).mul(&x[0]),
+            one,
+            Real,
+        ),
     ]
 }
 

@@ -9,7 +9,11 @@ use flow_core::{DType, Tensor, grad};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-fn loss_and_grads(forward: &dyn Fn(&Tensor) -> Tensor, params: &[Param], x: &Tensor) -> (f64, Vec<Tensor>) {
+fn loss_and_grads(
+    forward: &dyn Fn(&Tensor) -> Tensor,
+    params: &[Param],
+    x: &Tensor,
+) -> (f64, Vec<Tensor>) {
     let loss = forward(x).sub(&x.sin()).square().mean_all();
     let leaves = values(params);
     (loss.item(), grad(&loss, &leaves.iter().collect::<Vec<_>>()))
@@ -18,24 +22,45 @@ fn loss_and_grads(forward: &dyn Fn(&Tensor) -> Tensor, params: &[Param], x: &Ten
 #[test]
 fn every_parameter_receives_a_nonzero_gradient() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-    let mlp = MlpConfig::new(3, &[8, 8], 3).with_activation(Activation::Elu).build("mlp", DType::F32, &mut rng);
-    let res = ResidualMlpConfig { input: 3, output: 3, width: 8, blocks: 2, depth: 1, activation: Activation::Silu }
-        .build("res", DType::F32, &mut rng);
+    let mlp = MlpConfig::new(3, &[8, 8], 3)
+        .with_activation(Activation::Elu)
+        .build("mlp", DType::F32, &mut rng);
+    let res = ResidualMlpConfig {
+        input: 3,
+        output: 3,
+        width: 8,
+        blocks: 2,
+        depth: 1,
+        activation: Activation::Silu,
+    }
+    .build("res", DType::F32, &mut rng);
     let x = Tensor::randn(&[16, 3], DType::F32, &mut rng);
     // Residual branches end in zero-initialised layers; after one step everything moves.
     let mut opt = Adam::new(AdamConfig::new(1e-2));
     let (_, g) = loss_and_grads(&|x| res.forward(x), &res.parameters(), &x);
     opt.step(&res.parameters(), &g);
     for (name, params, f) in [
-        ("mlp", mlp.parameters(), &(|x: &Tensor| mlp.forward(x)) as &dyn Fn(&Tensor) -> Tensor),
+        (
+            "mlp",
+            mlp.parameters(),
+            &(|x: &Tensor| mlp.forward(x)) as &dyn Fn(&Tensor) -> Tensor,
+        ),
         ("res", res.parameters(), &|x: &Tensor| res.forward(x)),
     ] {
         let (_, grads) = loss_and_grads(f, &params, &x);
         for (p, g) in params.iter().zip(&grads) {
-            assert!(g.to_vec_f64().iter().any(|v| *v != 0.0), "{name}: {} got a zero gradient", p.name());
+            assert!(
+                g.to_vec_f64().iter().any(|v| *v != 0.0),
+                "{name}: {} got a zero gradient",
+                p.name()
+            );
         }
     }
-    let names: Vec<String> = res.parameters().iter().map(|p| p.name().to_string()).collect();
+    let names: Vec<String> = res
+        .parameters()
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
     assert_eq!(names[0], "res.input.weight");
     assert!(names.contains(&"res.blocks.1.layers.1.bias".to_string()));
 }
@@ -56,7 +81,10 @@ fn adam_and_sgd_match_hand_computed_updates() {
         x
     };
     let got = p.get().to_vec_f64();
-    assert!((got[0] - expect(1.0, 0.5)).abs() < 1e-12 && (got[1] - expect(-2.0, 0.25)).abs() < 1e-12, "{got:?}");
+    assert!(
+        (got[0] - expect(1.0, 0.5)).abs() < 1e-12 && (got[1] - expect(-2.0, 0.25)).abs() < 1e-12,
+        "{got:?}"
+    );
 
     let q = Param::new("q", Tensor::from_slice(&[1.0f64], &[1]));
     let mut sgd = Sgd::new(SgdConfig::new(0.1).with_momentum(0.9));
@@ -76,12 +104,24 @@ fn schedules_hit_their_end_points() {
     assert!((one_cycle.learning_rate(base, 1000) - base / 25.0 / 1e4).abs() < 1e-15);
     let exp = Schedule::Exponential { gamma: 0.5 };
     assert_eq!(exp.learning_rate(base, 3), base / 8.0);
-    let cos = Schedule::Cosine { total_steps: 10, final_factor: 0.1 };
+    let cos = Schedule::Cosine {
+        total_steps: 10,
+        final_factor: 0.1,
+    };
     assert!((cos.learning_rate(base, 5) - base * 0.55).abs() < 1e-15);
 }
 
-fn train(params: &[Param], forward: &dyn Fn(&Tensor) -> Tensor, opt: &mut Adam, steps: u64, start: u64) -> f64 {
-    let schedule = Schedule::Cosine { total_steps: 20, final_factor: 0.0 };
+fn train(
+    params: &[Param],
+    forward: &dyn Fn(&Tensor) -> Tensor,
+    opt: &mut Adam,
+    steps: u64,
+    start: u64,
+) -> f64 {
+    let schedule = Schedule::Cosine {
+        total_steps: 20,
+        final_factor: 0.0,
+    };
     let mut last = f64::NAN;
     for step in start..start + steps {
         // Batches are a pure function of the step, so a resumed run sees the same data.
@@ -103,7 +143,13 @@ fn resuming_from_a_checkpoint_gives_identical_numbers() {
     };
     let straight = build();
     let mut opt = Adam::new(AdamConfig::new(3e-2));
-    let straight_loss = train(&straight.parameters(), &|x| straight.forward(x), &mut opt, 20, 0);
+    let straight_loss = train(
+        &straight.parameters(),
+        &|x| straight.forward(x),
+        &mut opt,
+        20,
+        0,
+    );
 
     let first = build();
     let mut opt1 = Adam::new(AdamConfig::new(3e-2));
@@ -120,7 +166,13 @@ fn resuming_from_a_checkpoint_gives_identical_numbers() {
     let loaded = Checkpoint::load(&path).unwrap();
     loaded.restore_params(&resumed.parameters()).unwrap();
     opt2.load_state(&loaded, &resumed.parameters()).unwrap();
-    let resumed_loss = train(&resumed.parameters(), &|x| resumed.forward(x), &mut opt2, 10, 10);
+    let resumed_loss = train(
+        &resumed.parameters(),
+        &|x| resumed.forward(x),
+        &mut opt2,
+        10,
+        10,
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
     assert_eq!(resumed_loss.to_bits(), straight_loss.to_bits());

@@ -52,7 +52,7 @@ fn phi4_gradients() {
 #[test]
 fn two_moons_posterior_gradients() {
     // θ near a point whose simulated observation is known to lie in the support.
-    let theta0 = [0.3, -0.1];
+    let theta0 = [0.3f64, -0.1];
     let (a, r) = (0.4f64, 0.1);
     let m1 = -(theta0[0] + theta0[1]).abs() / 2f64.sqrt();
     let m2 = (theta0[1] - theta0[0]) / 2f64.sqrt();

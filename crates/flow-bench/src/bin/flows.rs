@@ -1,1 +1,27 @@
-fn main() {}
+//! `flows`: reproduce the papers' headline experiments into a report (see `flows --help`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::Parser;
+use flow_bench::cli::{self, Cli};
+
+fn main() {
+    let cli = Cli::parse();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let handler = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: exiting now (finished results are on disk)");
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: stopping after writing the report for finished experiments (press again to quit now)");
+    });
+    if let Err(e) = handler {
+        eprintln!("warning: cannot install the Ctrl-C handler: {e}");
+    }
+    if let Err(e) = cli::run(cli, cancel) {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}

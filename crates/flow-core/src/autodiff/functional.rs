@@ -29,7 +29,12 @@ pub fn hvp(f: impl FnOnce(&Tensor) -> Tensor, x: &Tensor, v: &Tensor) -> Tensor 
 /// # Panics
 /// If `x` is not two-dimensional or `f` does not return `[batch, m]`.
 pub fn jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
-    assert_eq!(x.ndim(), 2, "jacobian: input must be [batch, n], got {:?}", x.shape());
+    assert_eq!(
+        x.ndim(),
+        2,
+        "jacobian: input must be [batch, n], got {:?}",
+        x.shape()
+    );
     let (batch, n) = (x.dim(0), x.dim(1));
     let columns: Vec<Tensor> = (0..n)
         .map(|i| {
@@ -39,7 +44,12 @@ pub fn jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
                 .to_dtype(x.dtype())
                 .broadcast_to(&[batch, n]);
             let (y, jv) = jvp(&f, x, &v);
-            assert_eq!(y.ndim(), 2, "jacobian: f must return [batch, m], got {:?}", y.shape());
+            assert_eq!(
+                y.ndim(),
+                2,
+                "jacobian: f must return [batch, m], got {:?}",
+                y.shape()
+            );
             jv.reshape(&[batch, y.dim(1), 1])
         })
         .collect();
@@ -50,10 +60,20 @@ pub fn jacobian(f: impl Fn(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
 /// Jacobian of `f: [n] → [m]` (unbatched) as `[m, n]`, by `m` reverse passes. Useful when
 /// `m < n` or when `f` mixes samples.
 pub fn jacobian_reverse(f: impl FnOnce(&Tensor) -> Tensor, x: &Tensor) -> Tensor {
-    assert_eq!(x.ndim(), 1, "jacobian_reverse: input must be [n], got {:?}", x.shape());
+    assert_eq!(
+        x.ndim(),
+        1,
+        "jacobian_reverse: input must be [n], got {:?}",
+        x.shape()
+    );
     let x = x.detach().requires_grad();
     let y = f(&x);
-    assert_eq!(y.ndim(), 1, "jacobian_reverse: f must return [m], got {:?}", y.shape());
+    assert_eq!(
+        y.ndim(),
+        1,
+        "jacobian_reverse: f must return [m], got {:?}",
+        y.shape()
+    );
     let m = y.dim(0);
     let rows: Vec<Tensor> = (0..m)
         .map(|i| {

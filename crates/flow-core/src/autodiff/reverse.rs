@@ -64,9 +64,11 @@ fn backprop(
     // A node is needed if it is a target or leads to one.
     let mut needed: HashSet<u64> = HashSet::new();
     for t in &order {
-        let leads = t.node.grad_fn.as_ref().is_some_and(|g| {
-            g.inputs.iter().any(|i| needed.contains(&i.id()))
-        });
+        let leads = t
+            .node
+            .grad_fn
+            .as_ref()
+            .is_some_and(|g| g.inputs.iter().any(|i| needed.contains(&i.id())));
         if is_target(t) || leads {
             needed.insert(t.id());
         }
@@ -145,14 +147,24 @@ pub fn vjp_with_graph(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor) -
 /// # Panics
 /// If `output` holds more than one element.
 pub fn grad(output: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
-    assert_eq!(output.len(), 1, "grad: output of shape {:?} is not a scalar", output.shape());
+    assert_eq!(
+        output.len(),
+        1,
+        "grad: output of shape {:?} is not a scalar",
+        output.shape()
+    );
     vjp(output, inputs, &output.ones_like())
 }
 
 /// Like [`grad`], with a differentiable result (for Hessian-vector products, gradient
 /// penalties, TRADE's `∇θ ∂c log q`).
 pub fn grad_with_graph(output: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
-    assert_eq!(output.len(), 1, "grad: output of shape {:?} is not a scalar", output.shape());
+    assert_eq!(
+        output.len(),
+        1,
+        "grad: output of shape {:?} is not a scalar",
+        output.shape()
+    );
     vjp_with_graph(output, inputs, &output.ones_like())
 }
 
@@ -185,7 +197,12 @@ impl Tensor {
     /// # Panics
     /// If the tensor holds more than one element.
     pub fn backward(&self) -> Gradients {
-        assert_eq!(self.len(), 1, "backward: output of shape {:?} is not a scalar", self.shape());
+        assert_eq!(
+            self.len(),
+            1,
+            "backward: output of shape {:?} is not a scalar",
+            self.shape()
+        );
         Gradients {
             by_id: backprop(self, self.ones_like(), Targets::AllLeaves, false),
         }

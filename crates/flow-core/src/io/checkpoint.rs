@@ -59,23 +59,37 @@ fn to_bytes(t: &Tensor) -> Bytes {
         Data::F32(a) => (Dtype::F32, a.iter().flat_map(|x| x.to_le_bytes()).collect()),
         Data::F64(a) => (Dtype::F64, a.iter().flat_map(|x| x.to_le_bytes()).collect()),
     };
-    Bytes { dtype, shape: t.shape().to_vec(), bytes }
+    Bytes {
+        dtype,
+        shape: t.shape().to_vec(),
+        bytes,
+    }
 }
 
-fn from_view(name: &str, view: &safetensors::tensor::TensorView) -> Result<Tensor, CheckpointError> {
+fn from_view(
+    name: &str,
+    view: &safetensors::tensor::TensorView,
+) -> Result<Tensor, CheckpointError> {
     let shape = view.shape().to_vec();
     let raw = view.data();
     let t = match view.dtype() {
         Dtype::F32 => Tensor::from_vec(
-            raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect(),
             &shape,
         ),
         Dtype::F64 => Tensor::from_vec(
-            raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            raw.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
             &shape,
         ),
         other => {
-            return Err(CheckpointError::UnsupportedDtype { name: name.into(), dtype: format!("{other:?}") });
+            return Err(CheckpointError::UnsupportedDtype {
+                name: name.into(),
+                dtype: format!("{other:?}"),
+            });
         }
     };
     Ok(t)
@@ -111,7 +125,9 @@ impl Checkpoint {
     /// # Errors
     /// [`CheckpointError::Missing`] if there is none.
     pub fn tensor(&self, name: &str) -> Result<&Tensor, CheckpointError> {
-        self.tensors.get(name).ok_or_else(|| CheckpointError::Missing { name: name.into() })
+        self.tensors
+            .get(name)
+            .ok_or_else(|| CheckpointError::Missing { name: name.into() })
     }
 
     /// Names of all tensors, sorted.
@@ -129,10 +145,13 @@ impl Checkpoint {
     /// # Errors
     /// [`CheckpointError::Metadata`] if the key is absent.
     pub fn metadata(&self, key: &str) -> Result<&str, CheckpointError> {
-        self.metadata.get(key).map(String::as_str).ok_or_else(|| CheckpointError::Metadata {
-            key: key.into(),
-            message: "missing".into(),
-        })
+        self.metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| CheckpointError::Metadata {
+                key: key.into(),
+                message: "missing".into(),
+            })
     }
 
     /// A metadata entry parsed as `T`.
@@ -141,14 +160,21 @@ impl Checkpoint {
     /// [`CheckpointError::Metadata`] if absent or unparsable.
     pub fn metadata_parsed<T: std::str::FromStr>(&self, key: &str) -> Result<T, CheckpointError> {
         let raw = self.metadata(key)?;
-        raw.parse().map_err(|_| CheckpointError::Metadata { key: key.into(), message: format!("cannot parse {raw:?}") })
+        raw.parse().map_err(|_| CheckpointError::Metadata {
+            key: key.into(),
+            message: format!("cannot parse {raw:?}"),
+        })
     }
 
     /// Checks that a stored tensor fits `expected` (shape, dtype, finite values).
     ///
     /// # Errors
     /// The first mismatch found.
-    pub fn check_compatible(&self, name: &str, expected: &Tensor) -> Result<&Tensor, CheckpointError> {
+    pub fn check_compatible(
+        &self,
+        name: &str,
+        expected: &Tensor,
+    ) -> Result<&Tensor, CheckpointError> {
         let t = self.tensor(name)?;
         if t.shape() != expected.shape() {
             return Err(CheckpointError::ShapeMismatch {
@@ -158,7 +184,11 @@ impl Checkpoint {
             });
         }
         if t.dtype() != expected.dtype() {
-            return Err(CheckpointError::DtypeMismatch { name: name.into(), expected: expected.dtype(), found: t.dtype() });
+            return Err(CheckpointError::DtypeMismatch {
+                name: name.into(),
+                expected: expected.dtype(),
+                found: t.dtype(),
+            });
         }
         if !t.all_finite() {
             return Err(CheckpointError::NonFinite { name: name.into() });
@@ -185,7 +215,11 @@ impl Checkpoint {
 
     /// Serialises to safetensors bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let bytes: Vec<(String, Bytes)> = self.tensors.iter().map(|(k, t)| (k.clone(), to_bytes(t))).collect();
+        let bytes: Vec<(String, Bytes)> = self
+            .tensors
+            .iter()
+            .map(|(k, t)| (k.clone(), to_bytes(t)))
+            .collect();
         let meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
         safetensors::serialize(bytes.iter().map(|(k, b)| (k.as_str(), b)), Some(meta))
             .expect("safetensors serialisation of valid tensors")
@@ -196,9 +230,15 @@ impl Checkpoint {
     /// # Errors
     /// [`CheckpointError::Format`] for corrupt or truncated bytes,
     /// [`CheckpointError::UnsupportedDtype`] for dtypes other than F32/F64.
-    pub fn from_bytes(bytes: &[u8], origin: impl Into<PathBuf>) -> Result<Checkpoint, CheckpointError> {
+    pub fn from_bytes(
+        bytes: &[u8],
+        origin: impl Into<PathBuf>,
+    ) -> Result<Checkpoint, CheckpointError> {
         let path = origin.into();
-        let format = |e: safetensors::SafeTensorError| CheckpointError::Format { path: path.clone(), message: e.to_string() };
+        let format = |e: safetensors::SafeTensorError| CheckpointError::Format {
+            path: path.clone(),
+            message: e.to_string(),
+        };
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(format)?;
         let st = SafeTensors::deserialize(bytes).map_err(format)?;
         let mut ck = Checkpoint::new();
@@ -227,7 +267,10 @@ impl Checkpoint {
     /// [`CheckpointError::Io`] if unreadable, [`CheckpointError::Format`] if corrupt.
     pub fn load(path: impl AsRef<Path>) -> Result<Checkpoint, CheckpointError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.into(),
+            source,
+        })?;
         Checkpoint::from_bytes(&bytes, path)
     }
 }
@@ -237,8 +280,14 @@ impl Checkpoint {
 /// # Errors
 /// [`CheckpointError::Io`] naming the path.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let io = |source| CheckpointError::Io { path: path.into(), source };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let io = |source| CheckpointError::Io {
+        path: path.into(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(|e| {

@@ -30,7 +30,12 @@ pub struct LinearConfig {
 impl LinearConfig {
     /// `input → output` with bias and PyTorch's default initialisation.
     pub fn new(input: usize, output: usize) -> LinearConfig {
-        LinearConfig { input, output, bias: true, init: Init::TorchDefault }
+        LinearConfig {
+            input,
+            output,
+            bias: true,
+            init: Init::TorchDefault,
+        }
     }
     /// Sets whether the layer has a bias.
     pub fn with_bias(mut self, bias: bool) -> LinearConfig {
@@ -45,12 +50,27 @@ impl LinearConfig {
     /// Builds the layer; parameters are named `{prefix}.weight` and `{prefix}.bias`.
     pub fn build<R: Rng + ?Sized>(&self, prefix: &str, dtype: DType, rng: &mut R) -> Linear {
         let (i, o) = (self.input, self.output);
-        let weight = Param::new(join_name(prefix, "weight"), self.init.sample(&[o, i], i, o, dtype, rng));
+        let weight = Param::new(
+            join_name(prefix, "weight"),
+            self.init.sample(&[o, i], i, o, dtype, rng),
+        );
         let bias = self.bias.then(|| {
-            let init = if self.init == Init::Zeros { Init::Zeros } else { Init::TorchDefault };
-            Param::new(join_name(prefix, "bias"), init.sample(&[o], i, o, dtype, rng))
+            let init = if self.init == Init::Zeros {
+                Init::Zeros
+            } else {
+                Init::TorchDefault
+            };
+            Param::new(
+                join_name(prefix, "bias"),
+                init.sample(&[o], i, o, dtype, rng),
+            )
         });
-        Linear { weight, bias, input: i, output: o }
+        Linear {
+            weight,
+            bias,
+            input: i,
+            output: o,
+        }
     }
 }
 
@@ -72,14 +92,22 @@ impl Linear {
     /// If the last axis of `x` is not `in`.
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let last = x.shape().last().copied().unwrap_or(0);
-        assert_eq!(last, self.input, "Linear: input {:?} does not end in {} features", x.shape(), self.input);
+        assert_eq!(
+            last,
+            self.input,
+            "Linear: input {:?} does not end in {} features",
+            x.shape(),
+            self.input
+        );
         let y = if x.ndim() == 2 {
             x.matmul_transposed(&self.weight.get())
         } else {
             let lead: usize = x.shape()[..x.ndim() - 1].iter().product();
             let mut shape = x.shape().to_vec();
             *shape.last_mut().expect("non-empty") = self.output;
-            x.reshape(&[lead, self.input]).matmul_transposed(&self.weight.get()).reshape(&shape)
+            x.reshape(&[lead, self.input])
+                .matmul_transposed(&self.weight.get())
+                .reshape(&shape)
         };
         match &self.bias {
             Some(b) => y.add(&b.get()),

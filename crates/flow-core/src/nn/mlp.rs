@@ -73,13 +73,20 @@ impl MlpConfig {
         let n = widths.len() - 1;
         let layers = (0..n)
             .map(|i| {
-                let init = if i + 1 == n { self.last_init } else { self.init };
+                let init = if i + 1 == n {
+                    self.last_init
+                } else {
+                    self.init
+                };
                 LinearConfig::new(widths[i], widths[i + 1])
                     .with_init(init)
                     .build(&join_name(prefix, &format!("layers.{i}")), dtype, rng)
             })
             .collect();
-        Mlp { layers, activation: self.activation }
+        Mlp {
+            layers,
+            activation: self.activation,
+        }
     }
 }
 
@@ -136,7 +143,11 @@ impl ResidualMlpConfig {
     /// Builds the network; parameters are named `{prefix}.input`, `{prefix}.blocks.{i}`,
     /// `{prefix}.output`.
     pub fn build<R: Rng + ?Sized>(&self, prefix: &str, dtype: DType, rng: &mut R) -> ResidualMlp {
-        let input = LinearConfig::new(self.input, self.width).build(&join_name(prefix, "input"), dtype, rng);
+        let input = LinearConfig::new(self.input, self.width).build(
+            &join_name(prefix, "input"),
+            dtype,
+            rng,
+        );
         let blocks = (0..self.blocks)
             .map(|i| {
                 MlpConfig::new(self.width, &vec![self.width; self.depth], self.width)
@@ -145,8 +156,16 @@ impl ResidualMlpConfig {
                     .build(&join_name(prefix, &format!("blocks.{i}")), dtype, rng)
             })
             .collect();
-        let output = LinearConfig::new(self.width, self.output).build(&join_name(prefix, "output"), dtype, rng);
-        ResidualMlp { input, blocks, output }
+        let output = LinearConfig::new(self.width, self.output).build(
+            &join_name(prefix, "output"),
+            dtype,
+            rng,
+        );
+        ResidualMlp {
+            input,
+            blocks,
+            output,
+        }
     }
 }
 

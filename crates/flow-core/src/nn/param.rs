@@ -109,5 +109,9 @@ pub fn values(params: &[Param]) -> Vec<Tensor> {
 
 /// Joins a prefix and a name with a dot (`""` prefix gives the bare name).
 pub fn join_name(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
 }

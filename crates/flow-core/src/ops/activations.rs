@@ -5,38 +5,73 @@ use super::unary::{Elementwise, apply, constant_derivative, cst};
 use crate::dtype::Element;
 use crate::tensor::Tensor;
 
-/// Numerically stable logistic function.
+/// Numerically stable logistic function, branch-free so loops over it vectorise:
+/// with `e = exp(−|x|)`, `σ(x) = 1/(1+e)` for `x ≥ 0` and `e/(1+e)` otherwise.
 #[inline(always)]
 fn sigmoid<T: Element>(x: T) -> T {
-    if x >= T::zero() {
-        (T::one() + (-x).exp()).recip()
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
+    let e = (-x.abs()).exp_fast();
+    let numerator = if x >= T::zero() { T::one() } else { e };
+    numerator / (T::one() + e)
 }
 
-elementwise!(Tanh, "tanh", |x| x.tanh(), |x, y| T::one() - y * y,
-    |s, x, y| y.square().neg().add_scalar(1.0));
-elementwise!(Sigmoid, "sigmoid", |x| sigmoid(x), |x, y| y * (T::one() - y),
-    |s, x, y| y.mul(&y.neg().add_scalar(1.0)));
+elementwise!(
+    Tanh,
+    "tanh",
+    |x| x.tanh(),
+    |x, y| T::one() - y * y,
+    |s, x, y| y.square().neg().add_scalar(1.0)
+);
+elementwise!(
+    Sigmoid,
+    "sigmoid",
+    |x| sigmoid(x),
+    |x, y| y * (T::one() - y),
+    |s, x, y| y.mul(&y.neg().add_scalar(1.0))
+);
 // softplus(x) = max(x, 0) + ln(1 + e^{−|x|})
-elementwise!(Softplus, "softplus", |x| x.max(T::zero()) + (-x.abs()).exp().ln_1p(),
-    |x, y| sigmoid(x), |s, x, y| x.sigmoid());
-elementwise!(Relu, "relu", |x| x.max(T::zero()),
+elementwise!(
+    Softplus,
+    "softplus",
+    |x| x.max(T::zero()) + (-x.abs()).exp_fast().ln_1p(),
+    |x, y| sigmoid(x),
+    |s, x, y| x.sigmoid()
+);
+elementwise!(
+    Relu,
+    "relu",
+    |x| x.max(T::zero()),
     |x, y| if x > T::zero() { T::one() } else { T::zero() },
-    |s, x, y| constant_derivative(s, x, y));
+    |s, x, y| constant_derivative(s, x, y)
+);
 // silu(x) = x σ(x); silu′ = σ (1 + x (1 − σ))
-elementwise!(Silu, "silu", |x| x * sigmoid(x),
-    |x, y| { let s = sigmoid(x); s * (T::one() + x * (T::one() - s)) },
-    |s, x, y| { let sg = x.sigmoid(); sg.mul(&x.mul(&sg.neg().add_scalar(1.0)).add_scalar(1.0)) });
+elementwise!(
+    Silu,
+    "silu",
+    |x| x * sigmoid(x),
+    |x, y| {
+        let s = sigmoid(x);
+        s * (T::one() + x * (T::one() - s))
+    },
+    |s, x, y| {
+        let sg = x.sigmoid();
+        sg.mul(&x.mul(&sg.neg().add_scalar(1.0)).add_scalar(1.0))
+    }
+);
 // elu(x) = x for x > 0, eˣ − 1 otherwise; elu′ = 1 or y + 1
-elementwise!(Elu, "elu", |x| if x > T::zero() { x } else { x.exp_m1() },
-    |x, y| if x > T::zero() { T::one() } else { y + T::one() },
+elementwise!(
+    Elu,
+    "elu",
+    |x| if x > T::zero() { x } else { x.exp_m1() },
+    |x, y| if x > T::zero() {
+        T::one()
+    } else {
+        y + T::one()
+    },
     |s, x, y| {
         let positive = x.gt_scalar(0.0);
         Tensor::where_cond(&positive, &x.ones_like(), &y.add_scalar(1.0))
-    });
+    }
+);
 
 /// `x` for `x > 0`, `slope · x` otherwise.
 pub(crate) struct LeakyRelu(pub f64);
@@ -65,7 +100,11 @@ impl Elementwise for Clamp {
         x.max(cst(self.0)).min(cst(self.1))
     }
     fn df<T: Element>(&self, x: T, _: T) -> T {
-        if x >= cst(self.0) && x <= cst(self.1) { T::one() } else { T::zero() }
+        if x >= cst(self.0) && x <= cst(self.1) {
+            T::one()
+        } else {
+            T::zero()
+        }
     }
     fn derivative(&self, x: &Tensor, y: &Tensor) -> Tensor {
         constant_derivative(self, x, y)

@@ -31,7 +31,13 @@ impl Op for Binary {
         self.0.label()
     }
 
-    fn vjp(&self, inputs: &[Tensor], out: &Tensor, ct: &Tensor, needs: &[bool]) -> Vec<Option<Tensor>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        ct: &Tensor,
+        needs: &[bool],
+    ) -> Vec<Option<Tensor>> {
         let (a, b) = (&inputs[0], &inputs[1]);
         let da = needs[0].then(|| match self.0 {
             Arith::Add | Arith::Sub => ct.clone(),
@@ -54,22 +60,29 @@ impl Op for Binary {
         let (a, b) = (&inputs[0], &inputs[1]);
         let mut sum = None;
         if let Some(ta) = &t[0] {
-            sum = accumulate(sum, match self.0 {
-                Arith::Add | Arith::Sub => ta.clone(),
-                Arith::Mul => ta.mul(b),
-                Arith::Div => ta.div(b),
-            });
+            sum = accumulate(
+                sum,
+                match self.0 {
+                    Arith::Add | Arith::Sub => ta.clone(),
+                    Arith::Mul => ta.mul(b),
+                    Arith::Div => ta.div(b),
+                },
+            );
         }
         if let Some(tb) = &t[1] {
-            sum = accumulate(sum, match self.0 {
-                Arith::Add => tb.clone(),
-                Arith::Sub => tb.neg(),
-                Arith::Mul => tb.mul(a),
-                // d(a/b) = (da − y db) / b
-                Arith::Div => tb.mul(out).div(b).neg(),
-            });
+            sum = accumulate(
+                sum,
+                match self.0 {
+                    Arith::Add => tb.clone(),
+                    Arith::Sub => tb.neg(),
+                    Arith::Mul => tb.mul(a),
+                    // d(a/b) = (da − y db) / b
+                    Arith::Div => tb.mul(out).div(b).neg(),
+                },
+            );
         }
-        sum.expect("arith jvp: no tangent").broadcast_to(out.shape())
+        sum.expect("arith jvp: no tangent")
+            .broadcast_to(out.shape())
     }
 }
 

@@ -13,7 +13,11 @@ impl Tensor {
     /// ```
     pub fn logsumexp(&self, axis: usize, keep_dim: bool) -> Tensor {
         let m = self.max_axis(axis, true).detach();
-        let m = Tensor::where_cond(&m.map_values(|v| if v.is_finite() { 1.0 } else { 0.0 }), &m, &m.zeros_like());
+        let m = Tensor::where_cond(
+            &m.map_values(|v| if v.is_finite() { 1.0 } else { 0.0 }),
+            &m,
+            &m.zeros_like(),
+        );
         let s = self.sub(&m).exp().sum_axis(axis, true).log().add(&m);
         if keep_dim { s } else { s.squeeze(axis) }
     }
@@ -36,7 +40,10 @@ impl Tensor {
 
     /// `sqrt(Σ x² + eps)` over `axis`: a norm with a finite gradient everywhere.
     pub fn norm_eps(&self, axis: usize, keep_dim: bool, eps: f64) -> Tensor {
-        self.square().sum_axis(axis, keep_dim).add_scalar(eps).sqrt()
+        self.square()
+            .sum_axis(axis, keep_dim)
+            .add_scalar(eps)
+            .sqrt()
     }
 
     /// Population variance over `axis`.

@@ -33,16 +33,33 @@ macro_rules! elementwise {
 }
 pub(crate) use elementwise;
 
-elementwise!(Exp, "exp", |x| x.exp(), |x, y| y, |s, x, y| y.clone());
-elementwise!(Log, "log", |x| x.ln(), |x, y| x.recip(), |s, x, y| x.recip());
-elementwise!(Log1p, "log1p", |x| x.ln_1p(), |x, y| (x + T::one()).recip(),
-    |s, x, y| x.add_scalar(1.0).recip());
-elementwise!(Sqrt, "sqrt", |x| x.sqrt(), |x, y| cst::<T>(0.5) / y,
-    |s, x, y| y.recip().mul_scalar(0.5));
-elementwise!(Recip, "recip", |x| x.recip(), |x, y| -(y * y), |s, x, y| y.square().neg());
+elementwise!(Exp, "exp", |x| x.exp_fast(), |x, y| y, |s, x, y| y.clone());
+elementwise!(Log, "log", |x| x.ln(), |x, y| x.recip(), |s, x, y| x
+    .recip());
+elementwise!(
+    Log1p,
+    "log1p",
+    |x| x.ln_1p(),
+    |x, y| (x + T::one()).recip(),
+    |s, x, y| x.add_scalar(1.0).recip()
+);
+elementwise!(
+    Sqrt,
+    "sqrt",
+    |x| x.sqrt(),
+    |x, y| cst::<T>(0.5) / y,
+    |s, x, y| y.recip().mul_scalar(0.5)
+);
+elementwise!(Recip, "recip", |x| x.recip(), |x, y| -(y * y), |s, x, y| y
+    .square()
+    .neg());
 elementwise!(Sin, "sin", |x| x.sin(), |x, y| x.cos(), |s, x, y| x.cos());
-elementwise!(Cos, "cos", |x| x.cos(), |x, y| -x.sin(), |s, x, y| x.sin().neg());
-elementwise!(Abs, "abs", |x| x.abs(), |x, y| x.signum(), |s, x, y| constant_derivative(s, x, y));
+elementwise!(Cos, "cos", |x| x.cos(), |x, y| -x.sin(), |s, x, y| x
+    .sin()
+    .neg());
+elementwise!(Abs, "abs", |x| x.abs(), |x, y| x.signum(), |s, x, y| {
+    constant_derivative(s, x, y)
+});
 
 /// `x^p` for a constant exponent.
 pub(crate) struct Powf(pub f64);

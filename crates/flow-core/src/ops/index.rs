@@ -20,7 +20,11 @@ impl Op for IndexSelect {
         "index_select"
     }
     fn vjp(&self, _: &[Tensor], _: &Tensor, ct: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(ct.index_add_shared(self.axis, self.indices.clone(), self.size))]
+        vec![Some(ct.index_add_shared(
+            self.axis,
+            self.indices.clone(),
+            self.size,
+        ))]
     }
     fn jvp(&self, _: &[Tensor], _: &Tensor, t: &[Option<Tensor>]) -> Tensor {
         let t = t[0].as_ref().expect("index_select: tangent");
@@ -39,7 +43,9 @@ impl Op for IndexAdd {
         "index_add"
     }
     fn vjp(&self, _: &[Tensor], _: &Tensor, ct: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(ct.index_select_shared(self.axis, self.indices.clone()))]
+        vec![Some(
+            ct.index_select_shared(self.axis, self.indices.clone()),
+        )]
     }
     fn jvp(&self, _: &[Tensor], _: &Tensor, t: &[Option<Tensor>]) -> Tensor {
         let t = t[0].as_ref().expect("index_add: tangent");
@@ -57,13 +63,28 @@ impl Tensor {
     }
 
     fn index_select_shared(&self, axis: usize, indices: Rc<[usize]>) -> Tensor {
-        assert!(axis < self.ndim(), "index_select: axis {axis} out of range for {:?}", self.shape());
+        assert!(
+            axis < self.ndim(),
+            "index_select: axis {axis} out of range for {:?}",
+            self.shape()
+        );
         let size = self.dim(axis);
         if let Some(bad) = indices.iter().find(|&&i| i >= size) {
-            panic!("index_select: index {bad} out of bounds for axis {axis} of {:?}", self.shape());
+            panic!(
+                "index_select: index {bad} out of bounds for axis {axis} of {:?}",
+                self.shape()
+            );
         }
         let data = map_data!(self.data(), a => a.select(Axis(axis), &indices));
-        Tensor::from_op(data, IndexSelect { axis, indices, size }, &[self])
+        Tensor::from_op(
+            data,
+            IndexSelect {
+                axis,
+                indices,
+                size,
+            },
+            &[self],
+        )
     }
 
     /// Scatter-add: a tensor with `size` entries along `axis`, where entry `indices[i]`
@@ -95,6 +116,14 @@ impl Tensor {
             }
             out
         });
-        Tensor::from_op(data, IndexAdd { axis, indices, size }, &[self])
+        Tensor::from_op(
+            data,
+            IndexAdd {
+                axis,
+                indices,
+                size,
+            },
+            &[self],
+        )
     }
 }

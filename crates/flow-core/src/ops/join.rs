@@ -52,7 +52,9 @@ impl Op for Narrow {
         vec![Some(ct.pad_zeros(self.axis, self.start, after))]
     }
     fn jvp(&self, _: &[Tensor], _: &Tensor, t: &[Option<Tensor>]) -> Tensor {
-        t[0].as_ref().expect("narrow: tangent").narrow(self.axis, self.start, self.len)
+        t[0].as_ref()
+            .expect("narrow: tangent")
+            .narrow(self.axis, self.start, self.len)
     }
 }
 
@@ -72,7 +74,9 @@ impl Op for Pad {
     }
     fn jvp(&self, _: &[Tensor], out: &Tensor, t: &[Option<Tensor>]) -> Tensor {
         let after = out.dim(self.axis) - self.before - self.len;
-        t[0].as_ref().expect("pad: tangent").pad_zeros(self.axis, self.before, after)
+        t[0].as_ref()
+            .expect("pad: tangent")
+            .pad_zeros(self.axis, self.before, after)
     }
 }
 
@@ -94,8 +98,14 @@ impl Tensor {
                 && axis < p.ndim()
                 && p.dtype() == first.dtype()
                 && (0..p.ndim()).all(|i| i == axis || p.dim(i) == first.dim(i));
-            assert!(same, "concat: shape {:?} ({}) does not match {:?} ({}) off axis {axis}",
-                p.shape(), p.dtype(), first.shape(), first.dtype());
+            assert!(
+                same,
+                "concat: shape {:?} ({}) does not match {:?} ({}) off axis {axis}",
+                p.shape(),
+                p.dtype(),
+                first.shape(),
+                first.dtype()
+            );
         }
         let data = match first.dtype() {
             crate::DType::F32 => concat_typed::<f32>(parts, axis),
@@ -121,7 +131,12 @@ impl Tensor {
         }
         let slice = Slice::from(start..start + len);
         let data = map_data!(self.data(), a => a.slice_axis(Axis(axis), slice).to_owned());
-        let op = Narrow { axis, start, len, total: self.dim(axis) };
+        let op = Narrow {
+            axis,
+            start,
+            len,
+            total: self.dim(axis),
+        };
         Tensor::from_op(data, op, &[self])
     }
 
@@ -131,7 +146,12 @@ impl Tensor {
     /// If the sizes do not add up to the axis length.
     pub fn split(&self, axis: usize, sizes: &[usize]) -> Vec<Tensor> {
         let total: usize = sizes.iter().sum();
-        assert_eq!(total, self.dim(axis), "split: sizes {sizes:?} do not add up to axis {axis} of {:?}", self.shape());
+        assert_eq!(
+            total,
+            self.dim(axis),
+            "split: sizes {sizes:?} do not add up to axis {axis} of {:?}",
+            self.shape()
+        );
         let mut start = 0;
         sizes
             .iter()

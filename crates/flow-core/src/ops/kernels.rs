@@ -26,6 +26,18 @@ pub(crate) fn binary<T: Element>(
         let x = *a.iter().next().expect("scalar");
         return b.mapv(|y| f(x, y));
     }
+    // A trailing-shape operand (a bias row): loop over contiguous rows.
+    if a.shape() == shape
+        && b.ndim() <= a.ndim()
+        && shape.ends_with(b.shape())
+        && let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice())
+    {
+        let mut v = Vec::with_capacity(xs.len());
+        for row in xs.chunks_exact(ys.len()) {
+            v.extend(row.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+        }
+        return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
+    }
     let av = a.broadcast(IxDyn(shape)).expect("binary: broadcast lhs");
     let bv = b.broadcast(IxDyn(shape)).expect("binary: broadcast rhs");
     Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y))
@@ -35,17 +47,19 @@ pub(crate) fn binary<T: Element>(
 pub(crate) fn sum_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
     let n = a.ndim();
     let lead = n - target.len();
-    let mut out = a.clone();
     // Sum kept axes of size 1 first (indices stay valid), then drop leading axes.
+    let mut out: Option<ArrayD<T>> = None;
     for i in (lead..n).rev() {
         if target[i - lead] == 1 && a.shape()[i] != 1 {
-            out = out.sum_axis(Axis(i)).insert_axis(Axis(i));
+            let src = out.as_ref().unwrap_or(a);
+            out = Some(src.sum_axis(Axis(i)).insert_axis(Axis(i)));
         }
     }
     for _ in 0..lead {
-        out = out.sum_axis(Axis(0));
+        let src = out.as_ref().unwrap_or(a);
+        out = Some(src.sum_axis(Axis(0)));
     }
-    out
+    out.unwrap_or_else(|| a.clone())
 }
 
 /// Checks that `from` broadcasts to `to` and panics naming `op` otherwise.

@@ -26,7 +26,12 @@ fn lu<T: Element>(a: ArrayView2<T>) -> Lu<T> {
     let mut sign = T::one();
     for k in 0..n {
         let p = (k..n)
-            .max_by(|&i, &j| lu[[i, k]].abs().partial_cmp(&lu[[j, k]].abs()).unwrap_or(std::cmp::Ordering::Equal))
+            .max_by(|&i, &j| {
+                lu[[i, k]]
+                    .abs()
+                    .partial_cmp(&lu[[j, k]].abs())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
             .unwrap_or(k);
         if p != k {
             for j in 0..n {
@@ -57,7 +62,9 @@ fn inverse_2d<T: Element>(a: ArrayView2<T>) -> Array2<T> {
     let mut inv = Array2::zeros((n, n));
     for col in 0..n {
         // Solve L U x = P e_col.
-        let mut x: Vec<T> = (0..n).map(|i| if perm[i] == col { T::one() } else { T::zero() }).collect();
+        let mut x: Vec<T> = (0..n)
+            .map(|i| if perm[i] == col { T::one() } else { T::zero() })
+            .collect();
         for i in 0..n {
             for j in 0..i {
                 x[i] = x[i] - lu[[i, j]] * x[j];
@@ -122,7 +129,9 @@ impl Op for Inverse {
     }
     fn vjp(&self, _: &[Tensor], y: &Tensor, ct: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
         // Ā = −A⁻ᵀ Ȳ A⁻ᵀ
-        vec![Some(matmul_t(&matmul_t(y, ct, true, false), y, false, true).neg())]
+        vec![Some(
+            matmul_t(&matmul_t(y, ct, true, false), y, false, true).neg(),
+        )]
     }
     fn jvp(&self, _: &[Tensor], y: &Tensor, t: &[Option<Tensor>]) -> Tensor {
         let t = t[0].as_ref().expect("inverse: tangent");
@@ -147,7 +156,11 @@ impl Op for LogAbsDet {
         let t = t[0].as_ref().expect("logabsdet: tangent");
         let n = a.ndim();
         // tr(A⁻¹ T) = Σ_ij (A⁻ᵀ)_ij T_ij
-        a.inverse().t().mul(t).sum_axis(n - 1, false).sum_axis(n - 2, false)
+        a.inverse()
+            .t()
+            .mul(t)
+            .sum_axis(n - 1, false)
+            .sum_axis(n - 2, false)
     }
 }
 

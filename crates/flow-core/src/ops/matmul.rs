@@ -54,11 +54,25 @@ fn kernel<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, ta: bool, tb: bool) -> Array
 /// The shape of `op_a(A) op_b(B)`, or a panic naming both shapes.
 fn output_shape(a: &[usize], b: &[usize], ta: bool, tb: bool) -> Vec<usize> {
     let ok_rank = (a.len() == 2 && b.len() == 2) || (a.len() == 3 && b.len() == 3 && a[0] == b[0]);
-    assert!(ok_rank, "matmul: unsupported shapes {a:?} and {b:?} (need 2-D × 2-D or [b,m,k] × [b,k,n])");
+    assert!(
+        ok_rank,
+        "matmul: unsupported shapes {a:?} and {b:?} (need 2-D × 2-D or [b,m,k] × [b,k,n])"
+    );
     let r = a.len() - 2;
-    let (m, ka) = if ta { (a[r + 1], a[r]) } else { (a[r], a[r + 1]) };
-    let (kb, n) = if tb { (b[r + 1], b[r]) } else { (b[r], b[r + 1]) };
-    assert_eq!(ka, kb, "matmul: inner dimensions differ for shapes {a:?} and {b:?} (transposed: {ta}, {tb})");
+    let (m, ka) = if ta {
+        (a[r + 1], a[r])
+    } else {
+        (a[r], a[r + 1])
+    };
+    let (kb, n) = if tb {
+        (b[r + 1], b[r])
+    } else {
+        (b[r], b[r + 1])
+    };
+    assert_eq!(
+        ka, kb,
+        "matmul: inner dimensions differ for shapes {a:?} and {b:?} (transposed: {ta}, {tb})"
+    );
     let mut out = a[..r].to_vec();
     out.extend([m, n]);
     out
@@ -75,13 +89,27 @@ impl Op for MatMul {
     fn name(&self) -> &'static str {
         "matmul"
     }
-    fn vjp(&self, inputs: &[Tensor], _: &Tensor, ct: &Tensor, needs: &[bool]) -> Vec<Option<Tensor>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _: &Tensor,
+        ct: &Tensor,
+        needs: &[bool],
+    ) -> Vec<Option<Tensor>> {
         let (a, b, ta, tb) = (&inputs[0], &inputs[1], self.ta, self.tb);
         let da = needs[0].then(|| {
-            if ta { matmul_t(b, ct, tb, true) } else { matmul_t(ct, b, false, !tb) }
+            if ta {
+                matmul_t(b, ct, tb, true)
+            } else {
+                matmul_t(ct, b, false, !tb)
+            }
         });
         let db = needs[1].then(|| {
-            if tb { matmul_t(ct, a, true, ta) } else { matmul_t(a, ct, !ta, false) }
+            if tb {
+                matmul_t(ct, a, true, ta)
+            } else {
+                matmul_t(a, ct, !ta, false)
+            }
         });
         vec![da, db]
     }

@@ -39,7 +39,9 @@ impl Op for BroadcastTo {
         vec![Some(ct.sum_to(&self.input))]
     }
     fn jvp(&self, _: &[Tensor], _: &Tensor, t: &[Option<Tensor>]) -> Tensor {
-        t[0].as_ref().expect("broadcast_to: tangent").broadcast_to(&self.target)
+        t[0].as_ref()
+            .expect("broadcast_to: tangent")
+            .broadcast_to(&self.target)
     }
 }
 
@@ -67,7 +69,10 @@ impl Op for MaxAxis {
     }
     fn jvp(&self, inputs: &[Tensor], out: &Tensor, t: &[Option<Tensor>]) -> Tensor {
         let w = MaxAxis::weights(&inputs[0], out, self.axis);
-        t[0].as_ref().expect("max: tangent").mul(&w).sum_axis(self.axis, true)
+        t[0].as_ref()
+            .expect("max: tangent")
+            .mul(&w)
+            .sum_axis(self.axis, true)
     }
 }
 
@@ -85,7 +90,10 @@ impl Tensor {
         let data = map_data!(self.data(), a => {
             kernels::sum_to(a, target).into_shape_with_order(IxDyn(target)).expect("sum_to: shape")
         });
-        let op = SumTo { input: self.shape().to_vec(), target: target.to_vec() };
+        let op = SumTo {
+            input: self.shape().to_vec(),
+            target: target.to_vec(),
+        };
         Tensor::from_op(data, op, &[self])
     }
 
@@ -98,8 +106,12 @@ impl Tensor {
             return self.clone();
         }
         kernels::check_broadcastable("broadcast_to", self.shape(), target);
-        let data = map_data!(self.data(), a => a.broadcast(IxDyn(target)).expect("broadcast").to_owned());
-        let op = BroadcastTo { input: self.shape().to_vec(), target: target.to_vec() };
+        let data =
+            map_data!(self.data(), a => a.broadcast(IxDyn(target)).expect("broadcast").to_owned());
+        let op = BroadcastTo {
+            input: self.shape().to_vec(),
+            target: target.to_vec(),
+        };
         Tensor::from_op(data, op, &[self])
     }
 
@@ -108,7 +120,11 @@ impl Tensor {
     /// # Panics
     /// If the axis does not exist.
     pub fn sum_axis(&self, axis: usize, keep_dim: bool) -> Tensor {
-        assert!(axis < self.ndim(), "sum_axis: axis {axis} out of range for shape {:?}", self.shape());
+        assert!(
+            axis < self.ndim(),
+            "sum_axis: axis {axis} out of range for shape {:?}",
+            self.shape()
+        );
         let mut kept = self.shape().to_vec();
         kept[axis] = 1;
         let s = self.sum_to(&kept);

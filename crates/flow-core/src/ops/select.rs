@@ -18,7 +18,13 @@ impl Op for Where {
     fn name(&self) -> &'static str {
         "where"
     }
-    fn vjp(&self, inputs: &[Tensor], _: &Tensor, ct: &Tensor, needs: &[bool]) -> Vec<Option<Tensor>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _: &Tensor,
+        ct: &Tensor,
+        needs: &[bool],
+    ) -> Vec<Option<Tensor>> {
         let zero = ct.zeros_like();
         vec![
             needs[0].then(|| Tensor::where_cond(&self.mask, ct, &zero).sum_to(inputs[0].shape())),
@@ -32,7 +38,10 @@ impl Op for Where {
 }
 
 fn select<T: Element>(mask: &ArrayD<T>, a: &ArrayD<T>, b: &ArrayD<T>) -> ArrayD<T> {
-    Zip::from(mask).and(a).and(b).map_collect(|&m, &x, &y| if m != T::zero() { x } else { y })
+    Zip::from(mask)
+        .and(a)
+        .and(b)
+        .map_collect(|&m, &x, &y| if m != T::zero() { x } else { y })
 }
 
 fn compare(a: &Tensor, b: &Tensor, name: &str, test: fn(f64, f64) -> bool) -> Tensor {

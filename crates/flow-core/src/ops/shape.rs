@@ -59,9 +59,17 @@ impl Tensor {
             return self.clone();
         }
         let n: usize = shape.iter().product();
-        assert_eq!(n, self.len(), "reshape: cannot reshape {:?} into {shape:?}", self.shape());
+        assert_eq!(
+            n,
+            self.len(),
+            "reshape: cannot reshape {:?} into {shape:?}",
+            self.shape()
+        );
         let data = map_data!(self.data(), a => a.clone().into_shape_with_order(IxDyn(shape)).expect("reshape"));
-        let op = Reshape { from: self.shape().to_vec(), to: shape.to_vec() };
+        let op = Reshape {
+            from: self.shape().to_vec(),
+            to: shape.to_vec(),
+        };
         Tensor::from_op(data, op, &[self])
     }
 
@@ -72,10 +80,22 @@ impl Tensor {
     pub fn permute(&self, perm: &[usize]) -> Tensor {
         let mut seen = vec![false; self.ndim()];
         let valid = perm.len() == self.ndim()
-            && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
-        assert!(valid, "permute: {perm:?} is not a permutation of the axes of {:?}", self.shape());
+            && perm
+                .iter()
+                .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+        assert!(
+            valid,
+            "permute: {perm:?} is not a permutation of the axes of {:?}",
+            self.shape()
+        );
         let data = map_data!(self.data(), a => a.view().permuted_axes(IxDyn(perm)).as_standard_layout().into_owned());
-        Tensor::from_op(data, Permute { perm: perm.to_vec() }, &[self])
+        Tensor::from_op(
+            data,
+            Permute {
+                perm: perm.to_vec(),
+            },
+            &[self],
+        )
     }
 
     /// Swaps two axes.
@@ -97,7 +117,11 @@ impl Tensor {
 
     /// Inserts an axis of size 1 at `axis`.
     pub fn unsqueeze(&self, axis: usize) -> Tensor {
-        assert!(axis <= self.ndim(), "unsqueeze: axis {axis} out of range for {:?}", self.shape());
+        assert!(
+            axis <= self.ndim(),
+            "unsqueeze: axis {axis} out of range for {:?}",
+            self.shape()
+        );
         let mut s = self.shape().to_vec();
         s.insert(axis, 1);
         self.reshape(&s)

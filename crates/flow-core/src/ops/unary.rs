@@ -37,9 +37,10 @@ impl<F: Elementwise> Unary<F> {
         let f = &self.0;
         let gx = map_data2!(f.name(), g.data(), x.data(), gv, xv => {
             let yv = y.array();
-            let mut out = gv.clone();
-            ndarray::Zip::from(&mut out).and(xv).and(yv).for_each(|o, &xi, &yi| *o *= f.df(xi, yi));
-            out
+            // Stored arrays are standard layout, so flat slices line up element by element.
+            let (gs, xs, ys) = (slice(gv), slice(xv), slice(yv));
+            let out: Vec<_> = gs.iter().zip(xs).zip(ys).map(|((&gi, &xi), &yi)| gi * f.df(xi, yi)).collect();
+            ndarray::ArrayD::from_shape_vec(gv.raw_dim(), out).expect("fused: shape")
         });
         Tensor::from_data(gx)
     }
@@ -84,6 +85,10 @@ pub(crate) fn constant_derivative<F: Elementwise>(f: &F, x: &Tensor, y: &Tensor)
         kernels::binary(xv, yv, xv.shape(), |a, b| f.df(a, b))
     });
     Tensor::from_data(data)
+}
+
+fn slice<T: Element>(a: &ndarray::ArrayD<T>) -> &[T] {
+    a.as_slice().expect("stored tensors are in standard layout")
 }
 
 pub(crate) fn cst<T: Element>(x: f64) -> T {

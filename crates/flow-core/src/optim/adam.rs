@@ -31,7 +31,13 @@ pub struct AdamConfig {
 impl AdamConfig {
     /// Adam with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8, no weight decay).
     pub fn new(lr: f64) -> AdamConfig {
-        AdamConfig { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
     /// AdamW with decoupled weight decay `λ`.
     pub fn with_weight_decay(mut self, weight_decay: f64) -> AdamConfig {
@@ -56,7 +62,11 @@ pub struct Adam {
 impl Adam {
     /// A fresh optimiser.
     pub fn new(config: AdamConfig) -> Adam {
-        Adam { config, step: 0, moments: HashMap::new() }
+        Adam {
+            config,
+            step: 0,
+            moments: HashMap::new(),
+        }
     }
 
     /// Steps taken so far.
@@ -66,18 +76,29 @@ impl Adam {
 }
 
 /// One Adam update of `p` in place of a copy: returns the new parameter values.
-fn update<T: Element>(p: &ArrayD<T>, g: &ArrayD<T>, m: &mut ArrayD<T>, v: &mut ArrayD<T>, c: &AdamConfig, t: u64) -> ArrayD<T> {
+fn update<T: Element>(
+    p: &ArrayD<T>,
+    g: &ArrayD<T>,
+    m: &mut ArrayD<T>,
+    v: &mut ArrayD<T>,
+    c: &AdamConfig,
+    t: u64,
+) -> ArrayD<T> {
     let f = T::from_f64_lossy;
     let (b1, b2) = (f(c.beta1), f(c.beta2));
     let step_size = f(c.lr / (1.0 - c.beta1.powi(t as i32)));
     let bias2 = f((1.0 - c.beta2.powi(t as i32)).sqrt());
     let (eps, decay) = (f(c.eps), f(1.0 - c.lr * c.weight_decay));
     let mut out = p.clone();
-    Zip::from(&mut out).and(g).and(m).and(v).for_each(|x, &gi, mi, vi| {
-        *mi = b1 * *mi + (T::one() - b1) * gi;
-        *vi = b2 * *vi + (T::one() - b2) * gi * gi;
-        *x = *x * decay - step_size * *mi / (vi.sqrt() / bias2 + eps);
-    });
+    Zip::from(&mut out)
+        .and(g)
+        .and(m)
+        .and(v)
+        .for_each(|x, &gi, mi, vi| {
+            *mi = b1 * *mi + (T::one() - b1) * gi;
+            *vi = b2 * *vi + (T::one() - b2) * gi * gi;
+            *x = *x * decay - step_size * *mi / (vi.sqrt() / bias2 + eps);
+        });
     out
 }
 
@@ -92,8 +113,12 @@ impl Optimizer for Adam {
                 (z.clone(), z)
             });
             let new = match (value.data(), g.data(), &mut entry.0, &mut entry.1) {
-                (Data::F32(x), Data::F32(gr), Data::F32(m), Data::F32(v)) => Data::F32(update(x, gr, m, v, &self.config, self.step)),
-                (Data::F64(x), Data::F64(gr), Data::F64(m), Data::F64(v)) => Data::F64(update(x, gr, m, v, &self.config, self.step)),
+                (Data::F32(x), Data::F32(gr), Data::F32(m), Data::F32(v)) => {
+                    Data::F32(update(x, gr, m, v, &self.config, self.step))
+                }
+                (Data::F64(x), Data::F64(gr), Data::F64(m), Data::F64(v)) => {
+                    Data::F64(update(x, gr, m, v, &self.config, self.step))
+                }
                 _ => panic!("Adam::step: dtype of state for {} does not match", p.name()),
             };
             p.set(Tensor::from_data(new));

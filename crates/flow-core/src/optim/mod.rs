@@ -49,11 +49,21 @@ pub trait Optimizer {
     ///
     /// # Errors
     /// If an entry for one of `params` is missing or does not match its shape and dtype.
-    fn load_state(&mut self, checkpoint: &Checkpoint, params: &[Param]) -> Result<(), CheckpointError>;
+    fn load_state(
+        &mut self,
+        checkpoint: &Checkpoint,
+        params: &[Param],
+    ) -> Result<(), CheckpointError>;
 }
 
 pub(crate) fn check_step_inputs(op: &str, params: &[Param], grads: &[Tensor]) {
-    assert_eq!(params.len(), grads.len(), "{op}: {} parameters but {} gradients", params.len(), grads.len());
+    assert_eq!(
+        params.len(),
+        grads.len(),
+        "{op}: {} parameters but {} gradients",
+        params.len(),
+        grads.len()
+    );
     for (p, g) in params.iter().zip(grads) {
         let v = p.get();
         assert!(

@@ -49,18 +49,33 @@ fn cosine_interp(from: f64, to: f64, fraction: f64) -> f64 {
 impl Schedule {
     /// One-cycle with PyTorch's defaults (30 % warm-up, div 25, final div 1e4).
     pub fn one_cycle(total_steps: u64) -> Schedule {
-        Schedule::OneCycle { total_steps, pct_start: 0.3, div_factor: 25.0, final_div_factor: 1e4 }
+        Schedule::OneCycle {
+            total_steps,
+            pct_start: 0.3,
+            div_factor: 25.0,
+            final_div_factor: 1e4,
+        }
     }
 
     /// The learning rate at `step` for base rate `base`.
     pub fn learning_rate(&self, base: f64, step: u64) -> f64 {
         match *self {
             Schedule::Constant => base,
-            Schedule::Cosine { total_steps, final_factor } => {
-                cosine_interp(base, base * final_factor, step as f64 / total_steps.max(1) as f64)
-            }
+            Schedule::Cosine {
+                total_steps,
+                final_factor,
+            } => cosine_interp(
+                base,
+                base * final_factor,
+                step as f64 / total_steps.max(1) as f64,
+            ),
             Schedule::Exponential { gamma } => base * gamma.powf(step as f64),
-            Schedule::OneCycle { total_steps, pct_start, div_factor, final_div_factor } => {
+            Schedule::OneCycle {
+                total_steps,
+                pct_start,
+                div_factor,
+                final_div_factor,
+            } => {
                 let initial = base / div_factor;
                 let last = initial / final_div_factor;
                 let warm = (pct_start * total_steps as f64).max(1.0);
@@ -68,7 +83,11 @@ impl Schedule {
                 if s <= warm {
                     cosine_interp(initial, base, s / warm)
                 } else {
-                    cosine_interp(base, last, (s - warm) / (total_steps as f64 - warm).max(1.0))
+                    cosine_interp(
+                        base,
+                        last,
+                        (s - warm) / (total_steps as f64 - warm).max(1.0),
+                    )
                 }
             }
         }

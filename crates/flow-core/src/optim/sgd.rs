@@ -26,7 +26,12 @@ pub struct SgdConfig {
 impl SgdConfig {
     /// Plain SGD.
     pub fn new(lr: f64) -> SgdConfig {
-        SgdConfig { lr, momentum: 0.0, nesterov: false, weight_decay: 0.0 }
+        SgdConfig {
+            lr,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
     }
     /// Sets heavy-ball momentum.
     pub fn with_momentum(mut self, momentum: f64) -> SgdConfig {
@@ -54,7 +59,10 @@ pub struct Sgd {
 impl Sgd {
     /// A fresh optimiser.
     pub fn new(config: SgdConfig) -> Sgd {
-        Sgd { config, velocity: HashMap::new() }
+        Sgd {
+            config,
+            velocity: HashMap::new(),
+        }
     }
 }
 
@@ -74,7 +82,11 @@ impl Optimizer for Sgd {
                         Some(b) => b.mul_scalar(c.momentum).add(&d),
                         None => d.clone(),
                     };
-                    d = if c.nesterov { d.add(&b.mul_scalar(c.momentum)) } else { b.clone() };
+                    d = if c.nesterov {
+                        d.add(&b.mul_scalar(c.momentum))
+                    } else {
+                        b.clone()
+                    };
                     self.velocity.insert(p.name().to_string(), b);
                 }
                 p.set(x.sub(&d.mul_scalar(c.lr)));
@@ -102,7 +114,10 @@ impl Optimizer for Sgd {
             for p in params {
                 let name = format!("optim.sgd.velocity.{}", p.name());
                 if ck.dtype_of(&name).is_some() {
-                    velocity.insert(p.name().to_string(), ck.check_compatible(&name, &p.get())?.clone());
+                    velocity.insert(
+                        p.name().to_string(),
+                        ck.check_compatible(&name, &p.get())?.clone(),
+                    );
                 }
             }
         }

@@ -84,3 +84,8 @@ pub(crate) fn check_input(name: &str, x: &Tensor, dim: usize) {
 pub(crate) fn constant(values: Vec<f64>, shape: &[usize], like: &Tensor) -> Tensor {
     Tensor::from_vec(values, shape).to_dtype(like.dtype())
 }
+
+/// The GMM-6 covariances `[Σ₁₁, Σ₁₂, Σ₂₂]` (TRADE Appendix C).
+pub fn gmm6_covariances() -> [[f64; 3]; 6] {
+    gmm6::COVS
+}

@@ -156,7 +156,7 @@ impl Toy2d {
                         move |t| [-s * t * t.cos() / 3.0, s * t * t.sin() / 3.0],
                         dens,
                         (0.0, t_max),
-                        800,
+                        500,
                         noise,
                     )
                 };

@@ -1,0 +1,6 @@
+//! One module per paper (or foundation crate), each holding that page's experiments and their
+//! typed presets. Register new experiments in [`crate::registry::registry`].
+
+pub mod flow_core;
+pub mod flow_data;
+pub mod free_form_flows;

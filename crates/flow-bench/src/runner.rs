@@ -1,0 +1,268 @@
+//! `reproduce`: select, skip what is cached, run the rest on worker threads with progress
+//! bars, store each result atomically as it finishes, then write the report.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cache::{self, ExperimentResult, FIGURES_DIR, RESULTS_DIR, ResultKey};
+use crate::context::RunContext;
+use crate::error::BenchError;
+use crate::experiment::{Experiment, ExperimentError, Mode};
+use crate::paper::PaperId;
+use crate::registry;
+use crate::report::{self, Entry, RunInfo, Status};
+
+/// Default output folder.
+pub const DEFAULT_OUT: &str = "report";
+
+/// Everything `reproduce` needs to know.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Papers to run (with `experiments`: the union; both empty: everything).
+    pub papers: Vec<PaperId>,
+    /// Experiment ids to run.
+    pub experiments: Vec<String>,
+    /// Size of the run.
+    pub mode: Mode,
+    /// Base seed.
+    pub seed: u64,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Experiments run at the same time.
+    pub threads: usize,
+    /// Rerun experiments even when their result is cached.
+    pub redo: bool,
+    /// Draw progress bars on stderr (they hide themselves when stderr is not a terminal).
+    pub progress: bool,
+}
+
+/// What a `reproduce` call did.
+#[derive(Clone, Debug, Default)]
+pub struct RunSummary {
+    /// Experiments run now.
+    pub ran: Vec<String>,
+    /// Experiments skipped because their result was cached.
+    pub cached: Vec<String>,
+    /// Experiments that failed, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Whether Ctrl-C stopped the run.
+    pub cancelled: bool,
+    /// The report's index page.
+    pub index: PathBuf,
+    /// Wall time of the whole call in seconds.
+    pub seconds: f64,
+}
+
+impl RunSummary {
+    /// `Ok` if every selected experiment has its result, else the error to exit with.
+    ///
+    /// # Errors
+    /// [`BenchError::Interrupted`] after Ctrl-C, [`BenchError::ExperimentsFailed`] after failures.
+    pub fn into_result(self) -> Result<RunSummary, BenchError> {
+        if self.cancelled {
+            return Err(BenchError::Interrupted { finished: self.ran.len() + self.cached.len() });
+        }
+        if !self.failed.is_empty() {
+            let list = self.failed.iter().map(|(id, why)| format!("{id}: {why}")).collect();
+            return Err(BenchError::ExperimentsFailed(list));
+        }
+        Ok(self)
+    }
+}
+
+/// Runs the selected experiments of the registry into `opts.out` and writes the report.
+/// `cancel` is the Ctrl-C flag: once set, running experiments are abandoned, no new ones start,
+/// and the report is written for what finished.
+///
+/// # Errors
+/// Selection errors and an unwritable output folder before anything runs; I/O errors while
+/// storing results or writing the report. Experiment failures are listed in the summary.
+pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummary, BenchError> {
+    let start = Instant::now();
+    let all = registry::registry();
+    let chosen = registry::select(&all, &opts.papers, &opts.experiments)?;
+    prepare_output(&opts.out)?;
+    let mut summary = RunSummary::default();
+    let mut jobs = VecDeque::new();
+    for exp in chosen {
+        let key = ResultKey::new(exp, opts.mode, opts.seed);
+        if !opts.redo && cache::load(&opts.out, &key).is_some() {
+            summary.cached.push(exp.id().to_string());
+        } else {
+            jobs.push_back((exp, key));
+        }
+    }
+    let multi = MultiProgress::with_draw_target(if opts.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let outcomes = run_jobs(jobs, opts, &multi, &cancel);
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(()) => summary.ran.push(id),
+            Err(ExperimentError::Cancelled) => {}
+            Err(e) => summary.failed.push((id, e.to_string())),
+        }
+    }
+    summary.cancelled = cancel.load(Ordering::SeqCst);
+    let entries = report_entries(&all, opts, &summary);
+    let info = RunInfo { mode: opts.mode, seed: opts.seed, seconds: start.elapsed().as_secs_f64() };
+    summary.index = report::write(&opts.out, &entries, &info)?;
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Creates `out`, `out/results` and `out/figures` and checks each is writable by creating
+/// (and removing) a temporary file, before any experiment runs.
+///
+/// # Errors
+/// [`BenchError::OutputNotWritable`] naming the folder that failed.
+pub fn prepare_output(out: &Path) -> Result<(), BenchError> {
+    for dir in [out.to_path_buf(), out.join(RESULTS_DIR), out.join(FIGURES_DIR)] {
+        let fail = |source| BenchError::OutputNotWritable { path: dir.clone(), source };
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
+    }
+    Ok(())
+}
+
+type Job<'a> = (&'a dyn Experiment, ResultKey);
+
+fn run_jobs(
+    jobs: VecDeque<Job<'_>>,
+    opts: &RunOptions,
+    multi: &MultiProgress,
+    cancel: &Arc<AtomicBool>,
+) -> Vec<(String, Result<(), ExperimentError>)> {
+    let queue = Mutex::new(jobs);
+    let done = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..opts.threads.max(1) {
+            scope.spawn(|| {
+                while !cancel.load(Ordering::SeqCst) {
+                    let Some((exp, key)) = queue.lock().expect("queue lock").pop_front() else { break };
+                    let outcome = run_one(exp, &key, opts, multi, cancel);
+                    let line = match &outcome {
+                        Ok(()) => format!("done    {}", exp.id()),
+                        Err(ExperimentError::Cancelled) => format!("stopped {}", exp.id()),
+                        Err(e) => format!("FAILED  {}: {e}", exp.id()),
+                    };
+                    if opts.progress {
+                        multi.suspend(|| eprintln!("{line}"));
+                    }
+                    done.lock().expect("result lock").push((exp.id().to_string(), outcome));
+                }
+            });
+        }
+    });
+    done.into_inner().expect("result lock")
+}
+
+fn progress_bar(multi: &MultiProgress, id: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{prefix:<28} [{bar:28}] {pos}/{len} {elapsed_precise} ETA {eta_precise} {msg}",
+    )
+    .expect("valid progress template")
+    .progress_chars("=> ");
+    let bar = multi.add(ProgressBar::new(1).with_style(style).with_prefix(id.to_string()));
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// The exact command that reruns one experiment.
+pub fn rerun_command(id: &str, opts: &RunOptions) -> String {
+    let mut cmd = format!(
+        "cargo run --release -p flow-bench --bin flows -- reproduce --experiment {id} {} --seed {}",
+        opts.mode.flag(),
+        opts.seed
+    );
+    if opts.out != Path::new(DEFAULT_OUT) {
+        let out = opts.out.display().to_string();
+        let quoted = if out.contains([' ', '\'', '"']) { format!("'{}'", out.replace('\'', "'\\''")) } else { out };
+        cmd.push_str(&format!(" --out {quoted}"));
+    }
+    cmd + " --redo"
+}
+
+fn run_one(
+    exp: &dyn Experiment,
+    key: &ResultKey,
+    opts: &RunOptions,
+    multi: &MultiProgress,
+    cancel: &Arc<AtomicBool>,
+) -> Result<(), ExperimentError> {
+    let bar = progress_bar(multi, exp.id());
+    let final_dir = opts.out.join(key.figure_dir());
+    let staging = opts.out.join(FIGURES_DIR).join(format!(".staging-{}", key.stem()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let preset = exp.preset(opts.mode);
+    let mut ctx = RunContext::new(opts.mode, opts.seed, preset.clone(), staging.clone(), key.figure_dir(), bar.clone(), cancel.clone());
+    let start = Instant::now();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exp.run(&mut ctx)));
+    bar.finish_and_clear();
+    let outcome = run.unwrap_or_else(|payload| Err(ExperimentError::Failed(panic_message(&payload))));
+    let mut outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    outcome.figures.extend(ctx.take_figures());
+    let io = |e: std::io::Error| ExperimentError::Failed(format!("moving figures into {}: {e}", final_dir.display()));
+    if final_dir.exists() {
+        std::fs::remove_dir_all(&final_dir).map_err(io)?;
+    }
+    if staging.exists() {
+        std::fs::rename(&staging, &final_dir).map_err(io)?;
+    }
+    let result = ExperimentResult {
+        experiment: exp.id().to_string(),
+        paper: exp.paper(),
+        mode: opts.mode,
+        seed: opts.seed,
+        preset_hash: key.preset_hash.clone(),
+        preset,
+        seconds: start.elapsed().as_secs_f64(),
+        finished_unix: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        command: rerun_command(exp.id(), opts),
+        outcome,
+    };
+    cache::store(&opts.out, key, &result).map_err(|e| ExperimentError::Failed(e.to_string()))
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("panicked: {text}")
+}
+
+fn report_entries<'a>(all: &'a [Box<dyn Experiment>], opts: &RunOptions, summary: &RunSummary) -> Vec<Entry<'a>> {
+    all.iter()
+        .map(|exp| {
+            let key = ResultKey::new(exp.as_ref(), opts.mode, opts.seed);
+            let id = exp.id().to_string();
+            let result = cache::load(&opts.out, &key);
+            let status = if let Some((_, why)) = summary.failed.iter().find(|(f, _)| *f == id) {
+                Status::Failed(why.clone())
+            } else if summary.ran.contains(&id) {
+                Status::Ran
+            } else if result.is_some() {
+                Status::Cached
+            } else {
+                Status::Missing
+            };
+            let command = rerun_command(&id, opts);
+            Entry { experiment: exp.as_ref(), key, result, status, command }
+        })
+        .collect()
+}
