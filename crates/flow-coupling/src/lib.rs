@@ -1,0 +1,1 @@
+//! flow-coupling (under construction)

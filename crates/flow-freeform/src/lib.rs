@@ -1,0 +1,1 @@
+//! flow-freeform (under construction)
