@@ -1,10 +1,11 @@
 """JAX (CPU, jit) side of the flow-core step benchmarks in BENCHMARKS.md.
 
-Same workloads as `cargo run --release -p flow-core --example step_timing`:
+Same workloads as `cargo bench -p flow-bench --bench core`:
   mlp step         MLP 8→256→256→8, SiLU, batch 512, f32, MSE loss, Adam
   autoencoder step encoder + decoder MLPs, reconstruction loss, Adam
   free-form step   free-form-flow loss: JVP through the decoder, VJP through the encoder,
                    surrogate vᵀJ_f(x)·stop_grad(J_g(z)v) + β‖x − g(f(x))‖², Adam
+  hvp wrt input    Hessian-vector product of Σ enc(x)² with respect to x (forward-over-reverse)
 
 Usage: python3 jax_steps.py [--threads N]   (prints "name: X ms", median of 7 blocks of 20)
 """
@@ -115,3 +116,20 @@ print(f"jax {jax.__version__} on {jax.devices()[0].platform}, threads={args.thre
 bench("mlp step", make_step(mlp_loss), enc, x)
 bench("autoencoder step", make_step(ae_loss), (enc, dec), x)
 bench("free-form step", make_step(fff_loss), (enc, dec), x, v)
+
+
+@jax.jit
+def hvp_input(enc, x, v):
+    f = lambda x: jnp.sum(mlp(enc, x) ** 2)
+    return jax.jvp(jax.grad(f), (x,), (v,))[1]
+
+
+hvp_input(enc, x, v).block_until_ready()
+blocks = []
+for _ in range(7):
+    t0 = time.perf_counter()
+    for _ in range(20):
+        out = hvp_input(enc, x, v)
+    out.block_until_ready()
+    blocks.append((time.perf_counter() - t0) / 20 * 1e3)
+print(f"hvp wrt input: {statistics.median(blocks):.3f} ms", flush=True)
