@@ -137,3 +137,17 @@ fn diagonal_normal_matches_its_formula_and_sample_moments() {
             < 1e-12
     );
 }
+
+#[test]
+#[should_panic(expected = "forward-over-reverse is not supported")]
+fn gradient_with_respect_to_a_dual_input_is_refused_not_silently_wrong() {
+    // jacobian(∇E) would need tangents through the backward pass; it must fail loudly.
+    let x = Tensor::from_slice(&[1.0f64, 2.0], &[1, 2]);
+    let _ = flow_core::jacobian(
+        |x| {
+            let e = x.powf(3.0).sum_all();
+            grad(&e, &[x]).remove(0)
+        },
+        &x,
+    );
+}

@@ -119,6 +119,13 @@ fn backprop(
 }
 
 fn vjp_impl(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor, create: bool) -> Vec<Tensor> {
+    let dual = inputs.iter().any(|x| x.tangent.is_some()) || cotangent.tangent.is_some();
+    assert!(
+        !dual,
+        "vjp: an input or the cotangent carries a tangent, but tangents do not flow through \
+         backward passes (forward-over-reverse is not supported); use hvp (reverse-over-reverse) \
+         or jacobian_reverse, or take the gradient with respect to the primal"
+    );
     let ids: HashSet<u64> = inputs.iter().map(|t| t.id()).collect();
     let mut cts = backprop(output, cotangent.clone(), Targets::Only(&ids), create);
     inputs
