@@ -16,7 +16,12 @@ fn randn(b: usize, d: usize, scale: f64, seed: u64) -> Tensor {
 #[test]
 fn dw4_gradients() {
     // Particles spread at scale ~3 so pair distances are away from 0.
-    check_energy_grads(&Tempered::temperature(MultiDoubleWell::dw4()), &randn(6, 8, 2.0, 1), 0.8, TOL);
+    check_energy_grads(
+        &Tempered::temperature(MultiDoubleWell::dw4()),
+        &randn(6, 8, 2.0, 1),
+        0.8,
+        TOL,
+    );
 }
 
 #[test]
@@ -30,9 +35,24 @@ fn lennard_jones_gradients() {
 
 #[test]
 fn well_gradients() {
-    check_energy_grads(&Tempered::temperature(MultiWell::trade()), &randn(8, 5, 1.5, 4), 0.7, TOL);
-    check_energy_grads(&Tempered::temperature(DoubleWell2d::bgflow()), &randn(8, 2, 1.5, 5), 1.1, TOL);
-    check_energy_grads(&Tempered::inverse_temperature(ManyWell::fab(8)), &randn(8, 8, 1.5, 6), 0.9, TOL);
+    check_energy_grads(
+        &Tempered::temperature(MultiWell::trade()),
+        &randn(8, 5, 1.5, 4),
+        0.7,
+        TOL,
+    );
+    check_energy_grads(
+        &Tempered::temperature(DoubleWell2d::bgflow()),
+        &randn(8, 2, 1.5, 5),
+        1.1,
+        TOL,
+    );
+    check_energy_grads(
+        &Tempered::inverse_temperature(ManyWell::fab(8)),
+        &randn(8, 8, 1.5, 6),
+        0.9,
+        TOL,
+    );
 }
 
 #[test]
@@ -40,7 +60,12 @@ fn muller_brown_and_gmm6_gradients() {
     let x = randn(8, 2, 0.7, 7).add(&Tensor::from_vec(vec![-0.3, 0.7], &[1, 2]));
     check_energy_grads(&Tempered::temperature(MullerBrown::bgflow()), &x, 1.0, TOL);
     check_energy_grads(&Tempered::temperature(Gmm6), &randn(8, 2, 3.0, 8), 0.5, TOL);
-    check_energy_grads(&Tempered::inverse_temperature(Gmm6), &randn(8, 2, 3.0, 9), 2.0, TOL);
+    check_energy_grads(
+        &Tempered::inverse_temperature(Gmm6),
+        &randn(8, 2, 3.0, 9),
+        2.0,
+        TOL,
+    );
 }
 
 #[test]
@@ -57,7 +82,10 @@ fn two_moons_posterior_gradients() {
     let m1 = -(theta0[0] + theta0[1]).abs() / 2f64.sqrt();
     let m2 = (theta0[1] - theta0[0]) / 2f64.sqrt();
     let x_obs = [r * a.cos() + 0.25 + m1, r * a.sin() + m2];
-    let post = TwoMoonsPosterior { x_obs, prior: TwoMoonsPrior::Gaussian { std: 0.3 } };
+    let post = TwoMoonsPosterior {
+        x_obs,
+        prior: TwoMoonsPrior::Gaussian { std: 0.3 },
+    };
     let theta = randn(6, 2, 0.003, 12).add(&Tensor::from_vec(theta0.to_vec(), &[1, 2]));
     assert!(post.energy(&theta, &param(1.0, &theta)).all_finite());
     check_energy_grads(&post, &theta, 1.5, 1e-5);

@@ -20,7 +20,11 @@ fn muller_brown_minima_by_newton() {
     // Newton from the rounded literature points converges to stationary points with the
     // literature values (3 printed decimals ⇒ tolerance 0.01), zero gradient and SPD Hessian.
     let mb = MullerBrown::raw();
-    for (x0, y0, v_ref) in [(-0.558, 1.442, -146.70), (0.623, 0.028, -108.17), (-0.050, 0.467, -80.77)] {
+    for (x0, y0, v_ref) in [
+        (-0.558, 1.442, -146.70),
+        (0.623, 0.028, -108.17),
+        (-0.050, 0.467, -80.77),
+    ] {
         let mut p = t(vec![x0, y0], &[1, 2]);
         for _ in 0..20 {
             let xl = p.requires_grad();
@@ -32,16 +36,24 @@ fn muller_brown_minima_by_newton() {
         let v = MullerBrown::v(p.to_vec_f64()[0], p.to_vec_f64()[1]);
         assert!((v - v_ref).abs() < 0.01, "minimum value {v} vs {v_ref}");
         let q = p.to_vec_f64();
-        assert!((q[0] - x0).abs() < 2e-3 && (q[1] - y0).abs() < 2e-3, "location {q:?}");
+        assert!(
+            (q[0] - x0).abs() < 2e-3 && (q[1] - y0).abs() < 2e-3,
+            "location {q:?}"
+        );
         let xl = p.requires_grad();
-        let g = grad(&mb.potential(&xl).sum_all(), &[&xl]).remove(0).to_vec_f64();
+        let g = grad(&mb.potential(&xl).sum_all(), &[&xl])
+            .remove(0)
+            .to_vec_f64();
         assert!(g.iter().all(|gi| gi.abs() < 1e-8), "gradient {g:?}");
         let h = hessian(&mb, &p);
         let (tr, det) = (h[0] + h[3], h[0] * h[3] - h[1] * h[2]);
         assert!(tr > 0.0 && det > 0.0, "Hessian not SPD: {h:?}");
     }
     // bgflow scaling: 0.15 (V + 146.7) is ≈ 0 at the global minimum.
-    let g = u(&MullerBrown::bgflow(), &t(vec![-0.558224, 1.441726], &[1, 2]))[0];
+    let g = u(
+        &MullerBrown::bgflow(),
+        &t(vec![-0.558224, 1.441726], &[1, 2]),
+    )[0];
     assert!(g.abs() < 0.01, "{g}");
 }
 
@@ -56,7 +68,11 @@ fn hessian(p: &dyn Potential, x: &Tensor) -> Vec<f64> {
 
 #[test]
 fn dw4_pair_conventions() {
-    let dw = MultiDoubleWell { n_particles: 2, n_dims: 2, ..MultiDoubleWell::dw4() };
+    let dw = MultiDoubleWell {
+        n_particles: 2,
+        n_dims: 2,
+        ..MultiDoubleWell::dw4()
+    };
     // At d = d0 the pair energy is c = 0; minima at d0 ± sqrt(−b/2a) with value −b²/4a.
     let at = |d: f64| u(&dw, &t(vec![0.0, 0.0, d, 0.0], &[1, 4]))[0];
     assert!(at(4.0).abs() < 1e-12);
@@ -75,7 +91,9 @@ fn dw4_pair_conventions() {
         for i in 0..4 {
             for j in 0..4 {
                 if i != j {
-                    let d = ((p[2 * i] - p[2 * j]).powi(2) + (p[2 * i + 1] - p[2 * j + 1]).powi(2)).sqrt() - 4.0;
+                    let d = ((p[2 * i] - p[2 * j]).powi(2) + (p[2 * i + 1] - p[2 * j + 1]).powi(2))
+                        .sqrt()
+                        - 4.0;
                     k += 0.5 * (-4.0 * d * d + 0.9 * d.powi(4));
                 }
             }
@@ -86,7 +104,11 @@ fn dw4_pair_conventions() {
 
 #[test]
 fn lennard_jones_pair_minimum() {
-    let lj = LennardJones { n_particles: 2, oscillator_scale: 0.0, ..LennardJones::lj13() };
+    let lj = LennardJones {
+        n_particles: 2,
+        oscillator_scale: 0.0,
+        ..LennardJones::lj13()
+    };
     let at = |d: f64| u(&lj, &t(vec![0.0, 0.0, 0.0, d, 0.0, 0.0], &[1, 6]))[0];
     // Closed form with softening sqrt(d² + 1e-6).
     for d in [0.9, 1.0, 1.3, 2.0] {
@@ -102,12 +124,24 @@ fn lennard_jones_pair_minimum() {
 fn particle_energy_invariances() {
     // E(n) and permutation invariance to round-off (relative 1e-10).
     let cases: Vec<(Box<dyn Potential>, Tensor, usize, usize)> = vec![
-        (Box::new(MultiDoubleWell::dw4()), Tensor::randn(&[4, 8], DType::F64, &mut rng(2)).mul_scalar(2.0), 4, 2),
-        (Box::new(LennardJones::lj13()), jittered_cluster(4, 13, 1.1, 0.05, 3), 13, 3),
+        (
+            Box::new(MultiDoubleWell::dw4()),
+            Tensor::randn(&[4, 8], DType::F64, &mut rng(2)).mul_scalar(2.0),
+            4,
+            2,
+        ),
+        (
+            Box::new(LennardJones::lj13()),
+            jittered_cluster(4, 13, 1.1, 0.05, 3),
+            13,
+            3,
+        ),
     ];
     for (p, x, n, d) in cases {
         let e0 = u(p.as_ref(), &x);
-        let shift = Tensor::randn(&[1, d], DType::F64, &mut rng(4)).broadcast_to(&[n, d]).reshape(&[1, n * d]);
+        let shift = Tensor::randn(&[1, d], DType::F64, &mut rng(4))
+            .broadcast_to(&[n, d])
+            .reshape(&[1, n * d]);
         let mut perm: Vec<usize> = (0..n).collect();
         perm.reverse();
         perm.swap(0, 1);
@@ -119,7 +153,10 @@ fn particle_energy_invariances() {
         ];
         for (k, xv) in variants.iter().enumerate() {
             for (a, b) in u(p.as_ref(), xv).iter().zip(&e0) {
-                assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "variant {k}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() < 1e-10 * (1.0 + b.abs()),
+                    "variant {k}: {a} vs {b}"
+                );
             }
         }
     }
@@ -127,7 +164,10 @@ fn particle_energy_invariances() {
 
 #[test]
 fn multiwell_landscape_and_normaliser() {
-    let mw = MultiWell { dim: 1, ..MultiWell::trade() };
+    let mw = MultiWell {
+        dim: 1,
+        ..MultiWell::trade()
+    };
     let at = |x: f64| u(&mw, &t(vec![x], &[1, 1]))[0];
     let m = 2f64.sqrt();
     assert!((at(m) + 4.0).abs() < 1e-12 && (at(-m) + 4.0).abs() < 1e-12);
@@ -156,7 +196,11 @@ fn multiwell_exact_sampler_matches_quadrature() {
     assert!((pos - 0.5).abs() < 4.0 * (0.25 / n).sqrt(), "{pos}");
     let mut counts = [0usize; 32];
     for s in x.chunks(5) {
-        counts[s.iter().enumerate().map(|(i, v)| ((*v > 0.0) as usize) << i).sum::<usize>()] += 1;
+        counts[s
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ((*v > 0.0) as usize) << i)
+            .sum::<usize>()] += 1;
     }
     let exp = 20_000.0 / 32.0;
     let chi2: f64 = counts.iter().map(|&c| (c as f64 - exp).powi(2) / exp).sum();
@@ -166,7 +210,13 @@ fn multiwell_exact_sampler_matches_quadrature() {
 
 #[test]
 fn many_well_normaliser_and_modes() {
-    let one = log_integral(|x| -(x.powi(4) - 6.0 * x * x - 0.5 * x), -10.0, 10.0, 20_000).exp();
+    let one = log_integral(
+        |x| -(x.powi(4) - 6.0 * x * x - 0.5 * x),
+        -10.0,
+        10.0,
+        20_000,
+    )
+    .exp();
     assert!((one - 11784.50927).abs() < 1e-4, "{one}");
     let z2 = (11784.50927 * (2.0 * std::f64::consts::PI).sqrt()).ln();
     assert!((ManyWell::fab(32).log_z(1.0) - 16.0 * z2).abs() < 1e-7);
@@ -174,7 +224,9 @@ fn many_well_normaliser_and_modes() {
     let well = DoubleWell2d::fab();
     for x0 in [1.74, -1.70] {
         let xt = t(vec![x0, 0.0], &[1, 2]).requires_grad();
-        let g = grad(&well.potential(&xt).sum_all(), &[&xt]).remove(0).to_vec_f64();
+        let g = grad(&well.potential(&xt).sum_all(), &[&xt])
+            .remove(0)
+            .to_vec_f64();
         assert!((g[0] - (4.0 * x0.powi(3) - 12.0 * x0 - 0.5)).abs() < 1e-10);
     }
     // Newton on the cubic: the outer roots (the modes) are 1.7525 and −1.7110 ("≈ ±1.7").
@@ -189,7 +241,10 @@ fn many_well_normaliser_and_modes() {
 #[test]
 fn gmm6_normaliser_and_samples() {
     for c in flow_data::energy::gmm6_covariances() {
-        assert!(c[0] > 0.0 && c[0] * c[2] - c[1] * c[1] > 0.0, "not SPD: {c:?}");
+        assert!(
+            c[0] > 0.0 && c[0] * c[2] - c[1] * c[1] > 0.0,
+            "not SPD: {c:?}"
+        );
     }
     // Z(1) = 1 (spectrally accurate trapezoid; 1e-6 leaves room for the finite box).
     let z1 = Gmm6::log_z(1.0, 0.025);
@@ -201,8 +256,13 @@ fn gmm6_normaliser_and_samples() {
     }
     // Exact samples reproduce the mixture mean (mean of the means); SE from the mixture
     // variance (≈ 15 per axis) over 40k samples ≈ 0.02; 4 SE.
-    let s = Gmm6::sample(40_000, &mut rng(8)).mean_axis(0, false).to_vec_f64();
-    let mean = [1.0 / 6.0 * (-1.0 + 3.0 - 4.0 - 2.0 + 0.0 + 5.0), 1.0 / 6.0 * (2.0 + 7.0 + 2.0 - 4.0 + 4.0 - 2.0)];
+    let s = Gmm6::sample(40_000, &mut rng(8))
+        .mean_axis(0, false)
+        .to_vec_f64();
+    let mean = [
+        1.0 / 6.0 * (-1.0 + 3.0 - 4.0 - 2.0 + 0.0 + 5.0),
+        1.0 / 6.0 * (2.0 + 7.0 + 2.0 - 4.0 + 4.0 - 2.0),
+    ];
     for k in 0..2 {
         assert!((s[k] - mean[k]).abs() < 0.08, "{s:?} vs {mean:?}");
     }
@@ -214,13 +274,25 @@ fn phi4_mapping_kinetic_identity_and_symmetries() {
     let phi = Tensor::randn(&[3, l * l], DType::F64, &mut rng(9));
     let hop = Phi4Hopping::trade();
     for (kappa, lam) in [(0.27, 0.02), (0.22, 0.1), (0.31, 0.5)] {
-        let hop = Phi4Hopping { lambda: lam, ..hop.clone() };
+        let hop = Phi4Hopping {
+            lambda: lam,
+            ..hop.clone()
+        };
         let (m2, la) = hopping_to_aks(kappa, lam);
-        let aks = Phi4Aks { side: l, lambda: la, m2_0: m2 };
+        let aks = Phi4Aks {
+            side: l,
+            lambda: la,
+            m2_0: m2,
+        };
         let a = hop.energy(&phi, &param(kappa, &phi)).to_vec_f64();
-        let b = aks.energy(&phi.mul_scalar(kappa.sqrt()), &param(m2, &phi)).to_vec_f64();
+        let b = aks
+            .energy(&phi.mul_scalar(kappa.sqrt()), &param(m2, &phi))
+            .to_vec_f64();
         for (x, y) in a.iter().zip(&b) {
-            assert!((x - y).abs() < 1e-10 * (1.0 + x.abs()), "S_hop {x} vs S_AKS {y}");
+            assert!(
+                (x - y).abs() < 1e-10 * (1.0 + x.abs()),
+                "S_hop {x} vs S_AKS {y}"
+            );
         }
     }
     let (m2, la) = hopping_to_aks(0.27, 0.02);
@@ -234,20 +306,28 @@ fn phi4_mapping_kinetic_identity_and_symmetries() {
         let mut k = 0.0;
         for i in 0..l {
             for j in 0..l {
-                k += (f[((i + 1) % l) * l + j] - f[i * l + j]).powi(2) + (f[i * l + (j + 1) % l] - f[i * l + j]).powi(2);
+                k += (f[((i + 1) % l) * l + j] - f[i * l + j]).powi(2)
+                    + (f[i * l + (j + 1) % l] - f[i * l + j]).powi(2);
             }
         }
         assert!((k - kin[s]).abs() < 1e-10 * k);
     }
     // Sign flip, translations, reflections.
-    let shift: Vec<usize> = (0..64).map(|x| ((x / l + 3) % l) * l + (x % l + 5) % l).collect();
+    let shift: Vec<usize> = (0..64)
+        .map(|x| ((x / l + 3) % l) * l + (x % l + 5) % l)
+        .collect();
     let reflect: Vec<usize> = (0..64).map(|x| (x / l) * l + (l - 1 - x % l)).collect();
     let transpose: Vec<usize> = (0..64).map(|x| (x % l) * l + x / l).collect();
     let energies: [&dyn Energy; 2] = [&hop, &aks];
     for e in energies {
         let c = param(e.reference_parameter(), &phi);
         let s0 = e.energy(&phi, &c).to_vec_f64();
-        for variant in [phi.neg(), phi.index_select(1, &shift), phi.index_select(1, &reflect), phi.index_select(1, &transpose)] {
+        for variant in [
+            phi.neg(),
+            phi.index_select(1, &shift),
+            phi.index_select(1, &reflect),
+            phi.index_select(1, &transpose),
+        ] {
             for (a, b) in e.energy(&variant, &c).to_vec_f64().iter().zip(&s0) {
                 assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()));
             }
@@ -263,7 +343,10 @@ fn phi4_kappa_zero_factorises() {
     let e = hop.energy(&x, &param(0.0, &x)).to_vec_f64();
     let v = x.to_vec_f64();
     for b in 0..2 {
-        let want: f64 = v[b * 64..(b + 1) * 64].iter().map(|p| 0.96 * p * p + 0.02 * p.powi(4)).sum();
+        let want: f64 = v[b * 64..(b + 1) * 64]
+            .iter()
+            .map(|p| 0.96 * p * p + 0.02 * p.powi(4))
+            .sum();
         assert!((e[b] - want).abs() < 1e-10 * want, "{} vs {want}", e[b]);
     }
 }

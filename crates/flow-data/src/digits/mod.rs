@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use crate::DataError;
 
 pub use parse::MAX_COUNT;
-pub use rotate::{DomainShift, Domain, rotate_images};
+pub use rotate::{Domain, DomainShift, rotate_images};
 pub use transform::{Standardizer, dequantize};
 
 /// Image side length.
@@ -74,7 +74,10 @@ impl Digits {
     ///
     /// # Errors
     /// As [`Digits::load`].
-    pub fn parse_csv(reader: impl std::io::BufRead, source_name: &Path) -> Result<Digits, DataError> {
+    pub fn parse_csv(
+        reader: impl std::io::BufRead,
+        source_name: &Path,
+    ) -> Result<Digits, DataError> {
         parse::parse_csv(reader, source_name)
     }
 
@@ -108,7 +111,10 @@ impl Digits {
         for &i in indices {
             counts.extend_from_slice(&self.counts[i * PIXELS..(i + 1) * PIXELS]);
         }
-        Digits { counts, labels: indices.iter().map(|&i| self.labels[i]).collect() }
+        Digits {
+            counts,
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
     }
 
     /// Shuffles with `seed` (Xoshiro256++) and splits into consecutive train/val/test parts;
@@ -117,7 +123,11 @@ impl Digits {
     /// # Panics
     /// If `train + val > len`.
     pub fn split(&self, train: usize, val: usize, seed: u64) -> DigitsSplits {
-        assert!(train + val <= self.len(), "split: {train} + {val} > {} images", self.len());
+        assert!(
+            train + val <= self.len(),
+            "split: {train} + {val} > {} images",
+            self.len()
+        );
         let mut idx: Vec<usize> = (0..self.len()).collect();
         idx.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
         DigitsSplits {

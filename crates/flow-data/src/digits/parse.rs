@@ -13,8 +13,10 @@ pub const MAX_COUNT: f64 = 16.0;
 
 /// Reads `path`, gunzipping it if the name ends in `.gz`.
 pub(super) fn load(path: &Path) -> Result<Digits, DataError> {
-    let file = std::fs::File::open(path)
-        .map_err(|error| DataError::Open { source_name: path.to_path_buf(), error })?;
+    let file = std::fs::File::open(path).map_err(|error| DataError::Open {
+        source_name: path.to_path_buf(),
+        error,
+    })?;
     if path.extension().is_some_and(|e| e == "gz") {
         parse_csv(BufReader::new(GzDecoder::new(file)), path)
     } else {
@@ -28,7 +30,10 @@ pub(super) fn parse_gz<R: Read>(reader: R, source_name: &Path) -> Result<Digits,
 }
 
 /// Parses CSV rows `p₁, …, p₆₄, label`; blank lines are skipped.
-pub(super) fn parse_csv<R: BufRead>(mut reader: R, source_name: &Path) -> Result<Digits, DataError> {
+pub(super) fn parse_csv<R: BufRead>(
+    mut reader: R,
+    source_name: &Path,
+) -> Result<Digits, DataError> {
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     let mut buf = String::new();
@@ -36,11 +41,13 @@ pub(super) fn parse_csv<R: BufRead>(mut reader: R, source_name: &Path) -> Result
     loop {
         line += 1;
         buf.clear();
-        let read = reader.read_line(&mut buf).map_err(|error| DataError::Read {
-            source_name: source_name.to_path_buf(),
-            line,
-            error,
-        })?;
+        let read = reader
+            .read_line(&mut buf)
+            .map_err(|error| DataError::Read {
+                source_name: source_name.to_path_buf(),
+                line,
+                error,
+            })?;
         if read == 0 {
             break;
         }
@@ -52,7 +59,10 @@ pub(super) fn parse_csv<R: BufRead>(mut reader: R, source_name: &Path) -> Result
         pixels.extend_from_slice(&row[..PIXELS]);
         labels.push(row[PIXELS] as u8);
     }
-    Ok(Digits { counts: pixels, labels })
+    Ok(Digits {
+        counts: pixels,
+        labels,
+    })
 }
 
 /// Parses and range-checks one row of 65 fields.
@@ -76,10 +86,18 @@ fn parse_row(text: &str, source_name: &Path, line: usize) -> Result<Vec<f64>, Da
             text: f.to_string(),
         })?;
         if !value.is_finite() {
-            return Err(DataError::NotFinite { source_name: source_name.to_path_buf(), line, field, value });
+            return Err(DataError::NotFinite {
+                source_name: source_name.to_path_buf(),
+                line,
+                field,
+                value,
+            });
         }
-        let (max, expected) =
-            if k < PIXELS { (MAX_COUNT, "integers 0..=16") } else { (9.0, "labels 0..=9") };
+        let (max, expected) = if k < PIXELS {
+            (MAX_COUNT, "integers 0..=16")
+        } else {
+            (9.0, "labels 0..=9")
+        };
         if value < 0.0 || value > max || value.fract() != 0.0 {
             return Err(DataError::OutOfRange {
                 source_name: source_name.to_path_buf(),

@@ -22,7 +22,11 @@ use super::{DigitsSplits, PIXELS, SIDE};
 /// assert_eq!(same.to_vec_f64(), img.to_vec_f64());
 /// ```
 pub fn rotate_images(images: &Tensor, degrees: f64) -> Tensor {
-    assert!(images.ndim() == 2 && images.dim(1) == PIXELS, "rotate_images: expected [n, 64], got {:?}", images.shape());
+    assert!(
+        images.ndim() == 2 && images.dim(1) == PIXELS,
+        "rotate_images: expected [n, 64], got {:?}",
+        images.shape()
+    );
     let (s, co) = degrees.to_radians().sin_cos();
     let centre = (SIDE as f64 - 1.0) / 2.0;
     let v = images.to_vec_f64();
@@ -42,7 +46,11 @@ pub fn rotate_images(images: &Tensor, degrees: f64) -> Tensor {
 
 /// Rounds coordinates within 1e-9 of an integer (so 90° rotations are exact).
 fn snap(v: f64) -> f64 {
-    if (v - v.round()).abs() < 1e-9 { v.round() } else { v }
+    if (v - v.round()).abs() < 1e-9 {
+        v.round()
+    } else {
+        v
+    }
 }
 
 /// Bilinear read at real coordinates; pixels outside the image are 0.
@@ -98,8 +106,15 @@ impl DomainShift {
             let imgs = d.images();
             let parts: Vec<Tensor> = sources.iter().map(|&a| rotate_images(&imgs, a)).collect();
             let refs: Vec<&Tensor> = parts.iter().collect();
-            let labels = sources.iter().flat_map(|_| d.labels.iter().copied()).collect();
-            Domain { degrees: f64::NAN, images: Tensor::concat(&refs, 0), labels }
+            let labels = sources
+                .iter()
+                .flat_map(|_| d.labels.iter().copied())
+                .collect();
+            Domain {
+                degrees: f64::NAN,
+                images: Tensor::concat(&refs, 0),
+                labels,
+            }
         };
         let test = splits.test.images();
         DomainShift {
@@ -108,7 +123,11 @@ impl DomainShift {
             id_test: mixed(&splits.test),
             targets: targets
                 .iter()
-                .map(|&a| Domain { degrees: a, images: rotate_images(&test, a), labels: splits.test.labels.clone() })
+                .map(|&a| Domain {
+                    degrees: a,
+                    images: rotate_images(&test, a),
+                    labels: splits.test.labels.clone(),
+                })
                 .collect(),
         }
     }

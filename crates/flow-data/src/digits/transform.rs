@@ -11,7 +11,11 @@ use super::{Digits, MAX_COUNT, PIXELS};
 pub fn dequantize<R: Rng + ?Sized>(digits: &Digits, dtype: DType, rng: &mut R) -> Tensor {
     let levels = MAX_COUNT + 1.0;
     let u = Tensor::rand_uniform(&[digits.len(), PIXELS], 0.0, 1.0, DType::F64, rng);
-    digits.counts_tensor(DType::F64).add(&u).mul_scalar(1.0 / levels).to_dtype(dtype)
+    digits
+        .counts_tensor(DType::F64)
+        .add(&u)
+        .mul_scalar(1.0 / levels)
+        .to_dtype(dtype)
 }
 
 /// Per-feature affine standardisation `z = (x − μ) / s`, fitted on training data. Features
@@ -30,7 +34,11 @@ impl Standardizer {
     /// # Panics
     /// If `x` is not 2-D or has no rows.
     pub fn fit(x: &Tensor) -> Standardizer {
-        assert!(x.ndim() == 2 && x.dim(0) > 0, "Standardizer::fit: expected [n>0, d], got {:?}", x.shape());
+        assert!(
+            x.ndim() == 2 && x.dim(0) > 0,
+            "Standardizer::fit: expected [n>0, d], got {:?}",
+            x.shape()
+        );
         let mean = x.mean_axis(0, false).to_vec_f64();
         let scale = x
             .var_axis(0, false)
@@ -60,7 +68,12 @@ impl Standardizer {
 
     fn tensors(&self, like: &Tensor) -> (Tensor, Tensor) {
         let d = self.mean.len();
-        assert_eq!(like.dim(1), d, "Standardizer: expected {d} features, got {:?}", like.shape());
+        assert_eq!(
+            like.dim(1),
+            d,
+            "Standardizer: expected {d} features, got {:?}",
+            like.shape()
+        );
         (
             Tensor::from_vec(self.mean.clone(), &[1, d]).to_dtype(like.dtype()),
             Tensor::from_vec(self.scale.clone(), &[1, d]).to_dtype(like.dtype()),

@@ -12,7 +12,14 @@ use super::quadrature::log_sum_exp;
 use super::{Potential, check_input, constant};
 
 /// Component means.
-pub const MEANS: [[f64; 2]; 6] = [[-1.0, 2.0], [3.0, 7.0], [-4.0, 2.0], [-2.0, -4.0], [0.0, 4.0], [5.0, -2.0]];
+pub const MEANS: [[f64; 2]; 6] = [
+    [-1.0, 2.0],
+    [3.0, 7.0],
+    [-4.0, 2.0],
+    [-2.0, -4.0],
+    [0.0, 4.0],
+    [5.0, -2.0],
+];
 /// Component covariances `[Σ₁₁, Σ₁₂, Σ₂₂]`.
 pub const COVS: [[f64; 3]; 6] = [
     [0.2778, 0.4797, 0.8615],

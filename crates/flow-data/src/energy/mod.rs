@@ -5,11 +5,12 @@
 //! as TRADE needs) or `[1]` (broadcast), and returns `[batch]`, built from flow-core ops so
 //! forces `−∇ₓE`, second derivatives and `∂E/∂c` by autodiff all work. Each energy also
 //! gives `∂E/∂c` in closed form ([`Energy::energy_dc`]), which TRADE uses as its target
-//! (Plainer et al., arXiv 2411.xxxxx notes in `trade.md`; Köhler et al. arXiv 2006.02425).
+//! (TRADE, see `trade.md`; Köhler et al. arXiv 2006.02425).
 //!
 //! References: bgflow (`noegroup/bgflow`), FAB (`lollcat/fab-torch`, arXiv 2208.01893),
 //! the TRADE code (`vislearn/trade`); see `boltzmann-targets.md`.
 
+mod gaussian;
 mod gmm6;
 mod muller_brown;
 mod particles;
@@ -21,6 +22,7 @@ mod wells;
 
 use flow_core::{Tensor, grad};
 
+pub use gaussian::DiagonalGaussian;
 pub use gmm6::Gmm6;
 pub use muller_brown::MullerBrown;
 pub use particles::{LennardJones, MultiDoubleWell, pair_distances, pair_indices, remove_mean};

@@ -31,12 +31,18 @@ pub struct MullerBrown {
 impl MullerBrown {
     /// The raw potential `V` (s = 1, shift = 0).
     pub fn raw() -> Self {
-        Self { scale: 1.0, shift: 0.0 }
+        Self {
+            scale: 1.0,
+            shift: 0.0,
+        }
     }
 
     /// bgflow's `MuellerEnergy` defaults: `0.15 (V + 146.7)` (global minimum ≈ 0).
     pub fn bgflow() -> Self {
-        Self { scale: 0.15, shift: 146.7 }
+        Self {
+            scale: 0.15,
+            shift: 146.7,
+        }
     }
 
     /// `V(x, y)` in plain f64.
@@ -60,7 +66,11 @@ impl Potential for MullerBrown {
         let c = |v: &[f64; 4]| constant(v.to_vec(), &[1, 4], x);
         let dx = x.narrow(1, 0, 1).sub(&c(&XK));
         let dy = x.narrow(1, 1, 1).sub(&c(&YK));
-        let expo = dx.square().mul(&c(&LA)).add(&dx.mul(&dy).mul(&c(&LB))).add(&dy.square().mul(&c(&LC)));
+        let expo = dx
+            .square()
+            .mul(&c(&LA))
+            .add(&dx.mul(&dy).mul(&c(&LB)))
+            .add(&dy.square().mul(&c(&LC)));
         let v = expo.exp().mul(&c(&A)).sum_axis(1, false);
         v.add_scalar(self.shift).mul_scalar(self.scale)
     }

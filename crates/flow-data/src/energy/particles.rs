@@ -30,7 +30,11 @@ pub fn pair_distances(x: &Tensor, n: usize, d: usize, eps: f64) -> Tensor {
     let p = x.reshape(&[x.dim(0), n, d]);
     let diff = p.index_select(1, &a).sub(&p.index_select(1, &b));
     let sq = diff.square().sum_axis(2, false);
-    if eps > 0.0 { sq.add_scalar(eps).sqrt() } else { sq.sqrt() }
+    if eps > 0.0 {
+        sq.add_scalar(eps).sqrt()
+    } else {
+        sq.sqrt()
+    }
 }
 
 /// Subtracts the per-sample centre of mass: `x_i ← x_i − (1/n) Σ_j x_j` (equal masses).
@@ -64,7 +68,14 @@ pub struct MultiDoubleWell {
 impl MultiDoubleWell {
     /// DW4: 4 particles in 2-D, a = 0.9, b = −4, c = 0, d₀ = 4.
     pub fn dw4() -> Self {
-        Self { n_particles: 4, n_dims: 2, a: 0.9, b: -4.0, c: 0.0, offset: 4.0 }
+        Self {
+            n_particles: 4,
+            n_dims: 2,
+            a: 0.9,
+            b: -4.0,
+            c: 0.0,
+            offset: 4.0,
+        }
     }
 
     /// The pair energy `a(r − d₀)⁴ + b(r − d₀)² + c` for one distance.
@@ -83,7 +94,11 @@ impl Potential for MultiDoubleWell {
         check_input("MultiDoubleWell", x, self.dim());
         let s = pair_distances(x, self.n_particles, self.n_dims, 0.0).add_scalar(-self.offset);
         let s2 = s.square();
-        let per_pair = s2.square().mul_scalar(self.a).add(&s2.mul_scalar(self.b)).add_scalar(self.c);
+        let per_pair = s2
+            .square()
+            .mul_scalar(self.a)
+            .add(&s2.mul_scalar(self.b))
+            .add_scalar(self.c);
         per_pair.sum_axis(1, false)
     }
 }
@@ -109,7 +124,14 @@ pub struct LennardJones {
 impl LennardJones {
     /// `n` particles in 3-D with ε = r_m = k = 1 and softening 1e-6.
     pub fn cluster(n: usize) -> Self {
-        Self { n_particles: n, n_dims: 3, eps: 1.0, rm: 1.0, oscillator_scale: 1.0, softening: 1e-6 }
+        Self {
+            n_particles: n,
+            n_dims: 3,
+            eps: 1.0,
+            rm: 1.0,
+            oscillator_scale: 1.0,
+            softening: 1e-6,
+        }
     }
 
     /// LJ13 (39-D).
@@ -139,7 +161,11 @@ impl Potential for LennardJones {
         let (n, d) = (self.n_particles, self.n_dims);
         let r = pair_distances(x, n, d, self.softening);
         let q = r.recip().mul_scalar(self.rm).powf(6.0);
-        let lj = q.square().sub(&q.mul_scalar(2.0)).mul_scalar(self.eps).sum_axis(1, false);
+        let lj = q
+            .square()
+            .sub(&q.mul_scalar(2.0))
+            .mul_scalar(self.eps)
+            .sum_axis(1, false);
         if self.oscillator_scale == 0.0 {
             return lj;
         }

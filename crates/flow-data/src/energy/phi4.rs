@@ -32,7 +32,8 @@ fn shifts(l: usize, sign: isize) -> [Vec<usize>; 2] {
 /// `Σ_x Σ_μ φ_x φ_{x+μ̂}` per sample.
 fn neighbour_sum(phi: &Tensor, l: usize) -> Tensor {
     let [d, r] = shifts(l, 1);
-    phi.mul(&phi.index_select(1, &d).add(&phi.index_select(1, &r))).sum_axis(1, false)
+    phi.mul(&phi.index_select(1, &d).add(&phi.index_select(1, &r)))
+        .sum_axis(1, false)
 }
 
 /// The hopping-form action with fixed λ and parameter κ.
@@ -49,7 +50,11 @@ pub struct Phi4Hopping {
 impl Phi4Hopping {
     /// TRADE: L = 8, λ = 0.02, κ₀ = 0.27.
     pub fn trade() -> Self {
-        Self { side: 8, lambda: 0.02, kappa0: 0.27 }
+        Self {
+            side: 8,
+            lambda: 0.02,
+            kappa0: 0.27,
+        }
     }
 
     /// The mean-field critical coupling `κ_c = (1 − 2λ)/(2d)`, d = 2.
@@ -74,8 +79,12 @@ impl Energy for Phi4Hopping {
     fn energy(&self, phi: &Tensor, kappa: &Tensor) -> Tensor {
         check_input("Phi4Hopping", phi, self.dim());
         let p2 = phi.square();
-        let local = p2.mul_scalar(1.0 - 2.0 * self.lambda).add(&p2.square().mul_scalar(self.lambda));
-        local.sum_axis(1, false).add(&self.energy_dc(phi, kappa).mul(kappa))
+        let local = p2
+            .mul_scalar(1.0 - 2.0 * self.lambda)
+            .add(&p2.square().mul_scalar(self.lambda));
+        local
+            .sum_axis(1, false)
+            .add(&self.energy_dc(phi, kappa).mul(kappa))
     }
 
     fn energy_dc(&self, phi: &Tensor, _kappa: &Tensor) -> Tensor {
@@ -98,7 +107,11 @@ pub struct Phi4Aks {
 impl Phi4Aks {
     /// GomalizingFlow.jl's standard 2-D example: L = 8, m² = −4, λ = 8.
     pub fn standard() -> Self {
-        Self { side: 8, lambda: 8.0, m2_0: -4.0 }
+        Self {
+            side: 8,
+            lambda: 8.0,
+            m2_0: -4.0,
+        }
     }
 
     /// The kinetic term `Σ_x Σ_μ φ_x(2φ_x − φ_{x+μ̂} − φ_{x−μ̂})` per sample.
@@ -106,8 +119,13 @@ impl Phi4Aks {
         check_input("Phi4Aks", phi, self.dim());
         let [fd, fr] = shifts(self.side, 1);
         let [bd, br] = shifts(self.side, -1);
-        let lap = |f: &[usize], b: &[usize]| phi.mul_scalar(2.0).sub(&phi.index_select(1, f)).sub(&phi.index_select(1, b));
-        phi.mul(&lap(&fd, &bd).add(&lap(&fr, &br))).sum_axis(1, false)
+        let lap = |f: &[usize], b: &[usize]| {
+            phi.mul_scalar(2.0)
+                .sub(&phi.index_select(1, f))
+                .sub(&phi.index_select(1, b))
+        };
+        phi.mul(&lap(&fd, &bd).add(&lap(&fr, &br)))
+            .sum_axis(1, false)
     }
 }
 
@@ -127,7 +145,9 @@ impl Energy for Phi4Aks {
     fn energy(&self, phi: &Tensor, m2: &Tensor) -> Tensor {
         let p2 = phi.square();
         let quartic = p2.square().sum_axis(1, false).mul_scalar(self.lambda);
-        self.kinetic(phi).add(&quartic).add(&p2.sum_axis(1, false).mul(m2))
+        self.kinetic(phi)
+            .add(&quartic)
+            .add(&p2.sum_axis(1, false).mul(m2))
     }
 
     fn energy_dc(&self, phi: &Tensor, _m2: &Tensor) -> Tensor {
@@ -139,5 +159,8 @@ impl Energy for Phi4Aks {
 /// Hopping parameters `(κ, λ_h)` to `(m², λ)` of the m²/λ form in d = 2; fields map as
 /// `φ_AKS = √κ φ_hop`. TRADE's κ = 0.27, λ_h = 0.02 gives m² ≈ −0.444, λ ≈ 0.274.
 pub fn hopping_to_aks(kappa: f64, lambda_h: f64) -> (f64, f64) {
-    ((1.0 - 2.0 * lambda_h) / kappa - 4.0, lambda_h / (kappa * kappa))
+    (
+        (1.0 - 2.0 * lambda_h) / kappa - 4.0,
+        lambda_h / (kappa * kappa),
+    )
 }

@@ -16,7 +16,13 @@ pub fn log_integral(f: impl Fn(f64) -> f64, a: f64, b: f64, m: usize) -> f64 {
     let h = (b - a) / n as f64;
     let terms: Vec<f64> = (0..=n)
         .map(|i| {
-            let w = if i == 0 || i == n { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+            let w = if i == 0 || i == n {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
             f(a + h * i as f64) + (w * h / 3.0f64).ln()
         })
         .collect();
@@ -24,14 +30,26 @@ pub fn log_integral(f: impl Fn(f64) -> f64, a: f64, b: f64, m: usize) -> f64 {
 }
 
 /// `E[g(X)]` for the density `∝ exp(f)` on `[a, b]` (Simpson, as [`log_integral`]).
-pub fn expectation(f: impl Fn(f64) -> f64, g: impl Fn(f64) -> f64, a: f64, b: f64, m: usize) -> f64 {
+pub fn expectation(
+    f: impl Fn(f64) -> f64,
+    g: impl Fn(f64) -> f64,
+    a: f64,
+    b: f64,
+    m: usize,
+) -> f64 {
     let log_z = log_integral(&f, a, b, m);
     let n = 2 * m;
     let h = (b - a) / n as f64;
     (0..=n)
         .map(|i| {
             let x = a + h * i as f64;
-            let w = if i == 0 || i == n { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+            let w = if i == 0 || i == n {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
             w * h / 3.0 * (f(x) - log_z).exp() * g(x)
         })
         .sum()
@@ -82,7 +100,11 @@ impl GridSampler1d {
     /// One draw.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let u: f64 = rng.random();
-        let i = self.cdf.partition_point(|&c| c <= u).clamp(1, self.cdf.len() - 1) - 1;
+        let i = self
+            .cdf
+            .partition_point(|&c| c <= u)
+            .clamp(1, self.cdf.len() - 1)
+            - 1;
         let (x0, h) = (self.nodes[i], self.nodes[i + 1] - self.nodes[i]);
         let (p0, p1) = (self.dens[i], self.dens[i + 1]);
         // Solve p0 s + (p1 − p0) s²/(2h) = u − cdf[i] for s ∈ [0, h].

@@ -25,12 +25,18 @@ pub struct Tempered<P> {
 impl<P: Potential> Tempered<P> {
     /// `E(x, T) = u(x) / T`.
     pub fn temperature(potential: P) -> Self {
-        Self { potential, kind: Parameter::Temperature }
+        Self {
+            potential,
+            kind: Parameter::Temperature,
+        }
     }
 
     /// `E(x, β) = β u(x)`.
     pub fn inverse_temperature(potential: P) -> Self {
-        Self { potential, kind: Parameter::InverseTemperature }
+        Self {
+            potential,
+            kind: Parameter::InverseTemperature,
+        }
     }
 }
 

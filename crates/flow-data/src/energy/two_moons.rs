@@ -24,14 +24,31 @@ pub const R_STD: f64 = 0.01;
 /// # Panics
 /// If the shapes are not `[·, 2]`.
 pub fn two_moons_log_likelihood(x: &Tensor, theta: &Tensor) -> Tensor {
-    assert!(x.ndim() == 2 && x.dim(1) == 2, "two_moons_log_likelihood: x must be [b, 2], got {:?}", x.shape());
+    assert!(
+        x.ndim() == 2 && x.dim(1) == 2,
+        "two_moons_log_likelihood: x must be [b, 2], got {:?}",
+        x.shape()
+    );
     check_input("two_moons_log_likelihood", theta, 2);
-    let (t1, t2) = (theta.narrow(1, 0, 1).squeeze(1), theta.narrow(1, 1, 1).squeeze(1));
-    let u1 = x.narrow(1, 0, 1).squeeze(1).add(&t1.add(&t2).abs().mul_scalar(FRAC_1_SQRT_2)).add_scalar(-0.25);
-    let u2 = x.narrow(1, 1, 1).squeeze(1).sub(&t2.sub(&t1).mul_scalar(FRAC_1_SQRT_2));
+    let (t1, t2) = (
+        theta.narrow(1, 0, 1).squeeze(1),
+        theta.narrow(1, 1, 1).squeeze(1),
+    );
+    let u1 = x
+        .narrow(1, 0, 1)
+        .squeeze(1)
+        .add(&t1.add(&t2).abs().mul_scalar(FRAC_1_SQRT_2))
+        .add_scalar(-0.25);
+    let u2 = x
+        .narrow(1, 1, 1)
+        .squeeze(1)
+        .sub(&t2.sub(&t1).mul_scalar(FRAC_1_SQRT_2));
     let r = u1.square().add(&u2.square()).sqrt();
     let z = r.add_scalar(-R_MEAN).mul_scalar(1.0 / R_STD);
-    let log_n = z.square().mul_scalar(-0.5).add_scalar(-(R_STD * (2.0 * PI).sqrt()).ln());
+    let log_n = z
+        .square()
+        .mul_scalar(-0.5)
+        .add_scalar(-(R_STD * (2.0 * PI).sqrt()).ln());
     let ll = log_n.sub(&r.log()).add_scalar(-PI.ln());
     let mask = u1.gt_scalar(0.0);
     Tensor::where_cond(&mask, &ll, &ll.scalar_like(f64::NEG_INFINITY))
@@ -62,7 +79,11 @@ impl TwoMoonsPrior {
                 .mul_scalar(-0.5 / (std * std))
                 .add_scalar(-(2.0 * PI * std * std).ln()),
             TwoMoonsPrior::Uniform { half_width } => {
-                let inside = theta.abs().lt_scalar(half_width).sum_axis(1, false).gt_scalar(1.5);
+                let inside = theta
+                    .abs()
+                    .lt_scalar(half_width)
+                    .sum_axis(1, false)
+                    .gt_scalar(1.5);
                 let zero = theta.sum_axis(1, false).mul_scalar(0.0);
                 let v = zero.add_scalar(-(4.0 * half_width * half_width).ln());
                 Tensor::where_cond(&inside, &v, &v.scalar_like(f64::NEG_INFINITY))
@@ -102,7 +123,10 @@ impl Energy for TwoMoonsPosterior {
     }
 
     fn energy(&self, theta: &Tensor, beta: &Tensor) -> Tensor {
-        self.log_lik(theta).mul(beta).add(&self.prior.log_prob(theta)).neg()
+        self.log_lik(theta)
+            .mul(beta)
+            .add(&self.prior.log_prob(theta))
+            .neg()
     }
 
     fn energy_dc(&self, theta: &Tensor, _beta: &Tensor) -> Tensor {

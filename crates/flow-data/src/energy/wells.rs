@@ -21,7 +21,9 @@ const NODES: usize = 2000;
 /// `q(x) = a x + b x² + c x⁴` element-wise.
 fn quartic(x: &Tensor, a: f64, b: f64, c: f64) -> Tensor {
     let x2 = x.square();
-    x.mul_scalar(a).add(&x2.mul_scalar(b)).add(&x2.square().mul_scalar(c))
+    x.mul_scalar(a)
+        .add(&x2.mul_scalar(b))
+        .add(&x2.square().mul_scalar(c))
 }
 
 fn quartic_f64(x: f64, (a, b, c): (f64, f64, f64)) -> f64 {
@@ -50,7 +52,12 @@ pub struct MultiWell {
 impl MultiWell {
     /// The TRADE 5-D multi-well (32 modes).
     pub fn trade() -> Self {
-        Self { dim: 5, a: 0.0, b: -4.0, c: 1.0 }
+        Self {
+            dim: 5,
+            a: 0.0,
+            b: -4.0,
+            c: 1.0,
+        }
     }
 
     /// `log Z(T) = dim · log ∫ exp(−q(x)/T) dx`.
@@ -92,12 +99,20 @@ pub struct DoubleWell2d {
 impl DoubleWell2d {
     /// bgflow's default: `x₁⁴ − 4x₁² + ½x₂²`.
     pub fn bgflow() -> Self {
-        Self { a: 0.0, b: -4.0, c: 1.0 }
+        Self {
+            a: 0.0,
+            b: -4.0,
+            c: 1.0,
+        }
     }
 
     /// FAB's double well: `x₁⁴ − 6x₁² − 0.5x₁ + ½x₂²`.
     pub fn fab() -> Self {
-        Self { a: -0.5, b: -6.0, c: 1.0 }
+        Self {
+            a: -0.5,
+            b: -6.0,
+            c: 1.0,
+        }
     }
 
     /// `log Z(T) = log ∫ exp(−q(x₁)/T) dx₁ + ½ log(2πT)`.
@@ -135,8 +150,14 @@ impl ManyWell {
     /// # Panics
     /// If `dim` is odd or zero.
     pub fn fab(dim: usize) -> Self {
-        assert!(dim > 0 && dim % 2 == 0, "ManyWell: dim must be even and positive, got {dim}");
-        Self { dim, well: DoubleWell2d::fab() }
+        assert!(
+            dim > 0 && dim.is_multiple_of(2),
+            "ManyWell: dim must be even and positive, got {dim}"
+        );
+        Self {
+            dim,
+            well: DoubleWell2d::fab(),
+        }
     }
 
     /// `log Z(T) = (dim/2) log Z_2D(T)` (FAB: `Z_2D(1) = 11784.50927 √(2π)`).
@@ -153,6 +174,9 @@ impl Potential for ManyWell {
     fn potential(&self, x: &Tensor) -> Tensor {
         check_input("ManyWell", x, self.dim);
         let pairs = x.reshape(&[x.dim(0) * self.dim / 2, 2]);
-        self.well.potential(&pairs).reshape(&[x.dim(0), self.dim / 2]).sum_axis(1, false)
+        self.well
+            .potential(&pairs)
+            .reshape(&[x.dim(0), self.dim / 2])
+            .sum_axis(1, false)
     }
 }

@@ -23,10 +23,17 @@ impl IsoGaussianMixture2d {
     /// # Panics
     /// If `centers` is empty or `sigma ≤ 0`.
     pub fn equal_weights(centers: Vec<[f64; 2]>, sigma: f64) -> Self {
-        assert!(!centers.is_empty() && sigma > 0.0, "IsoGaussianMixture2d: bad parameters");
+        assert!(
+            !centers.is_empty() && sigma > 0.0,
+            "IsoGaussianMixture2d: bad parameters"
+        );
         let lw = -(centers.len() as f64).ln();
         let log_weights = vec![lw; centers.len()];
-        Self { centers, log_weights, sigma }
+        Self {
+            centers,
+            log_weights,
+            sigma,
+        }
     }
 
     /// The quadrature mixture of a curve `c(t)`, `t ∈ [t0, t1]` with density `p_t(t)`
@@ -45,14 +52,24 @@ impl IsoGaussianMixture2d {
         let mut log_weights = Vec::with_capacity(m + 1);
         for i in 0..=m {
             let t = t0 + h * i as f64;
-            let simpson = if i == 0 || i == m { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+            let simpson = if i == 0 || i == m {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
             let w = simpson * h / 3.0 * density(t);
             if w > 0.0 {
                 centers.push(curve(t));
                 log_weights.push(w.ln());
             }
         }
-        Self { centers, log_weights, sigma }
+        Self {
+            centers,
+            log_weights,
+            sigma,
+        }
     }
 
     /// Concatenates mixtures with mixing weights `π_j` (which must sum to one); all must share σ.
@@ -68,7 +85,11 @@ impl IsoGaussianMixture2d {
             centers.extend_from_slice(&part.centers);
             log_weights.extend(part.log_weights.iter().map(|lw| lw + pi.ln()));
         }
-        Self { centers, log_weights, sigma }
+        Self {
+            centers,
+            log_weights,
+            sigma,
+        }
     }
 
     /// `log p(x)` for `x` of shape `[batch, 2]`, differentiable in `x`; returns `[batch]`.
@@ -77,14 +98,25 @@ impl IsoGaussianMixture2d {
     /// # Panics
     /// If `x` is not `[batch, 2]`.
     pub fn log_density(&self, x: &Tensor) -> Tensor {
-        assert!(x.ndim() == 2 && x.dim(1) == 2, "log_density: expected [batch, 2], got {:?}", x.shape());
+        assert!(
+            x.ndim() == 2 && x.dim(1) == 2,
+            "log_density: expected [batch, 2], got {:?}",
+            x.shape()
+        );
         let m = self.centers.len();
-        let flat: Vec<f64> = self.centers.iter().flat_map(|c| c.iter().copied()).collect();
+        let flat: Vec<f64> = self
+            .centers
+            .iter()
+            .flat_map(|c| c.iter().copied())
+            .collect();
         let mu = Tensor::from_vec(flat, &[1, m, 2]).to_dtype(x.dtype());
         let lw = Tensor::from_vec(self.log_weights.clone(), &[1, m]).to_dtype(x.dtype());
         let s2 = self.sigma * self.sigma;
         let sq = x.unsqueeze(1).sub(&mu).square().sum_axis(2, false);
         let log_norm = -(2.0 * PI * s2).ln();
-        sq.mul_scalar(-0.5 / s2).add(&lw).add_scalar(log_norm).logsumexp(1, false)
+        sq.mul_scalar(-0.5 / s2)
+            .add(&lw)
+            .add_scalar(log_norm)
+            .logsumexp(1, false)
     }
 }

@@ -62,9 +62,16 @@ impl Toy2d {
     /// Two moons with noise 0.1 (FFF).
     pub const TWO_MOONS: Toy2d = Toy2d::TwoMoons { noise: 0.1 };
     /// FFJORD circles.
-    pub const CIRCLES: Toy2d = Toy2d::Circles { outer: 3.0, inner: 1.5, noise: 0.24 };
+    pub const CIRCLES: Toy2d = Toy2d::Circles {
+        outer: 3.0,
+        inner: 1.5,
+        noise: 0.24,
+    };
     /// FFF GMM-8: radius 2, σ = 0.1.
-    pub const EIGHT_GAUSSIANS: Toy2d = Toy2d::EightGaussians { radius: 2.0, sigma: 0.1 };
+    pub const EIGHT_GAUSSIANS: Toy2d = Toy2d::EightGaussians {
+        radius: 2.0,
+        sigma: 0.1,
+    };
     /// Spirals with noise 0.1.
     pub const SPIRALS: Toy2d = Toy2d::Spirals { noise: 0.1 };
 
@@ -125,7 +132,13 @@ impl Toy2d {
             }
             Toy2d::TwoMoons { noise } => {
                 let unif = |_t: f64| 1.0 / PI;
-                let upper = IsoGaussianMixture2d::from_curve(|t| [t.cos(), t.sin()], unif, (0.0, PI), 300, noise);
+                let upper = IsoGaussianMixture2d::from_curve(
+                    |t| [t.cos(), t.sin()],
+                    unif,
+                    (0.0, PI),
+                    300,
+                    noise,
+                );
                 let lower = IsoGaussianMixture2d::from_curve(
                     |t| [1.0 - t.cos(), 0.5 - t.sin()],
                     unif,
@@ -135,7 +148,11 @@ impl Toy2d {
                 );
                 Some(IsoGaussianMixture2d::combine(&[(0.5, upper), (0.5, lower)]))
             }
-            Toy2d::Circles { outer, inner, noise } => {
+            Toy2d::Circles {
+                outer,
+                inner,
+                noise,
+            } => {
                 let ring = |r: f64| {
                     let m = 400;
                     let centers = (0..m)
@@ -146,7 +163,10 @@ impl Toy2d {
                         .collect();
                     IsoGaussianMixture2d::equal_weights(centers, noise)
                 };
-                Some(IsoGaussianMixture2d::combine(&[(0.5, ring(outer)), (0.5, ring(inner))]))
+                Some(IsoGaussianMixture2d::combine(&[
+                    (0.5, ring(outer)),
+                    (0.5, ring(inner)),
+                ]))
             }
             Toy2d::Spirals { noise } => {
                 let t_max = 3.0 * PI;
@@ -160,7 +180,10 @@ impl Toy2d {
                         noise,
                     )
                 };
-                Some(IsoGaussianMixture2d::combine(&[(0.5, arm(1.0)), (0.5, arm(-1.0))]))
+                Some(IsoGaussianMixture2d::combine(&[
+                    (0.5, arm(1.0)),
+                    (0.5, arm(-1.0)),
+                ]))
             }
             Toy2d::Checkerboard | Toy2d::Pinwheel | Toy2d::Sine => None,
         }
@@ -176,7 +199,11 @@ fn checkerboard_log_density(x: &Tensor) -> Tensor {
             let (a, b) = (p[0] / 2.0, p[1] / 2.0);
             let inside = (-2.0..2.0).contains(&a) && (-2.0..2.0).contains(&b);
             let even = (a.floor() as i64 + b.floor() as i64).rem_euclid(2) == 0;
-            if inside && even { -(32f64.ln()) } else { f64::NEG_INFINITY }
+            if inside && even {
+                -(32f64.ln())
+            } else {
+                f64::NEG_INFINITY
+            }
         })
         .collect();
     Tensor::from_vec(out, &[x.dim(0)]).to_dtype(x.dtype())

@@ -16,17 +16,31 @@ pub(super) fn draw<R: Rng + ?Sized>(toy: &Toy2d, rng: &mut R) -> [f64; 2] {
     match *toy {
         Toy2d::TwoMoons { noise } => {
             let t = PI * rng.random::<f64>();
-            let c = if rng.random::<bool>() { [t.cos(), t.sin()] } else { [1.0 - t.cos(), 0.5 - t.sin()] };
+            let c = if rng.random::<bool>() {
+                [t.cos(), t.sin()]
+            } else {
+                [1.0 - t.cos(), 0.5 - t.sin()]
+            };
             [c[0] + noise * normal(rng), c[1] + noise * normal(rng)]
         }
-        Toy2d::Circles { outer, inner, noise } => {
+        Toy2d::Circles {
+            outer,
+            inner,
+            noise,
+        } => {
             let a = 2.0 * PI * rng.random::<f64>();
             let r = if rng.random::<bool>() { outer } else { inner };
-            [r * a.cos() + noise * normal(rng), r * a.sin() + noise * normal(rng)]
+            [
+                r * a.cos() + noise * normal(rng),
+                r * a.sin() + noise * normal(rng),
+            ]
         }
         Toy2d::EightGaussians { radius, sigma } => {
             let a = 2.0 * PI * rng.random_range(0..8usize) as f64 / 8.0;
-            [radius * a.cos() + sigma * normal(rng), radius * a.sin() + sigma * normal(rng)]
+            [
+                radius * a.cos() + sigma * normal(rng),
+                radius * a.sin() + sigma * normal(rng),
+            ]
         }
         Toy2d::Checkerboard => {
             // FFJORD: x₁ ~ U(−2,2), x₂ = u − 2k + (⌊x₁⌋ mod 2), then ×2.
@@ -47,7 +61,10 @@ pub(super) fn draw<R: Rng + ?Sized>(toy: &Toy2d, rng: &mut R) -> [f64; 2] {
         Toy2d::Spirals { noise } => {
             let t = 3.0 * PI * rng.random::<f64>().sqrt();
             let s = if rng.random::<bool>() { 1.0 } else { -1.0 };
-            [-s * t * t.cos() / 3.0 + noise * normal(rng), s * t * t.sin() / 3.0 + noise * normal(rng)]
+            [
+                -s * t * t.cos() / 3.0 + noise * normal(rng),
+                s * t * t.sin() / 3.0 + noise * normal(rng),
+            ]
         }
         Toy2d::Sine => {
             let x1 = normal(rng);

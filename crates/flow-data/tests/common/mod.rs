@@ -31,12 +31,18 @@ pub fn check_energy_grads(e: &dyn Energy, x: &Tensor, c: f64, tol: f64) {
     for i in 0..dir.len() {
         let fd = (ep[i] - em[i]) / (2.0 * h);
         let scale = 1.0 + fd.abs() + e0[i].abs() * 1e-6;
-        assert!((fd - dir[i]).abs() < tol * scale, "x-gradient sample {i}: autodiff {} vs FD {fd}", dir[i]);
+        assert!(
+            (fd - dir[i]).abs() < tol * scale,
+            "x-gradient sample {i}: autodiff {} vs FD {fd}",
+            dir[i]
+        );
     }
     // ∂E/∂c: closed form vs autodiff vs central difference (per sample, c of shape [b]).
     let b = x.dim(0);
     let cb = Tensor::full(&[b], c, DType::F64).requires_grad();
-    let ad = grad(&e.energy(x, &cb).sum_all(), &[&cb]).remove(0).to_vec_f64();
+    let ad = grad(&e.energy(x, &cb).sum_all(), &[&cb])
+        .remove(0)
+        .to_vec_f64();
     let closed = e.energy_dc(x, &param(c, x)).to_vec_f64();
     let hc = 1e-6 * c.abs().max(1.0);
     let cp = e.energy(x, &param(c + hc, x)).to_vec_f64();
@@ -44,8 +50,17 @@ pub fn check_energy_grads(e: &dyn Energy, x: &Tensor, c: f64, tol: f64) {
     for i in 0..b {
         let fd = (cp[i] - cm[i]) / (2.0 * hc);
         let scale = 1.0 + closed[i].abs();
-        assert!((closed[i] - ad[i]).abs() < 1e-10 * scale, "dE/dc sample {i}: closed {} vs autodiff {}", closed[i], ad[i]);
-        assert!((closed[i] - fd).abs() < tol * scale, "dE/dc sample {i}: closed {} vs FD {fd}", closed[i]);
+        assert!(
+            (closed[i] - ad[i]).abs() < 1e-10 * scale,
+            "dE/dc sample {i}: closed {} vs autodiff {}",
+            closed[i],
+            ad[i]
+        );
+        assert!(
+            (closed[i] - fd).abs() < tol * scale,
+            "dE/dc sample {i}: closed {} vs FD {fd}",
+            closed[i]
+        );
     }
 }
 
@@ -72,12 +87,16 @@ pub fn random_orthogonal(d: usize, reflect: bool, seed: u64) -> Vec<f64> {
 /// Applies a d×d matrix to every particle of `x: [b, n·d]`.
 pub fn rotate_particles(x: &Tensor, q: &[f64], n: usize, d: usize) -> Tensor {
     let qt = Tensor::from_vec(q.to_vec(), &[d, d]);
-    x.reshape(&[x.dim(0) * n, d]).matmul_transposed(&qt).reshape(&[x.dim(0), n * d])
+    x.reshape(&[x.dim(0) * n, d])
+        .matmul_transposed(&qt)
+        .reshape(&[x.dim(0), n * d])
 }
 
 /// Permutes the particles of `x: [b, n·d]`.
 pub fn permute_particles(x: &Tensor, perm: &[usize], n: usize, d: usize) -> Tensor {
-    x.reshape(&[x.dim(0), n, d]).index_select(1, perm).reshape(&[x.dim(0), n * d])
+    x.reshape(&[x.dim(0), n, d])
+        .index_select(1, perm)
+        .reshape(&[x.dim(0), n * d])
 }
 
 /// `n` particles in 3-D on a jittered cubic grid of spacing `a` (no overlaps), `b` samples.
