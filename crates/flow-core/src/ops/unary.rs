@@ -14,10 +14,6 @@ pub(crate) trait Elementwise: 'static {
     fn name(&self) -> &'static str;
     /// The function on one value.
     fn f<T: Element>(&self, x: T) -> T;
-    /// `f` over a contiguous slice (override with a vectorised kernel where it pays).
-    fn f_slice<T: Element>(&self, xs: &[T], out: &mut Vec<T>) {
-        out.extend(xs.iter().map(|&x| self.f(x)));
-    }
     /// `f′(x)` given `x` and `y = f(x)`.
     fn df<T: Element>(&self, x: T, y: T) -> T;
     /// `f′(x)` as a differentiable tensor expression of `x` and `y`.
@@ -39,7 +35,7 @@ impl<F: Elementwise> Unary<F> {
             let yv = y.array();
             // Stored arrays are standard layout, so flat slices line up element by element.
             let (gs, xs, ys) = (slice(gv), slice(xv), slice(yv));
-            let out: Vec<_> = gs.iter().zip(xs).zip(ys).map(|((&gi, &xi), &yi)| gi * f.df(xi, yi)).collect();
+            let out = crate::fastmath::simd::map3(gs, xs, ys, #[inline(always)] |gi, xi, yi| gi * f.df(xi, yi));
             ndarray::ArrayD::from_shape_vec(gv.raw_dim(), out).expect("fused: shape")
         });
         Tensor::from_data(gx)
@@ -68,11 +64,7 @@ impl<F: Elementwise> Op for Unary<F> {
 
 pub(crate) fn apply<F: Elementwise>(x: &Tensor, f: F) -> Tensor {
     let data = map_data!(x.data(), a => {
-        let mut out = Vec::with_capacity(a.len());
-        match a.as_slice() {
-            Some(xs) => f.f_slice(xs, &mut out),
-            None => out.extend(a.iter().map(|&v| f.f(v))),
-        }
+        let out = crate::fastmath::simd::map1(slice(a), #[inline(always)] |v| f.f(v));
         ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).expect("unary: shape")
     });
     Tensor::from_op(data, Unary(f), &[x])
