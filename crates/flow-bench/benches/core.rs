@@ -6,6 +6,9 @@
 //!
 //! `cargo bench -p flow-bench --bench core`
 
+// criterion_group! and criterion_main! generate undocumented public items.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use flow_core::nn::{Activation, Mlp, MlpConfig, Module, Param, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};

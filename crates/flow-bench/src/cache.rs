@@ -61,7 +61,9 @@ impl ResultKey {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A finished experiment as stored on disk.
@@ -90,10 +92,20 @@ pub struct ExperimentResult {
 }
 
 /// Loads the result for `key`, or `None` if there is none or it cannot be read (a damaged
-/// file counts as missing and is rerun).
+/// file counts as missing, with a warning on stderr, and is rerun).
 pub fn load(out: &Path, key: &ResultKey) -> Option<ExperimentResult> {
-    let text = std::fs::read_to_string(key.json_path(out)).ok()?;
-    serde_json::from_str(&text).ok()
+    let path = key.json_path(out);
+    let text = std::fs::read_to_string(&path).ok()?;
+    match serde_json::from_str(&text) {
+        Ok(result) => Some(result),
+        Err(e) => {
+            eprintln!(
+                "warning: ignoring unreadable result {}: {e}",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// Stores `result` as JSON and its tables as CSV, each atomically.
@@ -102,8 +114,10 @@ pub fn load(out: &Path, key: &ResultKey) -> Option<ExperimentResult> {
 /// [`BenchError::Io`] or [`BenchError::Json`] if a file cannot be written.
 pub fn store(out: &Path, key: &ResultKey, result: &ExperimentResult) -> Result<(), BenchError> {
     let json_path = key.json_path(out);
-    let json = serde_json::to_string_pretty(result)
-        .map_err(|source| BenchError::Json { path: json_path.clone(), source })?;
+    let json = serde_json::to_string_pretty(result).map_err(|source| BenchError::Json {
+        path: json_path.clone(),
+        source,
+    })?;
     write_atomic(&key.csv_path(out), tables_csv(result).as_bytes())?;
     write_atomic(&json_path, json.as_bytes())
 }
@@ -147,6 +161,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BenchError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BenchError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| BenchError::io(path, e))?;
     tmp.flush().map_err(|e| BenchError::io(path, e))?;
-    tmp.persist(path).map_err(|e| BenchError::io(path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| BenchError::io(path, e.error))?;
     Ok(())
 }

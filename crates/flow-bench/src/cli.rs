@@ -126,7 +126,12 @@ pub fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<(), BenchError> {
 
 fn list(args: &ListArgs) {
     for exp in registry::registry() {
-        println!("{:<28} {:<26} {}", exp.id(), exp.paper().info().slug, exp.title());
+        println!(
+            "{:<28} {:<26} {}",
+            exp.id(),
+            exp.paper().info().slug,
+            exp.title()
+        );
         if let Some(mode) = args.presets {
             println!("    claim:  {}", exp.claim());
             println!("    preset: {}", exp.preset(mode));

@@ -63,7 +63,8 @@ impl RunContext {
     /// A deterministic RNG for stream `stream` of this run's seed (independent streams for
     /// independent parts of an experiment).
     pub fn rng(&self, stream: u64) -> Xoshiro256PlusPlus {
-        let mixed = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream.wrapping_add(1).rotate_left(32);
+        let mixed =
+            self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream.wrapping_add(1).rotate_left(32);
         Xoshiro256PlusPlus::seed_from_u64(mixed)
     }
 
@@ -92,7 +93,11 @@ impl RunContext {
     /// # Errors
     /// [`ExperimentError::Cancelled`] once the user pressed Ctrl-C.
     pub fn check_cancelled(&self) -> Result<(), ExperimentError> {
-        if self.cancel.load(Ordering::SeqCst) { Err(ExperimentError::Cancelled) } else { Ok(()) }
+        if self.cancel.load(Ordering::SeqCst) {
+            Err(ExperimentError::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 
     /// Draws a figure into this experiment's figure folder as `file_name` (an `.svg` name)
@@ -109,7 +114,10 @@ impl RunContext {
     ) -> Result<(), ExperimentError> {
         let dir = &self.write_dir;
         let path = dir.join(file_name);
-        let plot_err = |message: String| ExperimentError::Plot { path: path.clone(), message };
+        let plot_err = |message: String| ExperimentError::Plot {
+            path: path.clone(),
+            message,
+        };
         std::fs::create_dir_all(dir).map_err(|e| plot_err(e.to_string()))?;
         draw(&path).map_err(|e| plot_err(e.to_string()))?;
         let figure = Figure {

@@ -63,6 +63,9 @@ impl BenchError {
 
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> BenchError {
-        BenchError::Io { path: path.into(), source }
+        BenchError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -101,8 +101,19 @@ impl Table {
     }
 
     /// Appends a row.
-    pub fn push(&mut self, setting: impl Into<String>, ours: f64, paper: impl Into<String>, verdict: Verdict) {
-        self.rows.push(Row { setting: setting.into(), ours, paper: paper.into(), verdict });
+    pub fn push(
+        &mut self,
+        setting: impl Into<String>,
+        ours: f64,
+        paper: impl Into<String>,
+        verdict: Verdict,
+    ) {
+        self.rows.push(Row {
+            setting: setting.into(),
+            ours,
+            paper: paper.into(),
+            verdict,
+        });
     }
 }
 
@@ -111,7 +122,9 @@ impl Table {
 pub struct Row {
     /// The setting (dimension, sample count, op name, ...).
     pub setting: String,
-    /// Our measured number (non-finite values are reported as such).
+    /// Our measured number (non-finite values are reported as such; stored in JSON as the
+    /// strings `"NaN"`, `"inf"`, `"-inf"`).
+    #[serde(with = "finite_or_text")]
     pub ours: f64,
     /// The paper's number or the prediction we compare against, as text ("—" if none).
     pub paper: String,
@@ -176,4 +189,56 @@ pub enum ExperimentError {
     /// Anything else the experiment wants to report.
     #[error("{0}")]
     Failed(String),
+}
+
+/// Serde for `f64` that survives JSON round trips of NaN and infinities (JSON has no such
+/// numbers: serde_json would write `null` and then refuse to read it back).
+mod finite_or_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match *v {
+            v if v.is_finite() => s.serialize_f64(v),
+            v if v.is_nan() => s.serialize_str("NaN"),
+            v if v > 0.0 => s.serialize_str("inf"),
+            _ => s.serialize_str("-inf"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Number(v) => Ok(v),
+            Repr::Text(t) => t.parse::<f64>().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Row, Verdict};
+
+    #[test]
+    fn non_finite_numbers_survive_a_json_round_trip() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5e-300] {
+            let row = Row {
+                setting: "s".into(),
+                ours: v,
+                paper: "p".into(),
+                verdict: Verdict::Info,
+            };
+            let back: Row = serde_json::from_str(&serde_json::to_string(&row).unwrap()).unwrap();
+            assert!(
+                back.ours == v || (v.is_nan() && back.ours.is_nan()),
+                "{v} came back as {}",
+                back.ours
+            );
+        }
+    }
 }

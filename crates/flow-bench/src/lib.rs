@@ -52,6 +52,8 @@ pub mod runner;
 
 pub use context::RunContext;
 pub use error::BenchError;
-pub use experiment::{Experiment, ExperimentError, Figure, Mode, Outcome, Row, Table, Verdict, preset_value};
+pub use experiment::{
+    Experiment, ExperimentError, Figure, Mode, Outcome, Row, Table, Verdict, preset_value,
+};
 pub use paper::PaperId;
 pub use runner::{RunOptions, RunSummary, reproduce};

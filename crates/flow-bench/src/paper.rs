@@ -3,8 +3,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A report page: one of the ten papers, or a sanity page of a foundation crate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[derive(clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PaperId {
     /// flow-core sanity page: autodiff against finite differences.
@@ -73,7 +84,10 @@ impl PaperId {
 
     /// The paper's metadata.
     pub fn info(self) -> &'static PaperInfo {
-        PAPERS.iter().find(|p| p.id == self).expect("every PaperId has a PAPERS entry")
+        PAPERS
+            .iter()
+            .find(|p| p.id == self)
+            .expect("every PaperId has a PAPERS entry")
     }
 }
 
@@ -87,7 +101,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: None,
         krate: "flow-core",
         note: "DESIGN.md",
-        claims: &["Reverse-mode gradients, forward-mode JVPs and Hessian-vector products agree with f64 central finite differences."],
+        claims: &[
+            "Reverse-mode gradients, forward-mode JVPs and Hessian-vector products agree with f64 central finite differences.",
+        ],
     },
     PaperInfo {
         id: PaperId::FlowData,
@@ -97,7 +113,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: None,
         krate: "flow-data",
         note: "boltzmann-targets.md",
-        claims: &["The toy samplers draw from the distributions whose exact densities flow-data evaluates; each density integrates to one."],
+        claims: &[
+            "The toy samplers draw from the distributions whose exact densities flow-data evaluates; each density integrates to one.",
+        ],
     },
     PaperInfo {
         id: PaperId::FreeFormFlows,
@@ -107,9 +125,11 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2310.16624"),
         krate: "flow-freeform",
         note: "free-form-flows.md",
-        claims: &["Any dimension-preserving network trains as a flow by maximum likelihood [abstract].",
-          "The surrogate vᵀ J_f(x) · sg(J_g(z) v) gives an unbiased estimate of ∇θ log|det J_f| when g = f⁻¹ (Hutchinson).",
-          "E(3)-FFF reaches NLL on par with equivariant CNFs on DW4/LJ13 and samples about two orders of magnitude faster [unconfirmed numbers]."],
+        claims: &[
+            "Any dimension-preserving network trains as a flow by maximum likelihood [abstract].",
+            "The surrogate vᵀ J_f(x) · sg(J_g(z) v) gives an unbiased estimate of ∇θ log|det J_f| when g = f⁻¹ (Hutchinson).",
+            "E(3)-FFF reaches NLL on par with equivariant CNFs on DW4/LJ13 and samples about two orders of magnitude faster [unconfirmed numbers].",
+        ],
     },
     PaperInfo {
         id: PaperId::InjectiveFlows,
@@ -119,8 +139,10 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2306.01843"),
         krate: "flow-freeform",
         note: "free-form-flows.md",
-        claims: &["Free-form injective flows cost roughly 2× a vanilla autoencoder per batch, independent of the latent dimension [abstract].",
-          "The encoder-at-x objective stays stable where naive maximum likelihood on a learned manifold diverges [abstract]."],
+        claims: &[
+            "Free-form injective flows cost roughly 2× a vanilla autoencoder per batch, independent of the latent dimension [abstract].",
+            "The encoder-at-x objective stays stable where naive maximum likelihood on a learned manifold diverges [abstract].",
+        ],
     },
     PaperInfo {
         id: PaperId::ManifoldFreeFormFlows,
@@ -130,8 +152,10 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2312.09852"),
         krate: "flow-manifold",
         note: "manifold-free-form-flows.md",
-        claims: &["Sampling needs one network evaluation plus one projection [abstract].",
-          "Competitive with multi-step methods at typically two orders of magnitude faster inference [abstract]."],
+        claims: &[
+            "Sampling needs one network evaluation plus one projection [abstract].",
+            "Competitive with multi-step methods at typically two orders of magnitude faster inference [abstract].",
+        ],
     },
     PaperInfo {
         id: PaperId::Trade,
@@ -141,7 +165,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2410.19492"),
         krate: "flow-trade",
         note: "trade.md",
-        claims: &["TRADE learns parameter-dependent distributions without restricted architectures or unstable energy-based training [abstract]."],
+        claims: &[
+            "TRADE learns parameter-dependent distributions without restricted architectures or unstable energy-based training [abstract].",
+        ],
     },
     PaperInfo {
         id: PaperId::Whitening,
@@ -151,7 +177,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2210.14032"),
         krate: "flow-theory",
         note: "theory.md",
-        claims: &["Coupling blocks whiten the data: the non-standardness S decays geometrically in depth at a nearly dimension-free per-block rate ρ_A."],
+        claims: &[
+            "Coupling blocks whiten the data: the non-standardness S decays geometrically in depth at a nearly dimension-free per-block rate ρ_A.",
+        ],
     },
     PaperInfo {
         id: PaperId::Gaussianization,
@@ -161,7 +189,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2306.13520"),
         krate: "flow-theory",
         note: "theory.md",
-        claims: &["Gaussianization with random rotations needs a number of layers linear in D: the per-layer contraction is 1 − 2/(D+2)."],
+        claims: &[
+            "Gaussianization with random rotations needs a number of layers linear in D: the per-layer contraction is 1 − 2/(D+2).",
+        ],
     },
     PaperInfo {
         id: PaperId::Universality,
@@ -171,8 +201,10 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2402.06578"),
         krate: "flow-theory",
         note: "theory.md",
-        claims: &["Constant-Jacobian flows are not universal: their KL has an analytic floor (1 − ln 2 nats on the uniform square).",
-          "Well-conditioned affine couplings are distributionally universal."],
+        claims: &[
+            "Constant-Jacobian flows are not universal: their KL has an analytic floor (1 − ln 2 nats on the uniform square).",
+            "Well-conditioned affine couplings are distributionally universal.",
+        ],
     },
     PaperInfo {
         id: PaperId::SpectralBias,
@@ -182,7 +214,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("1806.08734"),
         krate: "flow-theory",
         note: "theory.md",
-        claims: &["ReLU networks learn low frequencies first; high frequencies along a curve get easier to learn as the curve becomes more complex."],
+        claims: &[
+            "ReLU networks learn low frequencies first; high frequencies along a curve get easier to learn as the curve becomes more complex.",
+        ],
     },
     PaperInfo {
         id: PaperId::NoBarriers,
@@ -192,8 +226,10 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("1803.00885"),
         krate: "flow-landscape",
         note: "landscape.md",
-        claims: &["Paths between independently trained minima are essentially flat in train and test loss [abstract].",
-          "Each minimum has at least one vanishing Hessian eigenvalue beyond those from trivial invariances [abstract]."],
+        claims: &[
+            "Paths between independently trained minima are essentially flat in train and test loss [abstract].",
+            "Each minimum has at least one vanishing Hessian eigenvalue beyond those from trivial invariances [abstract].",
+        ],
     },
     PaperInfo {
         id: PaperId::CompetenceRegions,
@@ -203,7 +239,9 @@ pub static PAPERS: [PaperInfo; 12] = [
         arxiv: Some("2303.09989"),
         krate: "flow-reject",
         note: "competence-regions.md",
-        claims: &["Higher incompetence scores predict lower accuracy, giving significant gains below a suitable threshold [abstract].",
-          "DG algorithms do not outperform ERM inside the competence region [abstract]."],
+        claims: &[
+            "Higher incompetence scores predict lower accuracy, giving significant gains below a suitable threshold [abstract].",
+            "DG algorithms do not outperform ERM inside the competence region [abstract].",
+        ],
     },
 ];

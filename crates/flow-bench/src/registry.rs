@@ -11,6 +11,17 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::flow_core::GradCheck),
         Box::new(experiments::flow_data::DataGallery),
         Box::new(experiments::free_form_flows::LinearHutchinson),
+        Box::new(experiments::freeform::FffToys),
+        Box::new(experiments::freeform::EgnnBoltzmann),
+        Box::new(experiments::freeform::SbiC2st),
+        Box::new(experiments::freeform::FifManifolds),
+        Box::new(experiments::freeform::FffStepTime),
+        Box::new(experiments::coupling::CouplingToyFits),
+        Box::new(experiments::coupling::CouplingReverseKl),
+        Box::new(experiments::theory::WhiteningDepth),
+        Box::new(experiments::theory::GaussianizationLayers),
+        Box::new(experiments::theory::VolumePreservingFloor),
+        Box::new(experiments::theory::SpectralBiasExperiment),
     ]
 }
 
@@ -28,7 +39,10 @@ pub fn select<'a>(
     for name in names {
         if !registry.iter().any(|e| e.id() == name) {
             let known: Vec<&str> = registry.iter().map(|e| e.id()).collect();
-            return Err(BenchError::UnknownExperiment { name: name.clone(), known: known.join(", ") });
+            return Err(BenchError::UnknownExperiment {
+                name: name.clone(),
+                known: known.join(", "),
+            });
         }
     }
     let everything = papers.is_empty() && names.is_empty();
@@ -39,7 +53,10 @@ pub fn select<'a>(
         .collect();
     if chosen.is_empty() {
         let slugs: Vec<&str> = papers.iter().map(|p| p.info().slug).collect();
-        return Err(BenchError::EmptySelection(format!("papers: {}", slugs.join(", "))));
+        return Err(BenchError::EmptySelection(format!(
+            "papers: {}",
+            slugs.join(", ")
+        )));
     }
     Ok(chosen)
 }

@@ -65,10 +65,16 @@ impl RunSummary {
     /// [`BenchError::Interrupted`] after Ctrl-C, [`BenchError::ExperimentsFailed`] after failures.
     pub fn into_result(self) -> Result<RunSummary, BenchError> {
         if self.cancelled {
-            return Err(BenchError::Interrupted { finished: self.ran.len() + self.cached.len() });
+            return Err(BenchError::Interrupted {
+                finished: self.ran.len() + self.cached.len(),
+            });
         }
         if !self.failed.is_empty() {
-            let list = self.failed.iter().map(|(id, why)| format!("{id}: {why}")).collect();
+            let list = self
+                .failed
+                .iter()
+                .map(|(id, why)| format!("{id}: {why}"))
+                .collect();
             return Err(BenchError::ExperimentsFailed(list));
         }
         Ok(self)
@@ -112,7 +118,11 @@ pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummar
     }
     summary.cancelled = cancel.load(Ordering::SeqCst);
     let entries = report_entries(&all, opts, &summary);
-    let info = RunInfo { mode: opts.mode, seed: opts.seed, seconds: start.elapsed().as_secs_f64() };
+    let info = RunInfo {
+        mode: opts.mode,
+        seed: opts.seed,
+        seconds: start.elapsed().as_secs_f64(),
+    };
     summary.index = report::write(&opts.out, &entries, &info)?;
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
@@ -124,8 +134,15 @@ pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummar
 /// # Errors
 /// [`BenchError::OutputNotWritable`] naming the folder that failed.
 pub fn prepare_output(out: &Path) -> Result<(), BenchError> {
-    for dir in [out.to_path_buf(), out.join(RESULTS_DIR), out.join(FIGURES_DIR)] {
-        let fail = |source| BenchError::OutputNotWritable { path: dir.clone(), source };
+    for dir in [
+        out.to_path_buf(),
+        out.join(RESULTS_DIR),
+        out.join(FIGURES_DIR),
+    ] {
+        let fail = |source| BenchError::OutputNotWritable {
+            path: dir.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(fail)?;
         tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
     }
@@ -146,7 +163,9 @@ fn run_jobs(
         for _ in 0..opts.threads.max(1) {
             scope.spawn(|| {
                 while !cancel.load(Ordering::SeqCst) {
-                    let Some((exp, key)) = queue.lock().expect("queue lock").pop_front() else { break };
+                    let Some((exp, key)) = queue.lock().expect("queue lock").pop_front() else {
+                        break;
+                    };
                     let outcome = run_one(exp, &key, opts, multi, cancel);
                     let line = match &outcome {
                         Ok(()) => format!("done    {}", exp.id()),
@@ -156,7 +175,9 @@ fn run_jobs(
                     if opts.progress {
                         multi.suspend(|| eprintln!("{line}"));
                     }
-                    done.lock().expect("result lock").push((exp.id().to_string(), outcome));
+                    done.lock()
+                        .expect("result lock")
+                        .push((exp.id().to_string(), outcome));
                 }
             });
         }
@@ -170,7 +191,11 @@ fn progress_bar(multi: &MultiProgress, id: &str) -> ProgressBar {
     )
     .expect("valid progress template")
     .progress_chars("=> ");
-    let bar = multi.add(ProgressBar::new(1).with_style(style).with_prefix(id.to_string()));
+    let bar = multi.add(
+        ProgressBar::new(1)
+            .with_style(style)
+            .with_prefix(id.to_string()),
+    );
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
 }
@@ -184,7 +209,11 @@ pub fn rerun_command(id: &str, opts: &RunOptions) -> String {
     );
     if opts.out != Path::new(DEFAULT_OUT) {
         let out = opts.out.display().to_string();
-        let quoted = if out.contains([' ', '\'', '"']) { format!("'{}'", out.replace('\'', "'\\''")) } else { out };
+        let quoted = if out.contains([' ', '\'', '"']) {
+            format!("'{}'", out.replace('\'', "'\\''"))
+        } else {
+            out
+        };
         cmd.push_str(&format!(" --out {quoted}"));
     }
     cmd + " --redo"
@@ -199,14 +228,26 @@ fn run_one(
 ) -> Result<(), ExperimentError> {
     let bar = progress_bar(multi, exp.id());
     let final_dir = opts.out.join(key.figure_dir());
-    let staging = opts.out.join(FIGURES_DIR).join(format!(".staging-{}", key.stem()));
+    let staging = opts
+        .out
+        .join(FIGURES_DIR)
+        .join(format!(".staging-{}", key.stem()));
     let _ = std::fs::remove_dir_all(&staging);
     let preset = exp.preset(opts.mode);
-    let mut ctx = RunContext::new(opts.mode, opts.seed, preset.clone(), staging.clone(), key.figure_dir(), bar.clone(), cancel.clone());
+    let mut ctx = RunContext::new(
+        opts.mode,
+        opts.seed,
+        preset.clone(),
+        staging.clone(),
+        key.figure_dir(),
+        bar.clone(),
+        cancel.clone(),
+    );
     let start = Instant::now();
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exp.run(&mut ctx)));
     bar.finish_and_clear();
-    let outcome = run.unwrap_or_else(|payload| Err(ExperimentError::Failed(panic_message(&payload))));
+    let outcome =
+        run.unwrap_or_else(|payload| Err(ExperimentError::Failed(panic_message(&payload))));
     let mut outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -215,7 +256,9 @@ fn run_one(
         }
     };
     outcome.figures.extend(ctx.take_figures());
-    let io = |e: std::io::Error| ExperimentError::Failed(format!("moving figures into {}: {e}", final_dir.display()));
+    let io = |e: std::io::Error| {
+        ExperimentError::Failed(format!("moving figures into {}: {e}", final_dir.display()))
+    };
     if final_dir.exists() {
         std::fs::remove_dir_all(&final_dir).map_err(io)?;
     }
@@ -230,7 +273,9 @@ fn run_one(
         preset_hash: key.preset_hash.clone(),
         preset,
         seconds: start.elapsed().as_secs_f64(),
-        finished_unix: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        finished_unix: SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         command: rerun_command(exp.id(), opts),
         outcome,
     };
@@ -246,7 +291,11 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     format!("panicked: {text}")
 }
 
-fn report_entries<'a>(all: &'a [Box<dyn Experiment>], opts: &RunOptions, summary: &RunSummary) -> Vec<Entry<'a>> {
+fn report_entries<'a>(
+    all: &'a [Box<dyn Experiment>],
+    opts: &RunOptions,
+    summary: &RunSummary,
+) -> Vec<Entry<'a>> {
     all.iter()
         .map(|exp| {
             let key = ResultKey::new(exp.as_ref(), opts.mode, opts.seed);
@@ -262,7 +311,13 @@ fn report_entries<'a>(all: &'a [Box<dyn Experiment>], opts: &RunOptions, summary
                 Status::Missing
             };
             let command = rerun_command(&id, opts);
-            Entry { experiment: exp.as_ref(), key, result, status, command }
+            Entry {
+                experiment: exp.as_ref(),
+                key,
+                result,
+                status,
+                command,
+            }
         })
         .collect()
 }

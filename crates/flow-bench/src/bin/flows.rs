@@ -15,7 +15,9 @@ fn main() {
             eprintln!("\nsecond Ctrl-C: exiting now (finished results are on disk)");
             std::process::exit(130);
         }
-        eprintln!("\nCtrl-C: stopping after writing the report for finished experiments (press again to quit now)");
+        eprintln!(
+            "\nCtrl-C: stopping after writing the report for finished experiments (press again to quit now)"
+        );
     });
     if let Err(e) = handler {
         eprintln!("warning: cannot install the Ctrl-C handler: {e}");

@@ -38,7 +38,11 @@ impl GradCheckPreset {
             Mode::Quick => 10,
             Mode::Full => 100,
         };
-        GradCheckPreset { directions, step: 1e-5, tolerance: 1e-6 }
+        GradCheckPreset {
+            directions,
+            step: 1e-5,
+            tolerance: 1e-6,
+        }
     }
 }
 
@@ -66,9 +70,13 @@ const OPS: [Op; 16] = [
     ("sigmoid", Domain::Real, |x| x.sigmoid()),
     ("silu", Domain::Real, |x| x.silu()),
     ("softplus", Domain::Real, |x| x.softplus()),
-    ("x / (x² + 1)", Domain::Real, |x| x.div(&x.square().add_scalar(1.0))),
+    ("x / (x² + 1)", Domain::Real, |x| {
+        x.div(&x.square().add_scalar(1.0))
+    }),
     ("x · xᵀ (matmul)", Domain::Real, |x| x.matmul(&x.t())),
-    ("x ⊙ Σ₀x (broadcast)", Domain::Real, |x| x.mul(&x.sum_axis(0, true))),
+    ("x ⊙ Σ₀x (broadcast)", Domain::Real, |x| {
+        x.mul(&x.sum_axis(0, true))
+    }),
     ("logsumexp", Domain::Real, |x| x.logsumexp(1, false)),
     ("softmax", Domain::Real, |x| x.softmax(1)),
     ("inverse", Domain::Square, |x| x.inverse()),
@@ -78,22 +86,32 @@ const OPS: [Op; 16] = [
 fn draw_input<R: Rng + ?Sized>(domain: Domain, rng: &mut R) -> Tensor {
     match domain {
         Domain::Real => Tensor::randn(&[3, 4], DType::F64, rng),
-        Domain::Positive => Tensor::randn(&[3, 4], DType::F64, rng).abs().add_scalar(0.5),
-        Domain::Square => {
-            Tensor::eye(3, DType::F64).mul_scalar(3.0).add(&Tensor::randn(&[3, 3], DType::F64, rng).mul_scalar(0.5))
-        }
+        Domain::Positive => Tensor::randn(&[3, 4], DType::F64, rng)
+            .abs()
+            .add_scalar(0.5),
+        Domain::Square => Tensor::eye(3, DType::F64)
+            .mul_scalar(3.0)
+            .add(&Tensor::randn(&[3, 3], DType::F64, rng).mul_scalar(0.5)),
     }
 }
 
 /// `‖a − b‖∞ / max(‖b‖∞, floor)`.
 fn rel_err(a: &[f64], b: &[f64], floor: f64) -> f64 {
-    let diff = a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
     let scale = b.iter().fold(floor, |m, y| m.max(y.abs()));
     diff / scale
 }
 
 /// Relative errors `[vjp, jvp, hvp]` of `f` at one random point.
-fn check_op<R: Rng + ?Sized>(f: fn(&Tensor) -> Tensor, domain: Domain, eps: f64, rng: &mut R) -> [f64; 3] {
+fn check_op<R: Rng + ?Sized>(
+    f: fn(&Tensor) -> Tensor,
+    domain: Domain,
+    eps: f64,
+    rng: &mut R,
+) -> [f64; 3] {
     let x = draw_input(domain, rng);
     let t = Tensor::randn(x.shape(), DType::F64, rng);
     let c = Tensor::randn(f(&x).shape(), DType::F64, rng);
@@ -107,7 +125,7 @@ fn check_op<R: Rng + ?Sized>(f: fn(&Tensor) -> Tensor, domain: Domain, eps: f64,
     let vjp_dir = gradient(&x).mul(&t).sum_all().item();
     let vjp_fd = (loss(&xp).item() - loss(&xm).item()) * 0.5 / eps;
     let (_, jv) = jvp(f, &x, &t);
-    let hv = hvp(&loss, &x, &t);
+    let hv = hvp(loss, &x, &t);
     [
         rel_err(&[vjp_dir], &[vjp_fd], 1e-3),
         rel_err(&jv.to_vec_f64(), &fd(f(&xp), f(&xm)), 1e-3),
@@ -143,10 +161,23 @@ impl Experiment for GradCheck {
         let p: GradCheckPreset = ctx.preset()?;
         ctx.set_work((OPS.len() * p.directions) as u64);
         let mut rng = ctx.rng(0);
-        let names = ["VJP (reverse mode)", "JVP (forward mode)", "HVP (reverse over reverse)"];
+        let names = [
+            "VJP (reverse mode)",
+            "JVP (forward mode)",
+            "HVP (reverse over reverse)",
+        ];
         let mut tables: Vec<Table> = names
             .iter()
-            .map(|n| Table::new(&format!("{n}: max relative error over {} random directions", p.directions), "op", "max rel. error"))
+            .map(|n| {
+                Table::new(
+                    &format!(
+                        "{n}: max relative error over {} random directions",
+                        p.directions
+                    ),
+                    "op",
+                    "max rel. error",
+                )
+            })
             .collect();
         let mut all = Vec::new();
         for (name, domain, f) in OPS {
@@ -161,7 +192,12 @@ impl Experiment for GradCheck {
                 ctx.step()?;
             }
             for (table, w) in tables.iter_mut().zip(worst) {
-                table.push(name, w, format!("≤ {:.0e}", p.tolerance), Verdict::check(w <= p.tolerance));
+                table.push(
+                    name,
+                    w,
+                    format!("≤ {:.0e}", p.tolerance),
+                    Verdict::check(w <= p.tolerance),
+                );
             }
         }
         let hist = Histogram {
@@ -169,7 +205,10 @@ impl Experiment for GradCheck {
             x_label: "log10 relative error".into(),
             values: all,
             bins: 30,
-            reference: Some((p.tolerance.log10(), format!("pass threshold {:.0e}", p.tolerance))),
+            reference: Some((
+                p.tolerance.log10(),
+                format!("pass threshold {:.0e}", p.tolerance),
+            )),
         };
         ctx.save_figure(
             "error-histogram.svg",
@@ -180,6 +219,10 @@ impl Experiment for GradCheck {
             "Inputs: [3, 4] standard normal (positive ops: |N| + 0.5; inverse and slogdet: 3I + 0.5 N on [3, 3]); ε = {:.0e}; relative error = ‖autodiff − FD‖∞ / max(‖FD‖∞, 1e-3). flow-core's `testing` gradient checker will replace this local one once it lands.",
             p.step
         );
-        Ok(Outcome { tables, figures: Vec::new(), notes: vec![note] })
+        Ok(Outcome {
+            tables,
+            figures: Vec::new(),
+            notes: vec![note],
+        })
     }
 }

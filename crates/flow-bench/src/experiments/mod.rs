@@ -1,6 +1,9 @@
 //! One module per paper (or foundation crate), each holding that page's experiments and their
 //! typed presets. Register new experiments in [`crate::registry::registry`].
 
+pub mod coupling;
 pub mod flow_core;
 pub mod flow_data;
 pub mod free_form_flows;
+pub mod freeform;
+pub mod theory;

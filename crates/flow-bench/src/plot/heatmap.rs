@@ -26,7 +26,11 @@ const VIRIDIS: [(u8, u8, u8); 8] = [
 
 /// The viridis colour at `t ∈ [0, 1]` (clamped), linearly interpolated between anchors.
 pub fn viridis(t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let s = t * (VIRIDIS.len() - 1) as f64;
     let i = (s.floor() as usize).min(VIRIDIS.len() - 2);
     let f = s - i as f64;
@@ -64,7 +68,11 @@ impl Heatmap {
     /// # Panics
     /// If `values.len() != nx * ny`.
     pub fn save_svg(&self, path: &Path) -> Result<(), PlotError> {
-        assert_eq!(self.values.len(), self.nx * self.ny, "Heatmap: values must be nx * ny");
+        assert_eq!(
+            self.values.len(),
+            self.nx * self.ny,
+            "Heatmap: values must be nx * ny"
+        );
         ensure_font();
         let (lo, hi) = super::finite_range(self.values.iter().copied());
         let (w, h) = equal_aspect_size(self.x_range, self.y_range);
@@ -80,10 +88,17 @@ impl Heatmap {
         if !v.is_finite() {
             return 0;
         }
-        (((v - lo) / (hi - lo)) * (LEVELS - 1) as f64).round().clamp(0.0, (LEVELS - 1) as f64) as usize
+        (((v - lo) / (hi - lo)) * (LEVELS - 1) as f64)
+            .round()
+            .clamp(0.0, (LEVELS - 1) as f64) as usize
     }
 
-    fn draw_cells(&self, area: &DrawingArea<SVGBackend, plotters::coord::Shift>, lo: f64, hi: f64) -> Result<(), PlotError> {
+    fn draw_cells(
+        &self,
+        area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+        lo: f64,
+        hi: f64,
+    ) -> Result<(), PlotError> {
         let ((x0, x1), (y0, y1)) = (self.x_range, self.y_range);
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, ("sans-serif", 18))
@@ -98,7 +113,8 @@ impl Heatmap {
             let row = &self.values[iy * self.nx..(iy + 1) * self.nx];
             let mut start = 0;
             for ix in 1..=self.nx {
-                let run_ends = ix == self.nx || self.level(row[ix], lo, hi) != self.level(row[start], lo, hi);
+                let run_ends =
+                    ix == self.nx || self.level(row[ix], lo, hi) != self.level(row[start], lo, hi);
                 if run_ends {
                     let t = self.level(row[start], lo, hi) as f64 / (LEVELS - 1) as f64;
                     let (ya, yb) = (y0 + iy as f64 * dy, y0 + (iy + 1) as f64 * dy);
@@ -136,7 +152,10 @@ fn draw_colorbar(
     let step = (hi - lo) / LEVELS as f64;
     let cells = (0..LEVELS).map(|i| {
         let a = lo + i as f64 * step;
-        Rectangle::new([(0.0, a), (1.0, a + step)], viridis(i as f64 / (LEVELS - 1) as f64).filled())
+        Rectangle::new(
+            [(0.0, a), (1.0, a + step)],
+            viridis(i as f64 / (LEVELS - 1) as f64).filled(),
+        )
     });
     chart.draw_series(cells).map_err(PlotError::from_display)?;
     chart
@@ -148,4 +167,17 @@ fn draw_colorbar(
         .label_style(("sans-serif", 11))
         .draw()
         .map_err(PlotError::from_display)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::viridis;
+    use plotters::style::RGBColor;
+
+    #[test]
+    fn viridis_hits_its_end_points() {
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(1.0), RGBColor(254, 232, 37));
+        assert_eq!(viridis(f64::NAN), RGBColor(68, 1, 84));
+    }
 }

@@ -68,13 +68,21 @@ impl Histogram {
         let width = (hi - lo) / counts.len() as f64;
         let bars = counts.iter().enumerate().map(|(i, &n)| {
             let x = lo + i as f64 * width;
-            Rectangle::new([(x, 0.0), (x + width, n as f64)], color(0).mix(0.7).filled())
+            Rectangle::new(
+                [(x, 0.0), (x + width, n as f64)],
+                color(0).mix(0.7).filled(),
+            )
         });
         chart.draw_series(bars).map_err(PlotError::from_display)?;
         if let Some((x, label)) = &self.reference {
             let style = color(1).stroke_width(2);
             chart
-                .draw_series(DashedLineSeries::new(vec![(*x, 0.0), (*x, top)], 6, 4, style))
+                .draw_series(DashedLineSeries::new(
+                    vec![(*x, 0.0), (*x, top)],
+                    6,
+                    4,
+                    style,
+                ))
                 .map_err(PlotError::from_display)?
                 .label(label.clone())
                 .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 18, b)], style));
@@ -87,5 +95,22 @@ impl Histogram {
                 .map_err(PlotError::from_display)?;
         }
         root.present().map_err(PlotError::from_display)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Histogram;
+
+    #[test]
+    fn counts_clamp_to_edge_bins_and_drop_nan() {
+        let h = Histogram {
+            title: String::new(),
+            x_label: String::new(),
+            values: vec![-5.0, 0.1, 0.5, 0.9, 1.0, 7.0, f64::NAN],
+            bins: 2,
+            reference: None,
+        };
+        assert_eq!(h.counts((0.0, 1.0)), vec![2, 4]);
     }
 }

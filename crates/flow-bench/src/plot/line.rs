@@ -42,25 +42,32 @@ impl LinePlot {
         ensure_font();
         let keep = |v: f64, s: Scale| v.is_finite() && (s == Scale::Linear || v > 0.0);
         let pts = || {
-            self.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| {
-                keep(*x, self.x_scale) && keep(*y, self.y_scale)
-            })
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter())
+                .filter(|(x, y)| keep(*x, self.x_scale) && keep(*y, self.y_scale))
         };
         let xr = padded(finite_range(pts().map(|p| p.0)), self.x_scale);
         let yr = padded(finite_range(pts().map(|p| p.1)), self.y_scale);
         let root = SVGBackend::new(path, FIGURE_SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(PlotError::from_display)?;
         let (x0, x1, y0, y1) = (xr.0, xr.1, yr.0, yr.1);
+        let log = |a: f64, b: f64| (a..b).log_scale().with_key_points(log_ticks(a, b));
         match (self.x_scale, self.y_scale) {
             (Scale::Linear, Scale::Linear) => self.draw(&root, x0..x1, y0..y1),
-            (Scale::Log, Scale::Linear) => self.draw(&root, (x0..x1).log_scale(), y0..y1),
-            (Scale::Linear, Scale::Log) => self.draw(&root, x0..x1, (y0..y1).log_scale()),
-            (Scale::Log, Scale::Log) => self.draw(&root, (x0..x1).log_scale(), (y0..y1).log_scale()),
+            (Scale::Log, Scale::Linear) => self.draw(&root, log(x0, x1), y0..y1),
+            (Scale::Linear, Scale::Log) => self.draw(&root, x0..x1, log(y0, y1)),
+            (Scale::Log, Scale::Log) => self.draw(&root, log(x0, x1), log(y0, y1)),
         }?;
         root.present().map_err(PlotError::from_display)
     }
 
-    fn draw<X, Y>(&self, root: &DrawingArea<SVGBackend, plotters::coord::Shift>, x: X, y: Y) -> Result<(), PlotError>
+    fn draw<X, Y>(
+        &self,
+        root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+        x: X,
+        y: Y,
+    ) -> Result<(), PlotError>
     where
         X: AsRangedCoord<Value = f64>,
         Y: AsRangedCoord<Value = f64>,
@@ -101,8 +108,15 @@ impl LinePlot {
                 chart.draw_series(LineSeries::new(pts.clone(), style))
             }
             .map_err(PlotError::from_display)?;
-            anno.label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            let dashed = s.dashed;
+            anno.label(s.label.clone()).legend(move |(x, y)| {
+                let (gap, stroke) = if dashed {
+                    (4, c.stroke_width(2))
+                } else {
+                    (0, c.stroke_width(2))
+                };
+                plotters::element::DashedPathElement::new(vec![(x, y), (x + 20, y)], 6, gap, stroke)
+            });
             if !s.dashed {
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
@@ -132,5 +146,34 @@ fn padded((lo, hi): (f64, f64), scale: Scale) -> (f64, f64) {
             let lo = if lo > 0.0 { lo } else { hi / 10.0 };
             (lo / 1.3, hi * 1.3)
         }
+    }
+}
+
+/// Tick values `{1, 2, 5} × 10^k` inside `[lo, hi]` (only powers of ten when that gives more
+/// than a dozen ticks).
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let with = |mantissas: &[f64]| -> Vec<f64> {
+        (k0..=k1)
+            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
+    };
+    let dense = with(&[1.0, 2.0, 5.0]);
+    if dense.len() > 12 {
+        with(&[1.0])
+    } else {
+        dense
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_ticks;
+
+    #[test]
+    fn log_ticks_cover_sub_unit_ranges() {
+        assert_eq!(log_ticks(0.08, 3.9), vec![0.1, 0.2, 0.5, 1.0, 2.0]);
+        assert_eq!(log_ticks(1e-9, 1.0).len(), 10);
     }
 }

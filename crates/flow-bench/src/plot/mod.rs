@@ -63,12 +63,22 @@ pub struct Series {
 impl Series {
     /// A solid series.
     pub fn solid(label: impl Into<String>, points: Vec<(f64, f64)>, color: usize) -> Series {
-        Series { label: label.into(), points, color, dashed: false }
+        Series {
+            label: label.into(),
+            points,
+            color,
+            dashed: false,
+        }
     }
 
     /// A dashed series (references, predictions).
     pub fn dashed(label: impl Into<String>, points: Vec<(f64, f64)>, color: usize) -> Series {
-        Series { label: label.into(), points, color, dashed: true }
+        Series {
+            label: label.into(),
+            points,
+            color,
+            dashed: true,
+        }
     }
 }
 
@@ -94,7 +104,9 @@ pub fn finite_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .into_iter()
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if !lo.is_finite() {
         return (0.0, 1.0);
     }

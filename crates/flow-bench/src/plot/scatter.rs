@@ -59,7 +59,12 @@ impl ScatterPlot {
             let c = color(g.color);
             let r = self.radius;
             chart
-                .draw_series(g.points.iter().filter(|p| inside(p)).map(|&p| Circle::new(p, r, c.mix(0.55).filled())))
+                .draw_series(
+                    g.points
+                        .iter()
+                        .filter(|p| inside(p))
+                        .map(|&p| Circle::new(p, r, c.mix(0.55).filled())),
+                )
                 .map_err(PlotError::from_display)?
                 .label(g.label.clone())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));

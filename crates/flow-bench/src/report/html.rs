@@ -8,7 +8,7 @@ use crate::cache::RESULTS_DIR;
 use crate::experiment::{Table, Verdict};
 use crate::paper::PaperInfo;
 
-const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1040px;\
+const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;\
 margin:2rem auto;padding:0 1.2rem;color:#1d1d1f;line-height:1.5}h1{font-size:1.7rem;margin-bottom:.2rem}\
 h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}h3{margin-bottom:.3rem}\
 .meta,.status{color:#555;font-size:.92rem}.claim{font-style:italic}\
@@ -16,8 +16,8 @@ table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.92rem}caption{text
 font-weight:600;padding:.3rem 0}th,td{border:1px solid #d5d5d5;padding:.25rem .6rem;text-align:left}\
 th{background:#f3f3f5}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 .pass{color:#17702f;font-weight:600}.fail{color:#b3261e;font-weight:700}.info{color:#666}\
-figure{display:inline-block;margin:.5rem 1rem .5rem 0;vertical-align:top;max-width:100%}\
-figure img{max-width:100%;border:1px solid #e3e3e3}figcaption{font-size:.88rem;color:#444;max-width:760px}\
+figure{display:inline-table;margin:.5rem 1rem .5rem 0;vertical-align:top;max-width:100%}\
+figure img{max-width:100%;border:1px solid #e3e3e3}figcaption{display:table-caption;caption-side:bottom;font-size:.88rem;color:#444;padding-top:.2rem}\
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.85rem}code{font-size:.9em}\
 section.experiment{border-top:2px solid #eee;margin-top:1.6rem}.missing{color:#8a5a00}\
 .failed{color:#b3261e}nav{font-size:.9rem}";
@@ -50,9 +50,18 @@ fn page(title: &str, body: &str) -> String {
 fn paper_meta(info: &PaperInfo) -> String {
     let mut meta = escape(info.venue);
     if let Some(id) = info.arxiv {
-        let _ = write!(meta, " · arXiv <a href=\"https://arxiv.org/abs/{0}\">{0}</a>", escape(id));
+        let _ = write!(
+            meta,
+            " · arXiv <a href=\"https://arxiv.org/abs/{0}\">{0}</a>",
+            escape(id)
+        );
     }
-    let _ = write!(meta, " · crate <code>{}</code> · note <code>shared/papers/{}</code>", escape(info.krate), escape(info.note));
+    let _ = write!(
+        meta,
+        " · crate <code>{}</code> · note <code>shared/papers/{}</code>",
+        escape(info.krate),
+        escape(info.note)
+    );
     meta
 }
 
@@ -60,7 +69,12 @@ fn paper_meta(info: &PaperInfo) -> String {
 pub fn paper_page(info: &PaperInfo, entries: &[&Entry<'_>], run: &RunInfo) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "<nav><a href=\"index.html\">← all papers</a></nav>");
-    let _ = writeln!(b, "<h1>{}</h1>\n<p class=\"meta\">{}</p>", escape(info.title), paper_meta(info));
+    let _ = writeln!(
+        b,
+        "<h1>{}</h1>\n<p class=\"meta\">{}</p>",
+        escape(info.title),
+        paper_meta(info)
+    );
     let _ = writeln!(b, "<h2>What the paper claims</h2>\n<ul>");
     for claim in info.claims {
         let _ = writeln!(b, "<li>{}</li>", escape(claim));
@@ -82,16 +96,37 @@ pub fn paper_page(info: &PaperInfo, entries: &[&Entry<'_>], run: &RunInfo) -> St
 fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
     let exp = entry.experiment;
     let mut b = String::new();
-    let _ = writeln!(b, "<section class=\"experiment\" id=\"exp-{}\">", escape(exp.id()));
-    let _ = writeln!(b, "<h3>{} <code>{}</code></h3>", escape(exp.title()), escape(exp.id()));
+    let _ = writeln!(
+        b,
+        "<section class=\"experiment\" id=\"exp-{}\">",
+        escape(exp.id())
+    );
+    let _ = writeln!(
+        b,
+        "<h3>{} <code>{}</code></h3>",
+        escape(exp.title()),
+        escape(exp.id())
+    );
     let _ = writeln!(b, "<p class=\"claim\">Claim: {}</p>", escape(exp.claim()));
     let Some(result) = &entry.result else {
         let (class, text) = match &entry.status {
             Status::Failed(why) => ("failed", format!("Failed in this run: {why}")),
-            _ => ("missing", format!("No result for {} with seed {} yet.", run.mode.flag(), run.seed)),
+            _ => (
+                "missing",
+                format!(
+                    "No result for {} with seed {} yet.",
+                    run.mode.flag(),
+                    run.seed
+                ),
+            ),
         };
         let cmd = &entry.command;
-        let _ = writeln!(b, "<p class=\"{class}\">{}</p>\n<pre><code>{}</code></pre>\n</section>", escape(&text), escape(cmd));
+        let _ = writeln!(
+            b,
+            "<p class=\"{class}\">{}</p>\n<pre><code>{}</code></pre>\n</section>",
+            escape(&text),
+            escape(cmd)
+        );
         return b;
     };
     let _ = writeln!(
@@ -103,9 +138,6 @@ fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
         format_seconds(result.seconds),
         format_unix(result.finished_unix)
     );
-    for table in &result.outcome.tables {
-        b.push_str(&table_html(table));
-    }
     for fig in &result.outcome.figures {
         let _ = writeln!(
             b,
@@ -114,6 +146,9 @@ fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
             escape(&fig.caption)
         );
     }
+    for table in &result.outcome.tables {
+        b.push_str(&table_html(table));
+    }
     if !result.outcome.notes.is_empty() {
         let _ = writeln!(b, "<h4>Notes</h4>");
         for note in &result.outcome.notes {
@@ -121,14 +156,22 @@ fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
         }
     }
     let stem = entry.key.stem();
-    let _ = writeln!(b, "<p>Rerun this experiment and its figures:</p>\n<pre><code>{}</code></pre>", escape(&result.command));
+    let _ = writeln!(
+        b,
+        "<p>Rerun this experiment and its figures:</p>\n<pre><code>{}</code></pre>",
+        escape(&result.command)
+    );
     let _ = writeln!(
         b,
         "<p>Raw results: <a href=\"{RESULTS_DIR}/{0}.json\">JSON</a> · <a href=\"{RESULTS_DIR}/{0}.csv\">CSV</a></p>",
         escape(&stem)
     );
     let preset = serde_json::to_string_pretty(&result.preset).unwrap_or_default();
-    let _ = writeln!(b, "<details><summary>Preset</summary><pre>{}</pre></details>\n</section>", escape(&preset));
+    let _ = writeln!(
+        b,
+        "<details><summary>Preset</summary><pre>{}</pre></details>\n</section>",
+        escape(&preset)
+    );
     b
 }
 
@@ -171,11 +214,20 @@ pub fn index(entries: &[Entry<'_>], run: &RunInfo) -> String {
         format_seconds(run.seconds),
         escape(&run.command())
     );
-    let _ = writeln!(b, "<h2>Papers</h2>\n<table>\n<tr><th>page</th><th>venue</th><th>arXiv</th><th>experiments (with results)</th><th>checks passed</th><th>failed</th></tr>");
+    let _ = writeln!(
+        b,
+        "<h2>Papers</h2>\n<table>\n<tr><th>page</th><th>venue</th><th>arXiv</th><th>experiments (with results)</th><th>checks passed</th><th>failed</th></tr>"
+    );
     for info in papers_in_order(entries) {
-        let mine: Vec<&Entry> = entries.iter().filter(|e| e.experiment.paper() == info.id).collect();
+        let mine: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.experiment.paper() == info.id)
+            .collect();
         let done = mine.iter().filter(|e| e.result.is_some()).count();
-        let (pass, fail) = mine.iter().map(|e| e.verdicts()).fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+        let (pass, fail) = mine
+            .iter()
+            .map(|e| e.verdicts())
+            .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
         let fail_class = if fail > 0 { "fail" } else { "pass" };
         let _ = writeln!(
             b,
@@ -187,10 +239,16 @@ pub fn index(entries: &[Entry<'_>], run: &RunInfo) -> String {
             mine.len()
         );
     }
-    let _ = writeln!(b, "</table>\n<h2>Experiments</h2>\n<table>\n<tr><th>experiment</th><th>page</th><th>status</th><th>wall time</th><th>checks passed / failed</th></tr>");
+    let _ = writeln!(
+        b,
+        "</table>\n<h2>Experiments</h2>\n<table>\n<tr><th>experiment</th><th>page</th><th>status</th><th>wall time</th><th>checks passed / failed</th></tr>"
+    );
     for e in entries {
         let slug = e.experiment.paper().info().slug;
-        let time = e.result.as_ref().map_or("—".to_string(), |r| format_seconds(r.seconds));
+        let time = e
+            .result
+            .as_ref()
+            .map_or("—".to_string(), |r| format_seconds(r.seconds));
         let (pass, fail) = e.verdicts();
         let _ = writeln!(
             b,
@@ -200,6 +258,23 @@ pub fn index(entries: &[Entry<'_>], run: &RunInfo) -> String {
             escape(e.status.label())
         );
     }
-    let _ = writeln!(b, "</table>\n<p>Raw results: <a href=\"{RESULTS_DIR}/summary.csv\">summary.csv</a> and one JSON/CSV pair per experiment in <code>{RESULTS_DIR}/</code>. Markdown versions of every page sit next to the HTML files.</p>");
+    let _ = writeln!(
+        b,
+        "</table>\n<p>Raw results: <a href=\"{RESULTS_DIR}/summary.csv\">summary.csv</a> and one JSON/CSV pair per experiment in <code>{RESULTS_DIR}/</code>. Markdown versions of every page sit next to the HTML files.</p>"
+    );
     page("flows: reproduction report", &b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escape_neutralises_markup_and_quotes() {
+        assert_eq!(
+            escape("<b a=\"x\">&'</b>"),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;&lt;/b&gt;"
+        );
+        assert_eq!(escape("vᵀ J_f · sg(J_g v)"), "vᵀ J_f · sg(J_g v)");
+    }
 }

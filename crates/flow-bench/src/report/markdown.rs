@@ -40,14 +40,23 @@ pub fn paper_page(info: &PaperInfo, entries: &[&Entry<'_>], run: &RunInfo) -> St
     if let Some(id) = info.arxiv {
         let _ = write!(meta, " · arXiv [{id}](https://arxiv.org/abs/{id})");
     }
-    let _ = writeln!(meta, " · crate {} · note {}", code(info.krate), code(&format!("shared/papers/{}", info.note)));
+    let _ = writeln!(
+        meta,
+        " · crate {} · note {}",
+        code(info.krate),
+        code(&format!("shared/papers/{}", info.note))
+    );
     let _ = writeln!(b, "{meta}\n## What the paper claims\n");
     for claim in info.claims {
         let _ = writeln!(b, "- {}", escape(claim));
     }
     let _ = writeln!(b, "\n## What we measured\n");
     if entries.is_empty() {
-        let _ = writeln!(b, "No experiments registered yet; they arrive with crate {}.", code(info.krate));
+        let _ = writeln!(
+            b,
+            "No experiments registered yet; they arrive with crate {}.",
+            code(info.krate)
+        );
     }
     for entry in entries {
         b.push_str(&section(entry, run));
@@ -58,12 +67,22 @@ pub fn paper_page(info: &PaperInfo, entries: &[&Entry<'_>], run: &RunInfo) -> St
 fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
     let exp = entry.experiment;
     let mut b = String::new();
-    let _ = writeln!(b, "<a id=\"exp-{}\"></a>\n\n### {} ({})\n", exp.id(), escape(exp.title()), code(exp.id()));
+    let _ = writeln!(
+        b,
+        "<a id=\"exp-{}\"></a>\n\n### {} ({})\n",
+        exp.id(),
+        escape(exp.title()),
+        code(exp.id())
+    );
     let _ = writeln!(b, "*Claim:* {}\n", escape(exp.claim()));
     let Some(result) = &entry.result else {
         let text = match &entry.status {
             Status::Failed(why) => format!("Failed in this run: {why}"),
-            _ => format!("No result for {} with seed {} yet.", run.mode.flag(), run.seed),
+            _ => format!(
+                "No result for {} with seed {} yet.",
+                run.mode.flag(),
+                run.seed
+            ),
         };
         let _ = writeln!(b, "{}\n\n```\n{}\n```\n", escape(&text), entry.command);
         return b;
@@ -77,24 +96,32 @@ fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
         format_seconds(result.seconds),
         format_unix(result.finished_unix)
     );
-    for table in &result.outcome.tables {
-        b.push_str(&table_md(table));
-    }
     for fig in &result.outcome.figures {
         let _ = writeln!(b, "![{0}]({1})\n\n*{0}*\n", escape(&fig.caption), fig.path);
+    }
+    for table in &result.outcome.tables {
+        b.push_str(&table_md(table));
     }
     for note in &result.outcome.notes {
         let _ = writeln!(b, "{}\n", escape(note));
     }
     let stem = entry.key.stem();
     let _ = writeln!(b, "Rerun:\n\n```\n{}\n```\n", result.command);
-    let _ = writeln!(b, "Raw results: [JSON]({RESULTS_DIR}/{stem}.json) · [CSV]({RESULTS_DIR}/{stem}.csv)\n");
+    let _ = writeln!(
+        b,
+        "Raw results: [JSON]({RESULTS_DIR}/{stem}.json) · [CSV]({RESULTS_DIR}/{stem}.csv)\n"
+    );
     b
 }
 
 fn table_md(table: &Table) -> String {
     let mut b = format!("**{}**\n\n", escape(&table.caption));
-    let _ = writeln!(b, "| {} | {} (ours) | paper / prediction | verdict |", escape(&table.setting), escape(&table.quantity));
+    let _ = writeln!(
+        b,
+        "| {} | {} (ours) | paper / prediction | verdict |",
+        escape(&table.setting),
+        escape(&table.quantity)
+    );
     b.push_str("|---|---:|---|---|\n");
     for row in &table.rows {
         let _ = writeln!(
@@ -123,9 +150,15 @@ pub fn index(entries: &[Entry<'_>], run: &RunInfo) -> String {
     );
     b.push_str("## Papers\n\n| page | venue | arXiv | experiments (with results) | passed | failed |\n|---|---|---|---:|---:|---:|\n");
     for info in papers_in_order(entries) {
-        let mine: Vec<&Entry> = entries.iter().filter(|e| e.experiment.paper() == info.id).collect();
+        let mine: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.experiment.paper() == info.id)
+            .collect();
         let done = mine.iter().filter(|e| e.result.is_some()).count();
-        let (pass, fail) = mine.iter().map(|e| e.verdicts()).fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+        let (pass, fail) = mine
+            .iter()
+            .map(|e| e.verdicts())
+            .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
         let _ = writeln!(
             b,
             "| [{}]({}.md) | {} | {} | {} ({done}) | {pass} | {fail} |",
@@ -139,11 +172,34 @@ pub fn index(entries: &[Entry<'_>], run: &RunInfo) -> String {
     b.push_str("\n## Experiments\n\n| experiment | page | status | wall time | passed / failed |\n|---|---|---|---:|---:|\n");
     for e in entries {
         let slug = e.experiment.paper().info().slug;
-        let time = e.result.as_ref().map_or("—".to_string(), |r| format_seconds(r.seconds));
+        let time = e
+            .result
+            .as_ref()
+            .map_or("—".to_string(), |r| format_seconds(r.seconds));
         let (pass, fail) = e.verdicts();
         let id = e.experiment.id();
-        let _ = writeln!(b, "| [{}]({slug}.md#exp-{id}) | {slug} | {} | {time} | {pass} / {fail} |", code(id), e.status.label());
+        let _ = writeln!(
+            b,
+            "| [{}]({slug}.md#exp-{id}) | {slug} | {} | {time} | {pass} / {fail} |",
+            code(id),
+            e.status.label()
+        );
     }
-    let _ = writeln!(b, "\nRaw results: [summary.csv]({RESULTS_DIR}/summary.csv) and one JSON/CSV pair per experiment in {}.", code(RESULTS_DIR));
+    let _ = writeln!(
+        b,
+        "\nRaw results: [summary.csv]({RESULTS_DIR}/summary.csv) and one JSON/CSV pair per experiment in {}.",
+        code(RESULTS_DIR)
+    );
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{code, escape};
+
+    #[test]
+    fn escape_keeps_table_cells_intact() {
+        assert_eq!(escape("a|b_c\n<x>"), "a\\|b\\_c &lt;x&gt;");
+        assert_eq!(code("a`b"), "``a`b``");
+    }
 }

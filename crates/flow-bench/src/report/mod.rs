@@ -55,7 +55,11 @@ pub struct Entry<'a> {
 impl Entry<'_> {
     /// `(passes, failures)` over all table rows.
     pub fn verdicts(&self) -> (usize, usize) {
-        let rows = self.result.iter().flat_map(|r| r.outcome.tables.iter()).flat_map(|t| t.rows.iter());
+        let rows = self
+            .result
+            .iter()
+            .flat_map(|r| r.outcome.tables.iter())
+            .flat_map(|t| t.rows.iter());
         rows.fold((0, 0), |(p, f), row| match row.verdict {
             Verdict::Pass => (p + 1, f),
             Verdict::Fail => (p, f + 1),
@@ -78,7 +82,11 @@ pub struct RunInfo {
 impl RunInfo {
     /// The command that reproduces the whole report.
     pub fn command(&self) -> String {
-        format!("cargo run --release -p flow-bench --bin flows -- reproduce {} --seed {}", self.mode.flag(), self.seed)
+        format!(
+            "cargo run --release -p flow-bench --bin flows -- reproduce {} --seed {}",
+            self.mode.flag(),
+            self.seed
+        )
     }
 }
 
@@ -89,14 +97,29 @@ impl RunInfo {
 pub fn write(out: &Path, entries: &[Entry<'_>], run: &RunInfo) -> Result<PathBuf, BenchError> {
     for paper in PaperId::ALL {
         let info = paper.info();
-        let mine: Vec<&Entry> = entries.iter().filter(|e| e.experiment.paper() == paper).collect();
-        write_atomic(&out.join(format!("{}.md", info.slug)), markdown::paper_page(info, &mine, run).as_bytes())?;
-        write_atomic(&out.join(format!("{}.html", info.slug)), html::paper_page(info, &mine, run).as_bytes())?;
+        let mine: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.experiment.paper() == paper)
+            .collect();
+        write_atomic(
+            &out.join(format!("{}.md", info.slug)),
+            markdown::paper_page(info, &mine, run).as_bytes(),
+        )?;
+        write_atomic(
+            &out.join(format!("{}.html", info.slug)),
+            html::paper_page(info, &mine, run).as_bytes(),
+        )?;
     }
-    write_atomic(&out.join("index.md"), markdown::index(entries, run).as_bytes())?;
+    write_atomic(
+        &out.join("index.md"),
+        markdown::index(entries, run).as_bytes(),
+    )?;
     let index = out.join("index.html");
     write_atomic(&index, html::index(entries, run).as_bytes())?;
-    write_atomic(&out.join(RESULTS_DIR).join("summary.csv"), summary_csv(entries).as_bytes())?;
+    write_atomic(
+        &out.join(RESULTS_DIR).join("summary.csv"),
+        summary_csv(entries).as_bytes(),
+    )?;
     Ok(index)
 }
 
@@ -111,9 +134,18 @@ fn summary_csv(entries: &[Entry<'_>]) -> String {
     let mut csv = String::from("experiment,paper,mode,seed,status,seconds,pass,fail,result\n");
     for e in entries {
         let (pass, fail) = e.verdicts();
-        let seconds = e.result.as_ref().map_or(String::new(), |r| format!("{:.3}", r.seconds));
-        let json = e.result.as_ref().map_or(String::new(), |_| format!("{}.json", e.key.stem()));
-        let mode = e.result.as_ref().map_or("", |r| r.mode.flag().trim_start_matches('-'));
+        let seconds = e
+            .result
+            .as_ref()
+            .map_or(String::new(), |r| format!("{:.3}", r.seconds));
+        let json = e
+            .result
+            .as_ref()
+            .map_or(String::new(), |_| format!("{}.json", e.key.stem()));
+        let mode = e
+            .result
+            .as_ref()
+            .map_or("", |r| r.mode.flag().trim_start_matches('-'));
         let row = [
             csv_field(e.experiment.id()),
             e.experiment.paper().info().slug.to_string(),
@@ -149,7 +181,11 @@ pub fn format_number(v: f64) -> String {
 
 /// Seconds as `1.2 s`, `3 min 04 s`.
 pub fn format_seconds(s: f64) -> String {
-    if s < 60.0 { format!("{s:.1} s") } else { format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0) }
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0)
+    }
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM UTC` (proleptic Gregorian calendar).
@@ -166,5 +202,31 @@ pub fn format_unix(t: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", secs / 3600, (secs % 3600) / 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{format_number, format_seconds, format_unix};
+
+    #[test]
+    fn unix_times_format_as_utc_dates() {
+        assert_eq!(format_unix(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_unix(1_700_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(format_unix(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn numbers_keep_four_significant_digits() {
+        assert_eq!(format_number(0.123456), "0.1235");
+        assert_eq!(format_number(1234.4), "1234");
+        assert_eq!(format_number(2.5e-9), "2.500e-9");
+        assert_eq!(format_number(f64::NAN), "NaN");
+        assert_eq!(format_seconds(125.0), "2 min 05 s");
+        assert_eq!(format_seconds(0.0123), "12 ms");
+    }
 }

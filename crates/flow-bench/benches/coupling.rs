@@ -1,0 +1,67 @@
+//! Training-step benchmarks of coupling flows (flow-coupling): RealNVP (8 affine blocks) and
+//! NSF (4 RQ-spline blocks, 8 bins, LU mixing), subnets [64, 64] ReLU, f32, batch 512, in
+//! 2-D and 8-D. One step = NLL forward, reverse pass over all parameters, clipping, Adam.
+//! The JAX peer is `peers/flowjax_coupling.py` (same shapes); see BENCHMARKS.md.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use flow_core::nn::{Module, values};
+use flow_core::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use flow_core::{DType, Tensor, grad};
+use flow_coupling::{Flow, NsfConfig, RealNvpConfig, SplineConfig};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use std::hint::black_box;
+
+const BATCH: usize = 512;
+
+fn realnvp(dim: usize, rng: &mut Xoshiro256PlusPlus) -> Flow {
+    RealNvpConfig::new(dim)
+        .with_blocks(8)
+        .with_hidden(&[64, 64])
+        .build(DType::F32, rng)
+}
+
+fn nsf(dim: usize, rng: &mut Xoshiro256PlusPlus) -> Flow {
+    NsfConfig::new(dim)
+        .with_blocks(4)
+        .with_hidden(&[64, 64])
+        .with_spline(SplineConfig::new(8, 4.0))
+        .build(DType::F32, rng)
+}
+
+fn training_step(c: &mut Criterion) {
+    type Build = fn(usize, &mut Xoshiro256PlusPlus) -> Flow;
+    let models: [(&str, Build); 2] = [("realnvp", realnvp), ("nsf", nsf)];
+    for (name, build) in models {
+        for dim in [2usize, 8] {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+            let flow = build(dim, &mut rng);
+            let x = Tensor::randn(&[BATCH, dim], DType::F32, &mut rng).mul_scalar(1.5);
+            flow.initialize(&x, None);
+            let params = flow.parameters();
+            let mut opt = Adam::new(AdamConfig::new(1e-4));
+            c.bench_function(
+                &format!("coupling/{name}_{dim}d_train_step_b{BATCH}"),
+                |b| {
+                    b.iter(|| {
+                        let loss = flow.log_prob(&x, None).mean_all().neg();
+                        let vals = values(&params);
+                        let grads = grad(&loss, &vals.iter().collect::<Vec<_>>());
+                        let (grads, _) = clip_grad_norm(&grads, 10.0);
+                        opt.step(&params, &grads);
+                        black_box(loss.item())
+                    })
+                },
+            );
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
+    targets = training_step
+}
+criterion_main!(benches);
