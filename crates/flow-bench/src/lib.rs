@@ -57,3 +57,9 @@ pub use experiment::{
 };
 pub use paper::PaperId;
 pub use runner::{RunOptions, RunSummary, reproduce};
+
+/// The Rust examples of the workspace README, compiled and run as doc tests so they cannot
+/// rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
