@@ -28,7 +28,15 @@ fn checkpoint_loads_in_python_safetensors_with_pytorch_layout() {
          assert t['net.layers.0.weight'].shape == (5, 3)\nassert np.allclose(out, t['y'], atol=1e-5), (out, t['y'])\nprint('ok')",
         path.to_str().unwrap()
     );
-    let out = std::process::Command::new("python3").arg("-c").arg(&script).output().expect("python3");
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3");
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
