@@ -1,6 +1,6 @@
 //! Concatenation, slicing and zero-padding along one axis (each the adjoint of another).
 
-use ndarray::{Axis, IxDyn, Slice};
+use super::kernels;
 
 use crate::autodiff::graph::Op;
 use crate::data::{Data, map_data};
@@ -81,8 +81,8 @@ impl Op for Pad {
 }
 
 fn concat_typed<T: Element>(parts: &[&Tensor], axis: usize) -> Data {
-    let views: Vec<_> = parts.iter().map(|t| t.array::<T>().view()).collect();
-    T::wrap(ndarray::concatenate(Axis(axis), &views).expect("concat: shapes checked"))
+    let arrays: Vec<&ndarray::ArrayD<T>> = parts.iter().map(|t| t.array::<T>()).collect();
+    T::wrap(kernels::concat(&arrays, axis))
 }
 
 impl Tensor {
@@ -129,8 +129,7 @@ impl Tensor {
         if start == 0 && len == self.dim(axis) {
             return self.clone();
         }
-        let slice = Slice::from(start..start + len);
-        let data = map_data!(self.data(), a => a.slice_axis(Axis(axis), slice).to_owned());
+        let data = map_data!(self.data(), a => kernels::narrow(a, axis, start, len));
         let op = Narrow {
             axis,
             start,
@@ -169,13 +168,7 @@ impl Tensor {
             return self.clone();
         }
         let len = self.dim(axis);
-        let mut shape = self.shape().to_vec();
-        shape[axis] = before + len + after;
-        let data = map_data!(self.data(), a => {
-            let mut out = ndarray::ArrayD::zeros(IxDyn(&shape));
-            out.slice_axis_mut(Axis(axis), Slice::from(before..before + len)).assign(a);
-            out
-        });
+        let data = map_data!(self.data(), a => kernels::pad(a, axis, before, after));
         Tensor::from_op(data, Pad { axis, before, len }, &[self])
     }
 }

@@ -72,3 +72,74 @@ pub(crate) fn check_broadcastable(op: &str, from: &[usize], to: &[usize]) {
             .all(|(&f, &t)| f == t || f == 1);
     assert!(ok, "{op}: shape {from:?} cannot be broadcast to {to:?}");
 }
+
+/// `(outer, inner)` element counts around `axis` of a row-major `shape`.
+fn around(shape: &[usize], axis: usize) -> (usize, usize) {
+    (
+        shape[..axis].iter().product(),
+        shape[axis + 1..].iter().product(),
+    )
+}
+
+fn slice_of<T: Element>(a: &ArrayD<T>) -> &[T] {
+    a.as_slice().expect("stored tensors are in standard layout")
+}
+
+/// `a[.., start..start+len, ..]` along `axis`, copying contiguous runs (no per-element
+/// index arithmetic: this is the hot path of coupling layers).
+pub(crate) fn narrow<T: Element>(
+    a: &ArrayD<T>,
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> ArrayD<T> {
+    let (outer, inner) = around(a.shape(), axis);
+    let (dim, src) = (a.shape()[axis], slice_of(a));
+    let mut out = Vec::with_capacity(outer * len * inner);
+    for o in 0..outer {
+        let base = (o * dim + start) * inner;
+        out.extend_from_slice(&src[base..base + len * inner]);
+    }
+    let mut shape = a.shape().to_vec();
+    shape[axis] = len;
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("narrow: shape")
+}
+
+/// Joins arrays along `axis` by contiguous runs.
+pub(crate) fn concat<T: Element>(parts: &[&ArrayD<T>], axis: usize) -> ArrayD<T> {
+    let mut shape = parts[0].shape().to_vec();
+    shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
+    let (outer, _) = around(&shape, axis);
+    let total: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(total);
+    let runs: Vec<(&[T], usize)> = parts
+        .iter()
+        .map(|p| (slice_of(*p), p.len() / outer.max(1)))
+        .collect();
+    for o in 0..outer {
+        for &(src, run) in &runs {
+            out.extend_from_slice(&src[o * run..(o + 1) * run]);
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("concat: shape")
+}
+
+/// Zero-pads along `axis` with `before` and `after` entries.
+pub(crate) fn pad<T: Element>(
+    a: &ArrayD<T>,
+    axis: usize,
+    before: usize,
+    after: usize,
+) -> ArrayD<T> {
+    let (outer, inner) = around(a.shape(), axis);
+    let (dim, src) = (a.shape()[axis], slice_of(a));
+    let mut out = Vec::with_capacity(outer * (before + dim + after) * inner);
+    for o in 0..outer {
+        out.resize(out.len() + before * inner, T::zero());
+        out.extend_from_slice(&src[o * dim * inner..(o + 1) * dim * inner]);
+        out.resize(out.len() + after * inner, T::zero());
+    }
+    let mut shape = a.shape().to_vec();
+    shape[axis] = before + dim + after;
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("pad: shape")
+}
