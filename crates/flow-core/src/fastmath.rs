@@ -16,14 +16,19 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND_MAGIC) - ROUND_MAGIC;
+    let shifted = x * LOG2_E + ROUND_MAGIC;
+    let n = shifted - ROUND_MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
+    // The integer n sits in the low mantissa bits of `shifted` (whose bits are
+    // 0x4B40_0000 + n): reading it from there keeps the loop vectorised, unlike a saturating
+    // float-to-int cast.
+    let n_int = (shifted.to_bits() as i32).wrapping_sub(0x4B40_0000);
     // eʳ ≈ 1 + r + r²/2 + r³/6 + r⁴/24 + r⁵/120 + r⁶/720 (Horner)
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits(((n_int + 127) as u32) << 23);
     p * scale
 }
 
