@@ -4,6 +4,9 @@
 //! an injective 64 → 8 pair, and E(3)-FFF on DW4 (EGNN, 4 blocks, hidden 32, batch 128);
 //! plus sampling throughput `x = g(z)` without a tape. JAX peer: `peers/jax_steps.py`.
 
+// criterion_group! and criterion_main! generate undocumented public items.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flow_core::nn::{Module, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
@@ -70,7 +73,10 @@ fn steps(c: &mut Criterion) {
 
 fn sampling(c: &mut Criterion) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
-    let models = [("resnet8", resnet(8, 8, 1, &mut rng)), ("egnn_dw4", egnn_dw4(&mut rng))];
+    let models = [
+        ("resnet8", resnet(8, 8, 1, &mut rng)),
+        ("egnn_dw4", egnn_dw4(&mut rng)),
+    ];
     let mut group = c.benchmark_group("freeform/sample");
     let n = 10_000;
     group.throughput(Throughput::Elements(n as u64));

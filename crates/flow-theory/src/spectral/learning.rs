@@ -1,0 +1,349 @@
+//! Spectral-bias training experiments (arXiv 1806.08734): learning order of frequencies
+//! (Sec. 3, Fig. 1), inputs on curves of growing complexity (Sec. 4, Fig. 5) and robustness of
+//! frequency components to parameter perturbation (Sec. 3, Fig. 3).
+
+use flow_core::nn::{Activation, Mlp, MlpConfig, Module, values};
+use flow_core::optim::{Adam, AdamConfig, Optimizer};
+use flow_core::{DType, Tensor, grad, no_grad};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::spectral::spectrum::amplitude_spectrum;
+
+/// `λ(t) = Σ_i A_i sin(2π k_i t + 2π φ_i)` (arXiv 1806.08734, Sec. 3, Eq. 6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SineTarget {
+    /// Frequencies `k_i` (cycles per unit input).
+    pub freqs: Vec<usize>,
+    /// Amplitudes `A_i`.
+    pub amplitudes: Vec<f64>,
+    /// Phases `φ_i ∈ [0, 1)`.
+    pub phases: Vec<f64>,
+}
+
+impl SineTarget {
+    /// Random phases `φ_i ~ U(0, 1)` drawn with `seed`.
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    pub fn new(freqs: &[usize], amplitudes: &[f64], seed: u64) -> SineTarget {
+        assert_eq!(
+            freqs.len(),
+            amplitudes.len(),
+            "SineTarget: {} freqs vs {} amplitudes",
+            freqs.len(),
+            amplitudes.len()
+        );
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let phases = freqs.iter().map(|_| rng.random::<f64>()).collect();
+        SineTarget {
+            freqs: freqs.to_vec(),
+            amplitudes: amplitudes.to_vec(),
+            phases,
+        }
+    }
+
+    /// `λ(t)`.
+    pub fn eval(&self, t: f64) -> f64 {
+        let tau = 2.0 * std::f64::consts::PI;
+        self.freqs
+            .iter()
+            .zip(&self.amplitudes)
+            .zip(&self.phases)
+            .map(|((&k, &a), &p)| a * (tau * k as f64 * t + tau * p).sin())
+            .sum()
+    }
+
+    /// The normalised amplitudes `(2|FFT(f)_{k_i}|/N) / A_i` of sampled predictions.
+    pub fn normalized_amplitudes(&self, predictions: &[f64]) -> Vec<f64> {
+        let spec = amplitude_spectrum(predictions);
+        self.freqs
+            .iter()
+            .zip(&self.amplitudes)
+            .map(|(&k, &a)| spec[k] / a)
+            .collect()
+    }
+}
+
+/// The 1-D learning-order experiment (arXiv 1806.08734, Sec. 3; notebook
+/// `ICML_SpectralBias.ipynb`: N = 200, k = 5…50, depth 6, width 256, Adam 3e-4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LearningOrderConfig {
+    /// Sample points `t = j/N`.
+    pub n_points: usize,
+    /// Frequencies.
+    pub freqs: Vec<usize>,
+    /// Amplitudes (1 for all, or `0.1 i` for the increasing variant).
+    pub amplitudes: Vec<f64>,
+    /// Hidden width.
+    pub width: usize,
+    /// Number of hidden ReLU layers.
+    pub depth: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Full-batch iterations.
+    pub iterations: usize,
+    /// Record the spectrum every this many iterations.
+    pub record_every: usize,
+    /// Seed for phases and initialisation.
+    pub seed: u64,
+}
+
+impl LearningOrderConfig {
+    /// The paper's frequencies `5, 10, …, 50` with equal amplitudes 1, at the reduced size of
+    /// theory.md QB-D3 (width 64, depth 4, lr 1e-3, 6000 iterations).
+    pub fn reduced(seed: u64) -> LearningOrderConfig {
+        let freqs: Vec<usize> = (1..=10).map(|i| 5 * i).collect();
+        LearningOrderConfig {
+            n_points: 200,
+            amplitudes: vec![1.0; freqs.len()],
+            freqs,
+            width: 64,
+            depth: 4,
+            lr: 1e-3,
+            iterations: 6000,
+            record_every: 100,
+            seed,
+        }
+    }
+
+    /// Amplitudes `A_i = 0.1 i` (the highest frequency is ten times the lowest).
+    pub fn with_increasing_amplitudes(mut self) -> LearningOrderConfig {
+        self.amplitudes = (1..=self.freqs.len()).map(|i| 0.1 * i as f64).collect();
+        self
+    }
+}
+
+/// Normalised amplitude per frequency against iteration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LearningTrace {
+    /// Iterations at which the spectrum was recorded (0 = initialisation).
+    pub iterations: Vec<usize>,
+    /// The frequencies.
+    pub freqs: Vec<usize>,
+    /// `amplitudes[r][i]`: normalised amplitude of frequency `i` at record `r`.
+    pub amplitudes: Vec<Vec<f64>>,
+    /// MSE at each record.
+    pub loss: Vec<f64>,
+}
+
+fn build_net(input: usize, width: usize, depth: usize, seed: u64) -> Mlp {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_1e55);
+    MlpConfig::new(input, &vec![width; depth], 1)
+        .with_activation(Activation::Relu)
+        .build("net", DType::F32, &mut rng)
+}
+
+fn predict(net: &Mlp, x: &Tensor) -> Vec<f64> {
+    no_grad(|| net.forward(x)).to_vec_f64()
+}
+
+/// Full-batch Adam on MSE, calling `record(iteration, net)` at 0 and every `every` steps.
+fn fit(
+    net: &Mlp,
+    x: &Tensor,
+    y: &Tensor,
+    lr: f64,
+    iterations: usize,
+    every: usize,
+    mut record: impl FnMut(usize, &Mlp),
+) {
+    let params = net.parameters();
+    let mut opt = Adam::new(AdamConfig::new(lr));
+    record(0, net);
+    for it in 1..=iterations {
+        let loss = net.forward(x).sub(y).square().mean_all();
+        let grads = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
+        opt.step(&params, &grads);
+        if it % every == 0 || it == iterations {
+            record(it, net);
+        }
+    }
+}
+
+/// Trains on the sine target and records the normalised spectrum (arXiv 1806.08734, Sec. 3,
+/// Fig. 1: the heat map of `|f̃_θ(k_i)|/A_i` against iteration). Returns the trace and the
+/// trained network.
+pub fn train_learning_order(cfg: &LearningOrderConfig) -> (LearningTrace, Mlp) {
+    let target = SineTarget::new(&cfg.freqs, &cfg.amplitudes, cfg.seed);
+    let ts: Vec<f64> = (0..cfg.n_points)
+        .map(|j| j as f64 / cfg.n_points as f64)
+        .collect();
+    let x = Tensor::from_vec(ts.clone(), &[cfg.n_points, 1]).to_dtype(DType::F32);
+    let yv: Vec<f64> = ts.iter().map(|&t| target.eval(t)).collect();
+    let y = Tensor::from_vec(yv.clone(), &[cfg.n_points, 1]).to_dtype(DType::F32);
+    let net = build_net(1, cfg.width, cfg.depth, cfg.seed);
+    let mut trace = LearningTrace {
+        iterations: vec![],
+        freqs: cfg.freqs.clone(),
+        amplitudes: vec![],
+        loss: vec![],
+    };
+    fit(
+        &net,
+        &x,
+        &y,
+        cfg.lr,
+        cfg.iterations,
+        cfg.record_every,
+        |it, net| {
+            let p = predict(net, &x);
+            trace.iterations.push(it);
+            trace.loss.push(
+                p.iter().zip(&yv).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / p.len() as f64,
+            );
+            trace.amplitudes.push(target.normalized_amplitudes(&p));
+        },
+    );
+    (trace, net)
+}
+
+/// For each frequency, the first recorded iteration at which its normalised amplitude reaches
+/// `threshold` (`t_½` of theory.md FULL-D4 for 0.5), or `None`.
+pub fn first_crossing(trace: &LearningTrace, threshold: f64) -> Vec<Option<usize>> {
+    (0..trace.freqs.len())
+        .map(|i| {
+            trace
+                .amplitudes
+                .iter()
+                .position(|a| a[i] >= threshold)
+                .map(|r| trace.iterations[r])
+        })
+        .collect()
+}
+
+/// Points on `γ_L(φ) = (1 + ½ sin(Lφ)) (cos φ, sin φ)` at `φ_j = 2πj/n`
+/// (arXiv 1806.08734, Sec. 4, Eq. 9: the "flower" curves; `L` petals).
+pub fn curve_points(petals: usize, n: usize) -> Vec<[f64; 2]> {
+    (0..n)
+        .map(|j| {
+            let phi = 2.0 * std::f64::consts::PI * j as f64 / n as f64;
+            let r = 1.0 + 0.5 * (petals as f64 * phi).sin();
+            [r * phi.cos(), r * phi.sin()]
+        })
+        .collect()
+}
+
+/// The manifold experiment (arXiv 1806.08734, Sec. 4; notebook `ICML_Manifolds.ipynb`):
+/// inputs on `γ_L`, target `Σ sin(k_i φ + 2πψ_i)` along the curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifoldConfig {
+    /// Points on the curve.
+    pub n_points: usize,
+    /// Frequencies along the curve (cycles per turn).
+    pub freqs: Vec<usize>,
+    /// Number of petals `L`.
+    pub petals: usize,
+    /// Hidden width.
+    pub width: usize,
+    /// Hidden ReLU layers.
+    pub depth: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Full-batch iterations.
+    pub iterations: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// Trains on the curve and returns the normalised amplitude per frequency at the end (the
+/// spectrum of `f(γ_L(φ))` over `φ`).
+pub fn train_on_curve(cfg: &ManifoldConfig) -> Vec<f64> {
+    let target = SineTarget::new(&cfg.freqs, &vec![1.0; cfg.freqs.len()], cfg.seed);
+    let pts = curve_points(cfg.petals, cfg.n_points);
+    let x = Tensor::from_vec(
+        pts.iter().flatten().copied().collect::<Vec<f64>>(),
+        &[cfg.n_points, 2],
+    )
+    .to_dtype(DType::F32);
+    let yv: Vec<f64> = (0..cfg.n_points)
+        .map(|j| target.eval(j as f64 / cfg.n_points as f64))
+        .collect();
+    let y = Tensor::from_vec(yv, &[cfg.n_points, 1]).to_dtype(DType::F32);
+    let net = build_net(2, cfg.width, cfg.depth, cfg.seed);
+    let mut last = Vec::new();
+    fit(
+        &net,
+        &x,
+        &y,
+        cfg.lr,
+        cfg.iterations,
+        cfg.iterations.max(1),
+        |_, net| {
+            last = target.normalized_amplitudes(&predict(net, &x));
+        },
+    );
+    last
+}
+
+/// Perturbation sizes and directions for the robustness experiment (arXiv 1806.08734,
+/// Sec. 3, Fig. 3; notebook `ICML_Robustness.ipynb`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RobustnessConfig {
+    /// Perturbation norms as fractions of `‖θ‖` (the notebook's absolute δ ≤ 5 on a width-256
+    /// net is a relative size of order 0.1–0.3).
+    pub relative_deltas: Vec<f64>,
+    /// Random directions per size.
+    pub directions: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// `r(k, δ)`: the mean over directions `u` (uniform on the unit sphere of all parameters) of
+/// the amplitude at `k` of `f_{θ + δu}` divided by that of `f_θ` (arXiv 1806.08734, Sec. 3,
+/// "robustness": low frequencies are more robust). Returns `ratio[delta][freq]`. The network's
+/// parameters are restored afterwards.
+pub fn perturbation_robustness(
+    net: &Mlp,
+    target: &SineTarget,
+    n_points: usize,
+    cfg: &RobustnessConfig,
+) -> Vec<Vec<f64>> {
+    let params = net.parameters();
+    let theta: Vec<Tensor> = values(&params);
+    let norm = theta
+        .iter()
+        .map(|t| t.square().sum_all().item())
+        .sum::<f64>()
+        .sqrt();
+    let x = Tensor::from_vec(
+        (0..n_points)
+            .map(|j| j as f64 / n_points as f64)
+            .collect::<Vec<f64>>(),
+        &[n_points, 1],
+    )
+    .to_dtype(DType::F32);
+    let base = target.normalized_amplitudes(&predict(net, &x));
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
+    let out = cfg
+        .relative_deltas
+        .iter()
+        .map(|&rel| {
+            let mut acc = vec![0.0; target.freqs.len()];
+            for _ in 0..cfg.directions {
+                let u: Vec<Tensor> = theta
+                    .iter()
+                    .map(|t| Tensor::randn(t.shape(), DType::F64, &mut rng))
+                    .collect();
+                let un = u
+                    .iter()
+                    .map(|t| t.square().sum_all().item())
+                    .sum::<f64>()
+                    .sqrt();
+                for ((p, t), ui) in params.iter().zip(&theta).zip(&u) {
+                    p.set(t.add(&ui.mul_scalar(rel * norm / un).to_dtype(t.dtype())));
+                }
+                let amp = target.normalized_amplitudes(&predict(net, &x));
+                for (a, (v, b)) in acc.iter_mut().zip(amp.iter().zip(&base)) {
+                    *a += v / b / cfg.directions as f64;
+                }
+            }
+            acc
+        })
+        .collect();
+    for (p, t) in params.iter().zip(&theta) {
+        p.set(t.clone());
+    }
+    out
+}
