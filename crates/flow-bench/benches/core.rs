@@ -17,7 +17,9 @@ use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
 fn mlp(prefix: &str, rng: &mut Xoshiro256PlusPlus) -> Mlp {
-    MlpConfig::new(8, &[256, 256], 8).with_activation(Activation::Silu).build(prefix, DType::F32, rng)
+    MlpConfig::new(8, &[256, 256], 8)
+        .with_activation(Activation::Silu)
+        .build(prefix, DType::F32, rng)
 }
 
 fn step(params: &[Param], opt: &mut Adam, loss: Tensor) {
@@ -33,7 +35,11 @@ fn free_form_loss(enc: &Mlp, dec: &Mlp, x: &Tensor, v: &Tensor) -> Tensor {
     let (x_hat, jg_v) = jvp(|z| dec.forward(z), &z, v);
     let vt_jf = vjp_with_graph(&z, &[&xr], v).remove(0);
     let surrogate = vt_jf.mul(&jg_v.detach()).sum_axis(1, false);
-    let nll = z.square().sum_axis(1, false).mul_scalar(0.5).sub(&surrogate);
+    let nll = z
+        .square()
+        .sum_axis(1, false)
+        .mul_scalar(0.5)
+        .sub(&surrogate);
     let recon = x_hat.sub(x).square().sum_axis(1, false);
     nll.add(&recon.mul_scalar(10.0)).mean_all()
 }
@@ -50,14 +56,28 @@ fn steps(c: &mut Criterion) {
     let mut group = c.benchmark_group("mlp-8-256-256-8-b512-f32");
     let mut opt = Adam::new(AdamConfig::new(1e-4));
     group.bench_function("mlp_step", |b| {
-        b.iter(|| step(&p_enc, &mut opt, enc.forward(&x).sub(&x).square().mean_all()))
+        b.iter(|| {
+            step(
+                &p_enc,
+                &mut opt,
+                enc.forward(&x).sub(&x).square().mean_all(),
+            )
+        })
     });
     let mut opt = Adam::new(AdamConfig::new(1e-4));
     group.bench_function("autoencoder_step", |b| {
-        b.iter(|| step(&both, &mut opt, dec.forward(&enc.forward(&x)).sub(&x).square().mean_all()))
+        b.iter(|| {
+            step(
+                &both,
+                &mut opt,
+                dec.forward(&enc.forward(&x)).sub(&x).square().mean_all(),
+            )
+        })
     });
     let mut opt = Adam::new(AdamConfig::new(1e-4));
-    group.bench_function("free_form_step", |b| b.iter(|| step(&both, &mut opt, free_form_loss(&enc, &dec, &x, &v))));
+    group.bench_function("free_form_step", |b| {
+        b.iter(|| step(&both, &mut opt, free_form_loss(&enc, &dec, &x, &v)))
+    });
     group.bench_function("hvp_wrt_input", |b| {
         b.iter(|| hvp(|x| enc.forward(x).square().sum_all(), &x, &v))
     });

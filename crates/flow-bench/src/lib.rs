@@ -21,7 +21,8 @@
 //!
 //! ## Adding an experiment (for each method crate's issue)
 //! 1. Add the method crate to `crates/flow-bench/Cargo.toml` (`flow-xyz.workspace = true`).
-//! 2. Create `src/experiments/<paper>.rs` (one module per paper; the page is the
+//! 2. Create `src/experiments/<paper>.rs`, or a folder `src/experiments/<paper>/` with one
+//!    file per experiment once it grows (one module per paper; the page is the
 //!    [`PaperId`] whose metadata and claims live in [`paper::PAPERS`]), declare it in
 //!    `src/experiments/mod.rs`.
 //! 3. Write a typed preset (`#[derive(Serialize, Deserialize)] struct MyPreset`) with

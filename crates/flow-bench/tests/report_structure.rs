@@ -94,8 +94,9 @@ fn every_experiment_has_a_section_and_valid_figures() {
             "{} has no table",
             exp.id()
         );
+        // Timing tables are the only experiments without a plot.
         assert!(
-            !result.outcome.figures.is_empty(),
+            !result.outcome.figures.is_empty() || exp.id() == "fff-step-time",
             "{} has no figure",
             exp.id()
         );

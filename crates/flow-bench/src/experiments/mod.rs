@@ -4,6 +4,5 @@
 pub mod coupling;
 pub mod flow_core;
 pub mod flow_data;
-pub mod free_form_flows;
-pub mod freeform;
+pub mod free_form;
 pub mod theory;

@@ -181,7 +181,9 @@ pub fn format_number(v: f64) -> String {
 
 /// Seconds as `1.2 s`, `3 min 04 s`.
 pub fn format_seconds(s: f64) -> String {
-    if s < 60.0 {
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1e3)
+    } else if s < 60.0 {
         format!("{s:.1} s")
     } else {
         format!("{} min {:02.0} s", (s / 60.0).floor(), s % 60.0)

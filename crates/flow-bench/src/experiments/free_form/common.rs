@@ -1,0 +1,97 @@
+//! Helpers shared by the free-form experiments: the ResNet sizes and model, training with the
+//! run's cancellation, per-mode preset values, verdicts and 2-D scatter plots.
+
+use flow_core::{DType, Tensor};
+use flow_freeform::{FffLossConfig, FreeFormFlow, Latent, ResNetConfig, TrainConfig, Trainer};
+use rand::rngs::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use crate::context::RunContext;
+use crate::experiment::{ExperimentError, Mode, Verdict};
+use crate::plot::{ScatterPlot, Series};
+
+pub(super) type Rng = Xoshiro256PlusPlus;
+
+/// Network and optimisation sizes shared by the ResNet experiments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetPreset {
+    /// Hidden widths of each residual block.
+    pub hidden: Vec<usize>,
+    /// Residual blocks.
+    pub blocks: usize,
+    /// Optimiser steps.
+    pub steps: u64,
+    /// Batch size.
+    pub batch: usize,
+    /// Adam learning rate (cosine-annealed to 0 except where noted).
+    pub lr: f64,
+    /// Reconstruction weight β.
+    pub beta: f64,
+}
+
+/// A checked verdict at paper scale, informational for the scaled-down presets.
+pub(super) fn verdict(compare: bool, ok: bool) -> Verdict {
+    if compare {
+        Verdict::check(ok)
+    } else {
+        Verdict::Info
+    }
+}
+
+pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
+    match mode {
+        Mode::Test => test,
+        Mode::Quick => quick,
+        Mode::Full => full,
+    }
+}
+
+pub(super) fn resnet_model(
+    data: usize,
+    latent: Latent,
+    cond: usize,
+    p: &NetPreset,
+    rng: &mut Rng,
+) -> FreeFormFlow {
+    let cfg = ResNetConfig::new(data, latent.dim(), &p.hidden, p.blocks).with_condition(cond);
+    FreeFormFlow::new(
+        Box::new(cfg.build_encoder("encoder", DType::F32, rng)),
+        Box::new(cfg.build_decoder("decoder", DType::F32, rng)),
+        latent,
+    )
+}
+
+/// Trains with the context's cancellation; returns the wall time in seconds.
+pub(super) fn train(
+    ctx: &RunContext,
+    model: &FreeFormFlow,
+    data: &Tensor,
+    cond: Option<&Tensor>,
+    loss: FffLossConfig,
+    cfg: TrainConfig,
+    rng: &mut Rng,
+) -> Result<f64, ExperimentError> {
+    let mut trainer = Trainer::new(loss, cfg);
+    let report = trainer
+        .fit(model, data, cond, rng, |_, _| ctx.check_cancelled().is_ok())
+        .map_err(|e| ExperimentError::Failed(e.to_string()))?;
+    ctx.check_cancelled()?;
+    Ok(report.seconds)
+}
+
+pub(super) fn series(label: &str, x: &Tensor, color: usize) -> Series {
+    let v = x.to_vec_f64();
+    Series::solid(label, v.chunks(2).map(|p| (p[0], p[1])).collect(), color)
+}
+
+pub(super) fn scatter(title: &str, range: f64, groups: Vec<Series>) -> ScatterPlot {
+    ScatterPlot {
+        title: title.into(),
+        x_label: "x₁".into(),
+        y_label: "x₂".into(),
+        x_range: (-range, range),
+        y_range: (-range, range),
+        groups,
+        radius: 1,
+    }
+}

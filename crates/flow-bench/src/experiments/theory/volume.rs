@@ -1,0 +1,178 @@
+//! `volume-preserving-floor`: volume-preserving limits and the universality construction
+//! (arXiv 2402.06578) on the uniform cube and a ring of Gaussians.
+
+use flow_core::{DType, Tensor, no_grad};
+use flow_theory::stats::{mean, standard_error};
+use flow_theory::volume::{
+    FlowKind, Gmm2, IterativeCoupling, build_flow, rearrangement_grid_2d, train_nll,
+    uniform_cube_kl_floor,
+};
+use rand::rngs::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use super::common::{line, pick};
+use crate::context::RunContext;
+use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::paper::PaperId;
+use crate::plot::{Heatmap, Scale, Series};
+
+/// Preset of [`VolumePreservingFloor`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumePreset {
+    /// Dimensions of the uniform cube.
+    pub dims: Vec<usize>,
+    /// Flow kinds compared.
+    pub kinds: Vec<FlowKind>,
+    /// Coupling blocks.
+    pub blocks: usize,
+    /// Adam steps (lr 1e-3, batch 512).
+    pub steps: usize,
+    /// Test samples.
+    pub test: usize,
+    /// Samples and blocks of the iterative construction.
+    pub construction_samples: usize,
+    /// Blocks of the iterative construction.
+    pub construction_blocks: usize,
+}
+
+/// `volume-preserving-floor`: VP vs affine/spline flows on the uniform cube, and the
+/// iterative universality construction.
+pub struct VolumePreservingFloor;
+
+fn uniform(n: usize, d: usize, r: &mut Xoshiro256PlusPlus) -> Tensor {
+    Tensor::rand_uniform(&[n, d], -0.5, 0.5, DType::F32, r)
+}
+
+impl Experiment for VolumePreservingFloor {
+    fn id(&self) -> &'static str {
+        "volume-preserving-floor"
+    }
+    fn paper(&self) -> PaperId {
+        PaperId::Universality
+    }
+    fn title(&self) -> &'static str {
+        "Volume-preserving flows stay above the rearrangement floor"
+    }
+    fn claim(&self) -> &'static str {
+        "Constant-Jacobian flows are not universal: on the uniform square their KL cannot go below 1 − ln 2 nats (0.4959 on the 4-cube), while affine/spline couplings can; the rotate-and-normalise construction drives the loss to 0 block by block."
+    }
+    fn preset(&self, mode: Mode) -> serde_json::Value {
+        preset_value(&VolumePreset {
+            dims: pick(mode, vec![2], vec![2], vec![2, 4]),
+            kinds: pick(
+                mode,
+                vec![FlowKind::VolumePreserving, FlowKind::Affine],
+                vec![
+                    FlowKind::VolumePreserving,
+                    FlowKind::Affine,
+                    FlowKind::Spline,
+                ],
+                vec![
+                    FlowKind::VolumePreserving,
+                    FlowKind::Affine,
+                    FlowKind::Spline,
+                ],
+            ),
+            blocks: pick(mode, 2, 8, 8),
+            steps: pick(mode, 30, 1500, 20_000),
+            test: pick(mode, 2000, 50_000, 100_000),
+            construction_samples: pick(mode, 5000, 200_000, 1_000_000),
+            construction_blocks: pick(mode, 3, 40, 100),
+        })
+    }
+    fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
+        let p: VolumePreset = ctx.preset()?;
+        ctx.set_work((p.dims.len() * p.kinds.len()) as u64 + 1);
+        let mut rng = ctx.rng(0);
+        let mut table = Table::new(
+            "Test NLL = KL (H = 0) on the uniform cube, vs the constant-Jacobian floor",
+            "D, flow",
+            "NLL (nats)",
+        );
+        for &d in &p.dims {
+            let floor = uniform_cube_kl_floor(d);
+            let test = uniform(p.test, d, &mut rng);
+            for &kind in &p.kinds {
+                ctx.set_message(format!("D = {d}, {}", kind.label()));
+                let flow = build_flow(kind, d, p.blocks, &[64, 64], DType::F32, &mut rng);
+                train_nll(
+                    &flow,
+                    |n, r: &mut Xoshiro256PlusPlus| uniform(n, d, r),
+                    p.steps,
+                    512,
+                    1e-3,
+                    &mut rng,
+                );
+                let lp = no_grad(|| flow.log_prob(&test, None)).to_vec_f64();
+                let nll: Vec<f64> = lp.iter().map(|v| -v).collect();
+                let (m, se) = (mean(&nll), standard_error(&nll));
+                let (claim, ok) = match kind {
+                    FlowKind::VolumePreserving => (format!("≥ {floor:.4}"), m >= floor - 3.0 * se),
+                    _ => (format!("< {floor:.4}"), m < floor),
+                };
+                table.push(
+                    format!("D = {d}, {} (± {se:.4})", kind.label()),
+                    m,
+                    claim,
+                    Verdict::check(ok),
+                );
+                if d == 2 {
+                    let n = 80;
+                    let grid: Vec<f64> = (0..n * n)
+                        .flat_map(|k| {
+                            let (ix, iy) = (k % n, k / n);
+                            [
+                                -0.75 + 1.5 * (ix as f64 + 0.5) / n as f64,
+                                -0.75 + 1.5 * (iy as f64 + 0.5) / n as f64,
+                            ]
+                        })
+                        .collect();
+                    let dens: Vec<f64> = no_grad(|| {
+                        flow.log_prob(
+                            &Tensor::from_vec(grid, &[n * n, 2]).to_dtype(DType::F32),
+                            None,
+                        )
+                    })
+                    .to_vec_f64()
+                    .iter()
+                    .map(|v| v.exp())
+                    .collect();
+                    ctx.save_figure(&format!("density_{}.svg", kind.label()), format!("Learned density of the {} flow on the uniform square [−½, ½]² (NLL {m:.3})", kind.label()), |path| {
+                        Heatmap { title: format!("{} flow", kind.label()), value_label: "density".into(), x_range: (-0.75, 0.75), y_range: (-0.75, 0.75), nx: n, ny: n, values: dens }.save_svg(path)
+                    })?;
+                }
+                ctx.step()?;
+            }
+        }
+        // The universality construction on a ring of 8 Gaussians.
+        let ring = Gmm2 {
+            weights: vec![0.125; 8],
+            means: (0..8)
+                .map(|k| {
+                    let a = k as f64 * std::f64::consts::PI / 4.0;
+                    [2.0 * a.cos(), 2.0 * a.sin()]
+                })
+                .collect(),
+            covs: vec![[0.04, 0.0, 0.04]; 8],
+        };
+        let h = rearrangement_grid_2d(|x, y| ring.log_density(x, y), -4.0, 4.0, 800).entropy;
+        let train = ring.sample(p.construction_samples, &mut rng);
+        let val = ring.sample(p.construction_samples, &mut rng);
+        let (model, _) =
+            IterativeCoupling::fit(&train, p.construction_blocks, 64, 0.5, 10, &mut rng);
+        let kl: Vec<f64> = model.nll_per_block(&val).iter().map(|v| v - h).collect();
+        table.push(
+            format!("construction: KL after {} blocks", p.construction_blocks),
+            *kl.last().unwrap_or(&f64::NAN),
+            format!("decreases monotonically → 0 (start {:.3})", kl[0]),
+            Verdict::check(kl.windows(2).all(|w| w[1] <= w[0] + 0.01)),
+        );
+        ctx.save_figure("construction.svg", "KL of the iterative coupling construction (random rotation + binned conditional normalisation, step 0.5) on a ring of 8 Gaussians", |path| {
+            line("Universality construction", "blocks", "KL (nats)", Scale::Log, vec![Series::solid("validation KL", kl.iter().enumerate().map(|(l, v)| (l as f64, *v)).collect(), 0)]).save_svg(path)
+        })?;
+        ctx.step()?;
+        Ok(Outcome { tables: vec![table], figures: vec![], notes: vec![
+            "Flows: blocks × [fixed Haar rotation → coupling] (flow-coupling); the volume-preserving flow uses additive (NICE) couplings plus one global scale, so log|det J| is constant. The floor KL_min = (D/2) log(2πe R²/(D+2)), ω_D R^D = 1, follows from the rearrangement inequality (theory.md C.1).".into(),
+        ] })
+    }
+}
