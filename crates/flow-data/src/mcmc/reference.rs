@@ -52,13 +52,35 @@ pub struct ReferenceSet {
 
 /// Runs mean-free MALA (256 chains, burn-in 2000, thinning 20, step adapted to 0.574) for
 /// at least `n` samples at τ = 1. DW4 starts from `N(0, 2²)` positions; LJ13 from a jittered
-/// cubic grid of spacing 1.1 (no overlaps). Minutes for `n = 1e5` on 2 cores.
+/// cubic grid of spacing 1.1 (no overlaps). Minutes for `n = 1e5` on 2 cores (LJ13 takes
+/// about 20 s for the burn-in alone).
+///
+/// The samples are ordered draw-major: row `t · 256 + c` is draw `t` of chain `c`.
 pub fn generate_reference(target: ReferenceTarget, n: usize, seed: u64) -> ReferenceSet {
+    generate_reference_with(target, n, seed, 256, 2000)
+}
+
+/// [`generate_reference`] with `chains` chains and `burn_in` burn-in iterations (thinning
+/// stays 20); rows are ordered `t · chains + c`. For quick checks; the cached reference sets
+/// use the defaults.
+///
+/// # Panics
+/// If `chains == 0`.
+pub fn generate_reference_with(
+    target: ReferenceTarget,
+    n: usize,
+    seed: u64,
+    chains: usize,
+    burn_in: usize,
+) -> ReferenceSet {
+    assert!(
+        chains > 0,
+        "generate_reference_with: need at least one chain"
+    );
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let (np, nd) = target.shape();
-    let chains = 256;
     let draws = n.div_ceil(chains);
-    let cfg = McmcConfig::mala(1e-3, 2000, draws, 20).with_mean_free(np, nd);
+    let cfg = McmcConfig::mala(1e-3, burn_in, draws, 20).with_mean_free(np, nd);
     let x0 = match target {
         ReferenceTarget::Dw4 => {
             Tensor::randn(&[chains, np * nd], DType::F64, &mut rng).mul_scalar(2.0)
@@ -135,7 +157,7 @@ fn io_err(path: &Path, error: std::io::Error) -> DataError {
     }
 }
 
-/// Writes a 2-D f64 tensor in the cache format.
+/// Writes a 2-D f64 tensor in the cache format, atomically (temporary file, then rename).
 pub(crate) fn write_matrix(path: &Path, x: &Tensor) -> Result<(), DataError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| io_err(path, e))?;
@@ -146,9 +168,15 @@ pub(crate) fn write_matrix(path: &Path, x: &Tensor) -> Result<(), DataError> {
     x.to_vec_f64()
         .iter()
         .for_each(|v| bytes.extend(v.to_le_bytes()));
-    std::fs::File::create(path)
+    // Temporary sibling + rename: an interrupted write never leaves a truncated cache file.
+    let tmp = path.with_extension(format!("f64.tmp{}", std::process::id()));
+    std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(&bytes))
-        .map_err(|e| io_err(path, e))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io_err(path, e)
+        })
 }
 
 /// Reads a 2-D f64 tensor in the cache format.
@@ -175,7 +203,12 @@ pub(crate) fn read_matrix(path: &Path) -> Result<Tensor, DataError> {
         u64::from_le_bytes(bytes[8 * k..8 * k + 8].try_into().expect("8 bytes")) as usize
     };
     let (rows, cols) = (word(0), word(1));
-    if bytes.len() != 16 + 8 * rows * cols {
+    // A corrupted header can hold any u64: compute the expected length without overflow.
+    let expected = rows
+        .checked_mul(cols)
+        .and_then(|v| v.checked_mul(8))
+        .and_then(|v| v.checked_add(16));
+    if expected != Some(bytes.len()) {
         return Err(bad(format!(
             "header says {rows}×{cols} but the file holds {} bytes",
             bytes.len()
