@@ -8,7 +8,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::SbiTask;
 
-fn normal(rng: &mut dyn Rng) -> f64 {
+pub(super) fn normal(rng: &mut dyn Rng) -> f64 {
     StandardNormal.sample(rng)
 }
 
@@ -153,8 +153,9 @@ impl SbiTask for GaussianMixture {
 }
 
 /// SLCP: θ ~ U(−3, 3)⁵; x = four i.i.d. 2-D Gaussian draws with mean (θ₁, θ₂), scales
-/// s₁ = θ₃², s₂ = θ₄², correlation tanh(θ₅) (8-D). No exact posterior sampler here (sbibm
-/// uses MCMC); [`Slcp::log_likelihood`] is exact, for an MCMC reference.
+/// s₁ = θ₃², s₂ = θ₄², correlation tanh(θ₅) (8-D). There is no closed-form posterior sampler;
+/// as in sbibm, the reference posterior is MCMC on the exact [`Slcp::log_likelihood`]
+/// ([`Slcp::sample_posterior_mcmc`], default [`super::SlcpMcmcConfig`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Slcp;
 
@@ -203,7 +204,8 @@ impl SbiTask for Slcp {
             .collect();
         Tensor::from_vec(v, &[theta.dim(0), 8])
     }
-    fn sample_posterior(&self, _x: &[f64], _n: usize, _rng: &mut dyn Rng) -> Option<Tensor> {
-        None
+    fn sample_posterior(&self, x: &[f64], n: usize, rng: &mut dyn Rng) -> Option<Tensor> {
+        let cfg = super::SlcpMcmcConfig::default();
+        Some(Slcp::sample_posterior_mcmc(x, n, &cfg, rng).samples)
     }
 }
