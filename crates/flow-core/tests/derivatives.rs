@@ -163,7 +163,8 @@ fn slogdet_of_known_matrices() {
 #[test]
 fn fused_elementwise_kernels_match_composition() {
     type Unary = fn(&Tensor) -> Tensor;
-    let activations: [(&str, Unary); 14] = [
+    let activations: [(&str, Unary); 15] = [
+        ("atan", Tensor::atan),
         ("exp", Tensor::exp),
         ("log", |x| x.abs().add_scalar(0.1).log()),
         ("sqrt", |x| x.abs().add_scalar(0.1).sqrt()),

@@ -58,6 +58,7 @@ fn table() -> Vec<(&'static str, OpFn, Shapes, Domain)> {
         ("powf", |x| x[0].powf(2.5), one, Positive),
         ("abs", |x| x[0].abs(), one, AwayFromZero),
         ("sin", |x| x[0].sin(), one, Real),
+        ("atan", |x| x[0].atan(), one, Real),
         ("cos", |x| x[0].cos(), one, Real),
         ("tanh", |x| x[0].tanh(), one, Real),
         ("sigmoid", |x| x[0].sigmoid(), one, Real),

@@ -1,4 +1,4 @@
-//! Elementary functions: exp, log, log1p, sqrt, reciprocal, power, abs, sin, cos.
+//! Elementary functions: exp, log, log1p, sqrt, reciprocal, power, atan, abs, sin, cos.
 
 use super::unary::{Elementwise, apply, constant_derivative, cst};
 use crate::dtype::Element;
@@ -57,6 +57,13 @@ elementwise!(Sin, "sin", |x| x.sin(), |x, y| x.cos(), |s, x, y| x.cos());
 elementwise!(Cos, "cos", |x| x.cos(), |x, y| -x.sin(), |s, x, y| x
     .sin()
     .neg());
+elementwise!(
+    Atan,
+    "atan",
+    |x| x.atan(),
+    |x, y| (T::one() + x * x).recip(),
+    |s, x, y| x.square().add_scalar(1.0).recip()
+);
 elementwise!(Abs, "abs", |x| x.abs(), |x, y| x.signum(), |s, x, y| {
     constant_derivative(s, x, y)
 });
@@ -102,6 +109,10 @@ impl Tensor {
     /// `xᵖ` element-wise for a constant `p`.
     pub fn powf(&self, p: f64) -> Tensor {
         apply(self, Powf(p))
+    }
+    /// `arctan x` element-wise (FrEIA's ATAN soft clamp of coupling scales uses it).
+    pub fn atan(&self) -> Tensor {
+        apply(self, Atan)
     }
     /// `|x|` element-wise (derivative `sign(x)`, 0 at 0).
     pub fn abs(&self) -> Tensor {
