@@ -28,6 +28,8 @@ pub enum Command {
     Reproduce(ReproduceArgs),
     /// List the registered experiments.
     List(ListArgs),
+    /// Generate (or load from the cache) an MCMC reference set for DW4 or LJ13 at τ = 1.
+    Reference(ReferenceArgs),
 }
 
 /// Options of `flows reproduce`.
@@ -99,6 +101,53 @@ pub struct ListArgs {
     pub presets: Option<Mode>,
 }
 
+/// Particle systems with MCMC reference data.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ReferenceSystem {
+    /// 4 particles in 2-D, double-well pair potential.
+    Dw4,
+    /// 13 Lennard-Jones particles in 3-D.
+    Lj13,
+}
+
+/// Options of `flows reference`.
+#[derive(Debug, Args)]
+pub struct ReferenceArgs {
+    /// Which system.
+    #[arg(long, value_enum)]
+    pub system: ReferenceSystem,
+    /// Number of samples.
+    #[arg(long, default_value_t = 100_000)]
+    pub samples: usize,
+    /// Seed of the chains.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cache folder (files are named `<system>-n<samples>-s<seed>.f64`).
+    #[arg(long, default_value = "reference-data")]
+    pub dir: PathBuf,
+}
+
+fn reference(args: &ReferenceArgs) -> Result<(), BenchError> {
+    use flow_data::mcmc::{ReferenceTarget, load_or_generate_reference};
+    let target = match args.system {
+        ReferenceSystem::Dw4 => ReferenceTarget::Dw4,
+        ReferenceSystem::Lj13 => ReferenceTarget::Lj13,
+    };
+    let set = load_or_generate_reference(target, args.samples, args.seed, &args.dir)?;
+    let source = if set.acceptance_rate.is_nan() {
+        "loaded from the cache".to_string()
+    } else {
+        format!("generated, MALA acceptance {:.3}", set.acceptance_rate)
+    };
+    println!(
+        "{:?}: {:?} samples in {} ({source})",
+        args.system,
+        set.samples.shape(),
+        args.dir.display()
+    );
+    Ok(())
+}
+
 /// Runs a parsed command. `cancel` is the Ctrl-C flag.
 ///
 /// # Errors
@@ -109,6 +158,7 @@ pub fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<(), BenchError> {
             list(&args);
             Ok(())
         }
+        Command::Reference(args) => reference(&args),
         Command::Reproduce(args) => {
             let summary = runner::reproduce(&args.options(), cancel)?;
             eprintln!(

@@ -40,6 +40,9 @@ pub enum BenchError {
         /// The underlying error.
         source: serde_json::Error,
     },
+    /// Reference data could not be generated, read or cached.
+    #[error(transparent)]
+    Data(#[from] flow_data::DataError),
     /// Some experiments failed; the others' results and the report were written.
     #[error("{} experiment(s) failed: {}", .0.len(), .0.join("; "))]
     ExperimentsFailed(Vec<String>),

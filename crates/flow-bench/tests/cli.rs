@@ -163,3 +163,40 @@ fn list_names_every_experiment() {
     }
     assert!(text.contains("preset: {"));
 }
+
+#[test]
+fn reference_data_is_cached_and_a_corrupt_cache_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = [
+        "reference",
+        "--system",
+        "dw4",
+        "--samples",
+        "300",
+        "--seed",
+        "3",
+        "--dir",
+        d,
+    ];
+    let first = flows(&args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("generated"));
+    let file = dir.path().join("dw4-n300-s3.f64");
+    let bytes = std::fs::read(&file).unwrap();
+    let second = flows(&args);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("loaded from the cache"));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        bytes,
+        "the cache is not rewritten"
+    );
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let corrupt = flows(&args);
+    assert_eq!(corrupt.status.code(), Some(1));
+    assert!(
+        stderr(&corrupt).contains("dw4-n300-s3.f64"),
+        "{}",
+        stderr(&corrupt)
+    );
+}
