@@ -1,64 +1,21 @@
-//! flow-coupling headline fits: RealNVP and NSF trained by maximum likelihood on toy 2-D
-//! densities (test NLL against the exact entropy), and reverse-KL training on the 2-D double
-//! well and Müller–Brown (reverse ESS). Density plots of every fitted model.
-//!
-//! The gap `NLL − H` is estimated on one test set as `mean(log p(x) − log q(x))` (a Monte
-//! Carlo KL(p‖q)), which has far less variance than two separate averages.
+//! `coupling-toy-fits`: RealNVP and NSF by maximum likelihood on 2-D toys, test NLL against
+//! the exact entropy.
 
 use flow_core::optim::Schedule;
-use flow_core::{DType, Tensor, no_grad};
+use flow_core::{DType, no_grad};
 use flow_coupling::train::nll::{Dataset, evaluate_nll};
-use flow_coupling::train::reverse_kl::{flow_reverse_ess, train_reverse_kl};
 use flow_coupling::{Flow, NsfConfig, RealNvpConfig, SplineConfig, TrainConfig, Trainer};
-use flow_data::energy::{DoubleWell2d, Energy, MullerBrown, Tempered};
 use flow_data::toy::Toy2d;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::flow_data::{toy_name, window};
+use super::super::flow_data::{toy_name, window};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::Heatmap;
 
-/// Which coupling flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CouplingModel {
-    /// RealNVP: ActNorm + affine couplings, alternating halves.
-    RealNvp,
-    /// Neural spline flow: ActNorm + RQ-spline couplings + LU linear layers.
-    Nsf,
-}
-
-/// Model size shared by the fits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ModelSize {
-    /// Coupling blocks of RealNVP.
-    pub realnvp_blocks: usize,
-    /// Coupling blocks of NSF.
-    pub nsf_blocks: usize,
-    /// Hidden widths of the subnets.
-    pub hidden: Vec<usize>,
-    /// Spline bins.
-    pub bins: usize,
-}
-
-impl ModelSize {
-    fn build(&self, model: CouplingModel, seed: u64) -> Flow {
-        let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(seed);
-        match model {
-            CouplingModel::RealNvp => RealNvpConfig::new(2)
-                .with_blocks(self.realnvp_blocks)
-                .with_hidden(&self.hidden)
-                .build(DType::F32, &mut rng),
-            CouplingModel::Nsf => NsfConfig::new(2)
-                .with_blocks(self.nsf_blocks)
-                .with_hidden(&self.hidden)
-                .with_spline(SplineConfig::new(self.bins, 4.0))
-                .build(DType::F32, &mut rng),
-        }
-    }
-}
+use super::common::*;
 
 /// One fit of [`CouplingToyFits`]: a toy, a model and its own size and training settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -207,55 +164,6 @@ impl ToyFitPreset {
     }
 }
 
-/// Trains in chunks so that Ctrl-C is honoured; returns the training wall time in seconds.
-fn train_chunked(
-    ctx: &RunContext,
-    trainer: &mut Trainer<'_>,
-    steps: u64,
-    mut run: impl FnMut(&mut Trainer<'_>, u64) -> Result<(), flow_coupling::TrainError>,
-) -> Result<f64, ExperimentError> {
-    let start = std::time::Instant::now();
-    let chunk = (steps / 20).max(1);
-    while trainer.step() < steps {
-        let until = (trainer.step() + chunk).min(steps);
-        run(trainer, until).map_err(|e| ExperimentError::Failed(e.to_string()))?;
-        ctx.check_cancelled()?;
-    }
-    Ok(start.elapsed().as_secs_f64())
-}
-
-/// `q(x)` on the cell centres of an `n × n` grid (row 0 at the bottom).
-fn flow_density_grid(
-    flow: &Flow,
-    ((x0, x1), (y0, y1)): ((f64, f64), (f64, f64)),
-    n: usize,
-) -> Vec<f64> {
-    let (dx, dy) = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
-    let pts: Vec<f64> = (0..n * n)
-        .flat_map(|i| {
-            [
-                x0 + (i % n) as f64 * dx + dx / 2.0,
-                y0 + (i / n) as f64 * dy + dy / 2.0,
-            ]
-        })
-        .collect();
-    no_grad(|| {
-        let x = Tensor::from_vec(pts, &[n * n, 2]).to_dtype(flow.dtype());
-        flow.log_prob(&x, None)
-            .to_vec_f64()
-            .into_iter()
-            .map(f64::exp)
-            .collect()
-    })
-}
-
-fn model_name(m: CouplingModel) -> &'static str {
-    match m {
-        CouplingModel::RealNvp => "realnvp",
-        CouplingModel::Nsf => "nsf",
-    }
-}
-
 /// `coupling-toy-fits`: RealNVP and NSF on two moons, 8 Gaussians and checkerboard.
 pub struct CouplingToyFits;
 
@@ -386,161 +294,6 @@ impl Experiment for CouplingToyFits {
         );
         Ok(Outcome {
             tables: vec![gaps, nlls],
-            figures: Vec::new(),
-            notes,
-        })
-    }
-}
-
-/// An energy target of [`CouplingReverseKl`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EnergyTarget {
-    /// bgflow's 2-D double well `x₁⁴ − 4x₁² + ½x₂²` (flow-data `DoubleWell2d::bgflow`).
-    DoubleWell,
-    /// Müller–Brown in bgflow's scaling `0.15 (V + 146.7)`.
-    MullerBrown,
-}
-
-/// Preset of [`CouplingReverseKl`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReverseKlPreset {
-    /// Targets.
-    pub targets: Vec<EnergyTarget>,
-    /// Model size (RealNVP is used).
-    pub size: ModelSize,
-    /// Training settings.
-    pub train: TrainConfig,
-    /// Samples for the ESS estimate.
-    pub ess_samples: usize,
-    /// Density-plot cells per axis.
-    pub grid: usize,
-}
-
-impl ReverseKlPreset {
-    /// The preset for `mode`.
-    pub fn for_mode(mode: Mode) -> ReverseKlPreset {
-        let (steps, batch, ess, grid, hidden) = match mode {
-            Mode::Test => (30, 128, 2_000, 24, vec![16]),
-            Mode::Quick => (2_000, 256, 20_000, 96, vec![64, 64]),
-            Mode::Full => (20_000, 512, 100_000, 160, vec![128, 128]),
-        };
-        ReverseKlPreset {
-            targets: vec![EnergyTarget::DoubleWell, EnergyTarget::MullerBrown],
-            size: ModelSize {
-                realnvp_blocks: 8,
-                nsf_blocks: 4,
-                hidden,
-                bins: 8,
-            },
-            train: TrainConfig::new(steps)
-                .with_batch_size(batch)
-                .with_learning_rate(1e-3)
-                .with_max_grad_norm(Some(10.0)),
-            ess_samples: ess,
-            grid,
-        }
-    }
-}
-
-/// `coupling-reverse-kl`: RealNVP trained by reverse KL on 2-D energies; reverse ESS.
-pub struct CouplingReverseKl;
-
-impl Experiment for CouplingReverseKl {
-    fn id(&self) -> &'static str {
-        "coupling-reverse-kl"
-    }
-
-    fn paper(&self) -> PaperId {
-        PaperId::Trade
-    }
-
-    fn title(&self) -> &'static str {
-        "Reverse-KL coupling flows on the 2-D double well and Müller–Brown"
-    }
-
-    fn claim(&self) -> &'static str {
-        "The data-free boundary loss of TRADE (reverse KL at c₀ = 1) trains a coupling flow on an unnormalised energy; we report the reverse Kish ESS it reaches."
-    }
-
-    fn preset(&self, mode: Mode) -> serde_json::Value {
-        preset_value(&ReverseKlPreset::for_mode(mode))
-    }
-
-    fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
-        let p: ReverseKlPreset = ctx.preset()?;
-        ctx.set_work(p.targets.len() as u64);
-        let mut table = Table::new(
-            &format!(
-                "Reverse ESS / N at T = 1 ({} flow samples, {} steps)",
-                p.ess_samples, p.train.steps
-            ),
-            "target",
-            "ESS / N",
-        );
-        let mut notes = Vec::new();
-        for (i, &target) in p.targets.iter().enumerate() {
-            let (name, energy, win): (&str, Box<dyn Energy>, _) = match target {
-                EnergyTarget::DoubleWell => (
-                    "double-well",
-                    Box::new(Tempered::temperature(DoubleWell2d::bgflow())),
-                    ((-3.0, 3.0), (-3.0, 3.0)),
-                ),
-                EnergyTarget::MullerBrown => (
-                    "muller-brown",
-                    Box::new(Tempered::temperature(MullerBrown::bgflow())),
-                    ((-1.8, 1.2), (-0.5, 2.2)),
-                ),
-            };
-            ctx.set_message(name);
-            let mut rng = ctx.rng(1000 + i as u64);
-            let flow = p.size.build(CouplingModel::RealNvp, rng.random());
-            let mut trainer = Trainer::new(&flow, p.train.clone().with_seed(7 + i as u64));
-            let batch = p.train.batch_size;
-            let secs = train_chunked(ctx, &mut trainer, p.train.steps, |t, until| {
-                t.run_until(until, |f, r| {
-                    flow_coupling::train::reverse_kl::reverse_kl_loss(
-                        f,
-                        energy.as_ref(),
-                        1.0,
-                        batch,
-                        None,
-                        r,
-                    )
-                })
-            })?;
-            let _ = train_reverse_kl; // the one-call variant; chunked here for Ctrl-C
-            let ess = flow_reverse_ess(&flow, energy.as_ref(), 1.0, p.ess_samples, None, &mut rng);
-            table.push(name, ess, "— (reported)", Verdict::Info);
-            let last = trainer.history().last().map_or(f64::NAN, |r| r.loss);
-            let kl = match target {
-                EnergyTarget::DoubleWell => format!(
-                    ", i.e. KL(q‖p) ≈ {:.4} with exact log Z",
-                    last + DoubleWell2d::bgflow().log_z(1.0)
-                ),
-                EnergyTarget::MullerBrown => String::new(),
-            };
-            notes.push(format!(
-                "{name}: final reverse-KL loss (= KL − log Z) {last:.4}{kl}; {secs:.1} s training."
-            ));
-            let map = Heatmap {
-                title: format!("{name}: learned density q(x)"),
-                value_label: "q(x)".into(),
-                x_range: win.0,
-                y_range: win.1,
-                nx: p.grid,
-                ny: p.grid,
-                values: flow_density_grid(&flow, win, p.grid),
-            };
-            ctx.save_figure(
-                &format!("{name}-reverse-kl-density.svg"),
-                format!("{name}: flow density after reverse-KL training."),
-                |path| map.save_svg(path),
-            )?;
-            ctx.step()?;
-        }
-        notes.push("Reverse KL is mode seeking: a low ESS on the double well usually means one well is missing (compare the density plot with exp(−u)).".into());
-        Ok(Outcome {
-            tables: vec![table],
             figures: Vec::new(),
             notes,
         })
