@@ -1,11 +1,11 @@
 //! # flow-coupling
 //!
 //! Invertible building blocks and (conditional) normalizing flows on flow-core tensors:
-//! additive/GIN, affine and rational-quadratic spline couplings, ActNorm, fixed permutations,
-//! LU-parametrised linear maps, fixed and learnable rotations and a global scale; the
-//! [`Flow`] that stacks them over a standard-normal base; ready-made RealNVP, Glow-style and
-//! NSF constructors; and maximum-likelihood / reverse-KL training with clipping, NaN stops
-//! and resumable checkpoints.
+//! additive/GIN, affine (tanh or atan soft clamp) and rational-quadratic spline couplings,
+//! ActNorm, fixed permutations, LU-parametrised linear maps, fixed and learnable rotations and
+//! a global scale; the [`Flow`] that stacks them over a standard-normal base; ready-made
+//! RealNVP, Glow-style and NSF constructors; and maximum-likelihood / reverse-KL training with
+//! clipping, NaN stops and resumable checkpoints.
 //!
 //! **Direction** (pinned in [`Bijection`]): `forward` maps data x → latent z and
 //! `log p(x | c) = log p_Z(forward(x, c)) + ladj_forward(x, c)`; `inverse` samples.

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bijection::Bijection;
 use crate::bijections::{
-    ActNorm, ActiveHalf, AffineCoupling, LuLinear, Permutation, SplineConfig, SplineCoupling,
+    ActNorm, ActiveHalf, AffineCoupling, FixedRotation, LuLinear, Permutation, SoftClamp, SplineConfig,
+    SplineCoupling,
 };
 use crate::conditioner::{ConditionConfig, SubnetConfig};
 use crate::flow::Flow;
@@ -31,6 +32,10 @@ pub enum Mixing {
     RandomPermutation,
     /// A learnable [`LuLinear`] after each coupling but the last.
     LuLinear,
+    /// A fixed Haar-random [`FixedRotation`] after each coupling but the last (the rotations
+    /// of the universality construction, arXiv 2402.06578, and of the whitening analysis,
+    /// arXiv 2210.14032): every coupling then acts in new coordinates.
+    FixedRotation,
 }
 
 /// The shared shape of a coupling stack.
@@ -86,6 +91,9 @@ impl StackConfig {
                     Mixing::LuLinear => {
                         layers.push(Box::new(LuLinear::new(&n, self.dim, dtype, rng)))
                     }
+                    Mixing::FixedRotation => {
+                        layers.push(Box::new(FixedRotation::random(&n, self.dim, dtype, rng)))
+                    }
                 }
             }
         }
@@ -130,6 +138,29 @@ macro_rules! stack_builders {
     };
 }
 
+/// A stack of affine couplings (RealNVP and Glow differ only in the mixing).
+fn build_affine_stack<R: Rng + ?Sized>(
+    stack: &StackConfig,
+    clamp: f64,
+    soft_clamp: SoftClamp,
+    dtype: DType,
+    rng: &mut R,
+) -> Flow {
+    stack.build(dtype, rng, |name, active, rng| {
+        let coupling = AffineCoupling::new(
+            &name,
+            clamp,
+            stack.dim,
+            active,
+            &stack.subnet,
+            stack.condition.as_ref(),
+            dtype,
+            rng,
+        );
+        Box::new(coupling.with_soft_clamp(soft_clamp))
+    })
+}
+
 /// RealNVP: `blocks × [ActNorm → affine coupling]` with alternating halves.
 /// References: Dinh et al., arXiv 1605.08803.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -138,6 +169,9 @@ pub struct RealNvpConfig {
     pub stack: StackConfig,
     /// Soft-clamp bound of the log-scales.
     pub clamp: f64,
+    /// Soft-clamp function (tanh unless set).
+    #[serde(default)]
+    pub soft_clamp: SoftClamp,
 }
 
 impl RealNvpConfig {
@@ -146,6 +180,7 @@ impl RealNvpConfig {
         RealNvpConfig {
             stack: StackConfig::new(dim, Mixing::Alternate),
             clamp: 2.0,
+            soft_clamp: SoftClamp::Tanh,
         }
     }
 
@@ -160,19 +195,13 @@ impl RealNvpConfig {
     /// # Panics
     /// If `dim < 2` or `clamp ≤ 0`.
     pub fn build<R: Rng + ?Sized>(&self, dtype: DType, rng: &mut R) -> Flow {
-        let s = &self.stack;
-        s.build(dtype, rng, |name, active, rng| {
-            Box::new(AffineCoupling::new(
-                &name,
-                self.clamp,
-                s.dim,
-                active,
-                &s.subnet,
-                s.condition.as_ref(),
-                dtype,
-                rng,
-            ))
-        })
+        build_affine_stack(&self.stack, self.clamp, self.soft_clamp, dtype, rng)
+    }
+
+    /// Sets the soft-clamp function.
+    pub fn with_soft_clamp(mut self, soft_clamp: SoftClamp) -> Self {
+        self.soft_clamp = soft_clamp;
+        self
     }
 }
 stack_builders!(RealNvpConfig);
@@ -185,6 +214,9 @@ pub struct GlowConfig {
     pub stack: StackConfig,
     /// Soft-clamp bound of the log-scales.
     pub clamp: f64,
+    /// Soft-clamp function (tanh unless set).
+    #[serde(default)]
+    pub soft_clamp: SoftClamp,
 }
 
 impl GlowConfig {
@@ -193,6 +225,7 @@ impl GlowConfig {
         GlowConfig {
             stack: StackConfig::new(dim, Mixing::LuLinear),
             clamp: 2.0,
+            soft_clamp: SoftClamp::Tanh,
         }
     }
 
@@ -201,19 +234,13 @@ impl GlowConfig {
     /// # Panics
     /// If `dim < 2` or `clamp ≤ 0`.
     pub fn build<R: Rng + ?Sized>(&self, dtype: DType, rng: &mut R) -> Flow {
-        let s = &self.stack;
-        s.build(dtype, rng, |name, active, rng| {
-            Box::new(AffineCoupling::new(
-                &name,
-                self.clamp,
-                s.dim,
-                active,
-                &s.subnet,
-                s.condition.as_ref(),
-                dtype,
-                rng,
-            ))
-        })
+        build_affine_stack(&self.stack, self.clamp, self.soft_clamp, dtype, rng)
+    }
+
+    /// Sets the soft-clamp function.
+    pub fn with_soft_clamp(mut self, soft_clamp: SoftClamp) -> Self {
+        self.soft_clamp = soft_clamp;
+        self
     }
 }
 stack_builders!(GlowConfig);

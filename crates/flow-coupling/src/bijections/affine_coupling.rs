@@ -1,7 +1,9 @@
 //! Affine coupling (RealNVP, Glow) with soft-clamped log-scales.
 //!
 //! `z_a = x_a ⊙ exp(s) + t`, `(ŝ, t) = NN(x_p, c)`, `s = α · tanh(ŝ / α)` (soft clamping keeps
-//! `|s| < α` while being the identity near 0), so `log |det ∂z/∂x| = Σ_i s_i`.
+//! `|s| < α` while being the identity near 0), so `log |det ∂z/∂x| = Σ_i s_i`. FrEIA's `ATAN`
+//! variant `s = α · (2/π) · atan(ŝ / α)` ([`SoftClamp::Atan`]) has the same bound but heavier
+//! tails, so large raw scales keep a useful gradient.
 //! Inverse: `x_a = (z_a − t) ⊙ exp(−s)`, `log |det ∂x/∂z| = −Σ_i s_i`.
 //!
 //! References: Dinh, Sohl-Dickstein, Bengio, "Density estimation using Real NVP",
@@ -11,15 +13,29 @@
 
 use flow_core::{DType, Tensor};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use super::coupling::{ActiveHalf, Coupling, CouplingTransform, raw_column};
 use crate::conditioner::{ConditionConfig, SubnetConfig};
+
+/// The squashing function that soft-clamps the raw log-scale `ŝ` to `|s| < α`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SoftClamp {
+    /// `s = α · tanh(ŝ / α)` (FrEIA `TANH`, the default).
+    #[default]
+    Tanh,
+    /// `s = α · (2/π) · atan(ŝ / α)` (FrEIA `ATAN`): slope 2/π at 0, gradient decays like
+    /// `1/ŝ²` instead of exponentially.
+    Atan,
+}
 
 /// The element-wise part of an affine coupling.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Affine {
     /// Soft-clamp bound α of the log-scales (e.g. 2.0; TRADE uses 0.3 per block in deep stacks).
     pub clamp: f64,
+    /// How the bound is applied.
+    pub soft_clamp: SoftClamp,
 }
 
 /// A RealNVP/Glow affine coupling block.
@@ -47,7 +63,10 @@ impl AffineCoupling {
         );
         Coupling::build(
             prefix,
-            Affine { clamp },
+            Affine {
+                clamp,
+                soft_clamp: SoftClamp::Tanh,
+            },
             dim,
             active,
             subnet,
@@ -58,12 +77,22 @@ impl AffineCoupling {
     }
 }
 
+impl AffineCoupling {
+    /// Replaces the soft-clamp function (the default is [`SoftClamp::Tanh`]).
+    pub fn with_soft_clamp(self, soft_clamp: SoftClamp) -> AffineCoupling {
+        self.map_transform(|t| Affine { soft_clamp, ..t })
+    }
+}
+
 impl Affine {
     fn scale_shift(&self, raw: &Tensor) -> (Tensor, Tensor) {
-        let s = raw_column(raw, 0)
-            .mul_scalar(1.0 / self.clamp)
-            .tanh()
-            .mul_scalar(self.clamp);
+        let scaled = raw_column(raw, 0).mul_scalar(1.0 / self.clamp);
+        let s = match self.soft_clamp {
+            SoftClamp::Tanh => scaled.tanh().mul_scalar(self.clamp),
+            SoftClamp::Atan => scaled
+                .atan()
+                .mul_scalar(self.clamp * std::f64::consts::FRAC_2_PI),
+        };
         (s, raw_column(raw, 1))
     }
 }

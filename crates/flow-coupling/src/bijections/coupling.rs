@@ -101,6 +101,23 @@ impl<T: CouplingTransform> Coupling<T> {
         &self.transform
     }
 
+    /// Replaces the element-wise transform by `f(transform)`, keeping the conditioner (the
+    /// new transform must take the same number of parameters per active feature).
+    ///
+    /// # Panics
+    /// If the parameter count per feature changes.
+    pub fn map_transform(self, f: impl FnOnce(T) -> T) -> Coupling<T> {
+        let before = self.transform.params_per_dim();
+        let transform = f(self.transform);
+        assert_eq!(
+            transform.params_per_dim(),
+            before,
+            "{}: map_transform changed the parameters per feature",
+            transform.name()
+        );
+        Coupling { transform, ..self }
+    }
+
     fn split(&self, x: &Tensor) -> (Tensor, Tensor) {
         let half = self.dim / 2;
         match self.active {

@@ -13,7 +13,7 @@ mod spline_coupling;
 
 pub use actnorm::ActNorm;
 pub use additive_coupling::{Additive, AdditiveCoupling, VolumePreserving};
-pub use affine_coupling::{Affine, AffineCoupling};
+pub use affine_coupling::{Affine, AffineCoupling, SoftClamp};
 pub use coupling::{ActiveHalf, Coupling, CouplingTransform};
 pub use lu_linear::LuLinear;
 pub use permutation::Permutation;
