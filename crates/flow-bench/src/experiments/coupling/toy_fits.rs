@@ -32,6 +32,10 @@ pub struct ToyFit {
     pub bins: usize,
     /// Spline half-width B, in ActNorm-standardised units (NSF only).
     pub bound: f64,
+    /// Soft-clamp bound α of the affine log-scales (RealNVP only): 8 Gaussians (σ = 0.1) and
+    /// the checkerboard need strong per-block contraction, and α = 4 fit them clearly better
+    /// than α = 2 in our sweeps (gap 0.085 vs 0.094 and 0.066 vs 0.076 nats at 5k steps).
+    pub clamp: f64,
     /// Training settings (steps, batch, learning rate and schedule, clipping).
     pub train: TrainConfig,
 }
@@ -41,6 +45,7 @@ impl ToyFit {
         let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(seed);
         match self.model {
             CouplingModel::RealNvp => RealNvpConfig::new(2)
+                .with_clamp(self.clamp)
                 .with_blocks(self.blocks)
                 .with_hidden(&self.hidden)
                 .build(DType::F32, &mut rng),
@@ -99,6 +104,7 @@ impl ToyFitPreset {
             hidden: hidden.to_vec(),
             bins,
             bound: 4.0,
+            clamp: if toy == Toy2d::TWO_MOONS { 2.0 } else { 4.0 },
             train,
         };
         let (samples, test, grid, fits) = match mode {
@@ -185,7 +191,7 @@ impl Experiment for CouplingToyFits {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn preset(&self, mode: Mode) -> serde_json::Value {
@@ -265,7 +271,7 @@ impl Experiment for CouplingToyFits {
                     if model == CouplingModel::Nsf {
                         format!(", {} bins on [−{b}, {b}]", fit.bins, b = fit.bound)
                     } else {
-                        String::new()
+                        format!(", log-scale clamp α = {}", fit.clamp)
                     },
                     batch,
                     fit.train.learning_rate,
