@@ -4,10 +4,11 @@
 use flow_core::nn::Module;
 use flow_core::{DType, Tensor, jacobian, no_grad};
 use flow_coupling::Bijection;
+use flow_theory::nalgebra::DMatrix;
 use flow_theory::stats::{mean, standard_error};
 use flow_theory::volume::{
-    FlowKind, Gmm2, IterativeCoupling, block_gain, build_flow, nll_2d, rearrangement_grid_2d,
-    uniform_cube_kl_floor,
+    FlowKind, Gmm2, IterativeCoupling, block_gain, build_flow, linear_layer_matrix, nll_2d,
+    rearrangement_grid_2d, uniform_cube_kl_floor,
 };
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -208,4 +209,20 @@ fn iterative_coupling_drives_the_loss_down() {
         "{realised} vs {}",
         block.predicted_gain
     );
+}
+
+#[test]
+fn linear_layer_matrix_reads_the_flows_rotation() {
+    // The matrix read off layer 0 (the fixed Haar rotation of block 0) is orthogonal to
+    // round-off and reproduces the layer on fresh inputs: f(x) = Q x, i.e. rows x Qᵀ.
+    let mut r = rng(21);
+    let flow = build_flow(FlowKind::Affine, 5, 2, &[8], DType::F64, &mut r);
+    let q = linear_layer_matrix(&flow, 0);
+    let qtq = q.transpose() * &q;
+    assert!((qtq - DMatrix::identity(5, 5)).amax() < 1e-12);
+    let x = Tensor::randn(&[7, 5], DType::F64, &mut r);
+    let z = no_grad(|| flow.layers()[0].forward(&x, None));
+    let xm = DMatrix::from_row_slice(7, 5, &x.to_vec_f64());
+    let zm = DMatrix::from_row_slice(7, 5, &z.to_vec_f64());
+    assert!((zm - xm * q.transpose()).amax() < 1e-12);
 }

@@ -1,6 +1,6 @@
 //! Spectral-bias training experiments (arXiv 1806.08734): learning order of frequencies
-//! (Sec. 3, Fig. 1), inputs on curves of growing complexity (Sec. 4, Fig. 5) and robustness of
-//! frequency components to parameter perturbation (Sec. 3, Fig. 3).
+//! (Sec. 3, Fig. 1) and inputs on curves of growing complexity (Sec. 4, Fig. 5). The trained
+//! networks feed the robustness measurement of [`crate::spectral::robustness`].
 
 use flow_core::nn::{Activation, Mlp, MlpConfig, Module, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
@@ -135,11 +135,12 @@ fn build_net(input: usize, width: usize, depth: usize, seed: u64) -> Mlp {
         .build("net", DType::F32, &mut rng)
 }
 
-fn predict(net: &Mlp, x: &Tensor) -> Vec<f64> {
+pub(crate) fn predict(net: &Mlp, x: &Tensor) -> Vec<f64> {
     no_grad(|| net.forward(x)).to_vec_f64()
 }
 
-/// Full-batch Adam on MSE, calling `record(iteration, net)` at 0 and every `every` steps.
+/// Full-batch Adam on MSE, calling `record(iteration, net)` at 0 and every `every` steps;
+/// stops early when `record` returns `true`.
 fn fit(
     net: &Mlp,
     x: &Tensor,
@@ -147,17 +148,19 @@ fn fit(
     lr: f64,
     iterations: usize,
     every: usize,
-    mut record: impl FnMut(usize, &Mlp),
+    mut record: impl FnMut(usize, &Mlp) -> bool,
 ) {
     let params = net.parameters();
     let mut opt = Adam::new(AdamConfig::new(lr));
-    record(0, net);
+    if record(0, net) {
+        return;
+    }
     for it in 1..=iterations {
         let loss = net.forward(x).sub(y).square().mean_all();
         let grads = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
         opt.step(&params, &grads);
-        if it % every == 0 || it == iterations {
-            record(it, net);
+        if (it % every == 0 || it == iterations) && record(it, net) {
+            return;
         }
     }
 }
@@ -166,6 +169,18 @@ fn fit(
 /// Fig. 1: the heat map of `|f̃_θ(k_i)|/A_i` against iteration). Returns the trace and the
 /// trained network.
 pub fn train_learning_order(cfg: &LearningOrderConfig) -> (LearningTrace, Mlp) {
+    train_traced(cfg, None)
+}
+
+/// As [`train_learning_order`], but stops at the first record at which every normalised
+/// amplitude lies within `tolerance` of 1 (all frequencies learned: the precondition of the
+/// robustness measurement, Sec. 3), or after `cfg.iterations`. Check the last record of the
+/// trace: the cap may be reached first.
+pub fn train_until_learned(cfg: &LearningOrderConfig, tolerance: f64) -> (LearningTrace, Mlp) {
+    train_traced(cfg, Some(tolerance))
+}
+
+fn train_traced(cfg: &LearningOrderConfig, tolerance: Option<f64>) -> (LearningTrace, Mlp) {
     let target = SineTarget::new(&cfg.freqs, &cfg.amplitudes, cfg.seed);
     let ts: Vec<f64> = (0..cfg.n_points)
         .map(|j| j as f64 / cfg.n_points as f64)
@@ -193,7 +208,10 @@ pub fn train_learning_order(cfg: &LearningOrderConfig) -> (LearningTrace, Mlp) {
             trace.loss.push(
                 p.iter().zip(&yv).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / p.len() as f64,
             );
-            trace.amplitudes.push(target.normalized_amplitudes(&p));
+            let amp = target.normalized_amplitudes(&p);
+            let done = tolerance.is_some_and(|tol| amp.iter().all(|a| (a - 1.0).abs() <= tol));
+            trace.amplitudes.push(amp);
+            done
         },
     );
     (trace, net)
@@ -272,78 +290,8 @@ pub fn train_on_curve(cfg: &ManifoldConfig) -> Vec<f64> {
         cfg.iterations.max(1),
         |_, net| {
             last = target.normalized_amplitudes(&predict(net, &x));
+            false
         },
     );
     last
-}
-
-/// Perturbation sizes and directions for the robustness experiment (arXiv 1806.08734,
-/// Sec. 3, Fig. 3; notebook `ICML_Robustness.ipynb`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RobustnessConfig {
-    /// Perturbation norms as fractions of `‖θ‖` (the notebook's absolute δ ≤ 5 on a width-256
-    /// net is a relative size of order 0.1–0.3).
-    pub relative_deltas: Vec<f64>,
-    /// Random directions per size.
-    pub directions: usize,
-    /// Seed.
-    pub seed: u64,
-}
-
-/// `r(k, δ)`: the mean over directions `u` (uniform on the unit sphere of all parameters) of
-/// the amplitude at `k` of `f_{θ + δu}` divided by that of `f_θ` (arXiv 1806.08734, Sec. 3,
-/// "robustness": low frequencies are more robust). Returns `ratio[delta][freq]`. The network's
-/// parameters are restored afterwards.
-pub fn perturbation_robustness(
-    net: &Mlp,
-    target: &SineTarget,
-    n_points: usize,
-    cfg: &RobustnessConfig,
-) -> Vec<Vec<f64>> {
-    let params = net.parameters();
-    let theta: Vec<Tensor> = values(&params);
-    let norm = theta
-        .iter()
-        .map(|t| t.square().sum_all().item())
-        .sum::<f64>()
-        .sqrt();
-    let x = Tensor::from_vec(
-        (0..n_points)
-            .map(|j| j as f64 / n_points as f64)
-            .collect::<Vec<f64>>(),
-        &[n_points, 1],
-    )
-    .to_dtype(DType::F32);
-    let base = target.normalized_amplitudes(&predict(net, &x));
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
-    let out = cfg
-        .relative_deltas
-        .iter()
-        .map(|&rel| {
-            let mut acc = vec![0.0; target.freqs.len()];
-            for _ in 0..cfg.directions {
-                let u: Vec<Tensor> = theta
-                    .iter()
-                    .map(|t| Tensor::randn(t.shape(), DType::F64, &mut rng))
-                    .collect();
-                let un = u
-                    .iter()
-                    .map(|t| t.square().sum_all().item())
-                    .sum::<f64>()
-                    .sqrt();
-                for ((p, t), ui) in params.iter().zip(&theta).zip(&u) {
-                    p.set(t.add(&ui.mul_scalar(rel * norm / un).to_dtype(t.dtype())));
-                }
-                let amp = target.normalized_amplitudes(&predict(net, &x));
-                for (a, (v, b)) in acc.iter_mut().zip(amp.iter().zip(&base)) {
-                    *a += v / b / cfg.directions as f64;
-                }
-            }
-            acc
-        })
-        .collect();
-    for (p, t) in params.iter().zip(&theta) {
-        p.set(t.clone());
-    }
-    out
 }

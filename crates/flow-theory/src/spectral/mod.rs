@@ -4,15 +4,17 @@
 //! Fourier coefficients exactly (Sec. 2); [`spectrum`] computes numerical spectra with rustfft;
 //! [`learning`] trains networks on sums of sines and records which frequencies are learned
 //! when (Sec. 3), along curves of growing complexity (Sec. 4) and under parameter
-//! perturbation (Sec. 3, robustness).
+//! perturbation ([`robustness`], Sec. 3).
 
 pub mod learning;
 pub mod relu1d;
+pub mod robustness;
 pub mod spectrum;
 
 pub use learning::{
-    LearningOrderConfig, LearningTrace, ManifoldConfig, RobustnessConfig, SineTarget, curve_points,
-    first_crossing, perturbation_robustness, train_learning_order, train_on_curve,
+    LearningOrderConfig, LearningTrace, ManifoldConfig, SineTarget, curve_points, first_crossing,
+    train_learning_order, train_on_curve, train_until_learned,
 };
 pub use relu1d::{PiecewiseLinear, ReluNet1d};
+pub use robustness::{Robustness, RobustnessConfig, perturbation_robustness};
 pub use spectrum::{amplitude_spectrum, dft, octave_envelope_slope};

@@ -9,6 +9,7 @@ use flow_coupling::{
     ActNorm, ActiveHalf, AdditiveCoupling, AffineCoupling, Bijection, FixedRotation, Flow,
     GlobalScale, SplineConfig, SplineCoupling, SubnetConfig, VolumePreserving,
 };
+use nalgebra::DMatrix;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -132,4 +133,18 @@ pub fn mean_nll(flow: &Flow, x: &Tensor, chunk: usize) -> f64 {
 /// The latent `z = f(x)` of the rows of `x`, without recording gradients.
 pub fn latent(flow: &Flow, x: &Tensor) -> Tensor {
     no_grad(|| flow.forward(x, None))
+}
+
+/// The matrix `M` of a linear layer `z = M x` of `flow` (for [`build_flow`], layer `2b` is the
+/// fixed Haar rotation `Q_b` of block `b`), read off by pushing the identity through it: the
+/// rows of the output are `f(e_i)ᵀ = (M e_i)ᵀ`, so the output is `Mᵀ`. Lets covariance-level
+/// predictions use a trained flow's own rotations (arXiv 2210.14032, Sec. 4).
+///
+/// # Panics
+/// If `layer` is out of range.
+pub fn linear_layer_matrix(flow: &Flow, layer: usize) -> DMatrix<f64> {
+    let d = flow.layers()[layer].dim();
+    let eye = Tensor::eye(d, flow.dtype());
+    let out = no_grad(|| flow.layers()[layer].forward(&eye, None));
+    DMatrix::from_row_slice(d, d, &out.to_vec_f64()).transpose()
 }

@@ -158,16 +158,31 @@ impl IterativeCoupling {
 
     /// NLL of `data` after `0..=len` blocks.
     pub fn nll_per_block(&self, data: &[[f64; 2]]) -> Vec<f64> {
+        self.sample_nll_per_block(data)
+            .iter()
+            .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+            .collect()
+    }
+
+    /// Per-sample `−log N(z) − log|det|` of `data` after `0..=len` blocks (`[block][sample]`),
+    /// for Monte-Carlo errors of per-block differences.
+    pub fn sample_nll_per_block(&self, data: &[[f64; 2]]) -> Vec<Vec<f64>> {
+        let per_sample = |z: &[[f64; 2]], ld: &[f64]| -> Vec<f64> {
+            z.iter()
+                .zip(ld)
+                .map(|(p, l)| 0.5 * (p[0] * p[0] + p[1] * p[1]) + LN_2PI - l)
+                .collect()
+        };
         let mut z = data.to_vec();
         let mut log_det = vec![0.0; z.len()];
-        let mut out = vec![nll_2d(&z, &log_det)];
+        let mut out = vec![per_sample(&z, &log_det)];
         for b in &self.blocks {
             let (nz, ld) = b.apply(&z);
             z = nz;
             for (acc, l) in log_det.iter_mut().zip(ld) {
                 *acc += l;
             }
-            out.push(nll_2d(&z, &log_det));
+            out.push(per_sample(&z, &log_det));
         }
         out
     }

@@ -17,7 +17,7 @@ pub mod rearrangement;
 
 pub use conditional::{Gmm2, block_gain};
 pub use flow_coupling::Flow;
-pub use flows::{FlowKind, build_flow, latent, mean_nll, train_nll};
+pub use flows::{FlowKind, build_flow, latent, linear_layer_matrix, mean_nll, train_nll};
 pub use iterative::{BinnedCouplingBlock, IterativeCoupling, nll_2d};
 pub use rearrangement::{
     RearrangementStats, rearrangement_grid_2d, uniform_cube_kl_floor, unit_ball_volume,
