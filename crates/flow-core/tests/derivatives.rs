@@ -163,7 +163,7 @@ fn slogdet_of_known_matrices() {
 #[test]
 fn fused_elementwise_kernels_match_composition() {
     type Unary = fn(&Tensor) -> Tensor;
-    let activations: [(&str, Unary); 15] = [
+    let activations: [(&str, Unary); 16] = [
         ("atan", Tensor::atan),
         ("exp", Tensor::exp),
         ("log", |x| x.abs().add_scalar(0.1).log()),
@@ -175,6 +175,7 @@ fn fused_elementwise_kernels_match_composition() {
         ("sigmoid", Tensor::sigmoid),
         ("softplus", Tensor::softplus),
         ("silu", Tensor::silu),
+        ("silu_prime", Tensor::silu_prime),
         ("elu", Tensor::elu),
         ("relu", Tensor::relu),
         ("log1p", |x| x.abs().log1p()),

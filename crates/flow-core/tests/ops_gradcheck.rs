@@ -72,6 +72,7 @@ fn table() -> Vec<(&'static str, OpFn, Shapes, Domain)> {
         ),
         ("elu", |x| x[0].elu(), one, AwayFromZero),
         ("silu", |x| x[0].silu(), one, Real),
+        ("silu_prime", |x| x[0].silu_prime(), one, Real),
         (
             "clamp",
             |x| x[0].clamp(-0.05, 0.05).mul(&x[0]),

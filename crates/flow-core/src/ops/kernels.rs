@@ -43,8 +43,30 @@ pub(crate) fn binary<T: Element>(
     Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y))
 }
 
+/// How many leading elements-blocks of `shape` repeat a trailing block of `inner` elements,
+/// when `small` (with leading 1s ignored) equals a suffix of `shape`: `Some(inner)`.
+fn trailing_block(small: &[usize], shape: &[usize]) -> Option<usize> {
+    let core: &[usize] = {
+        let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+        &small[first..]
+    };
+    (core.len() <= shape.len() && shape.ends_with(core)).then(|| core.iter().product())
+}
+
 /// Sums `a` down to `target` (the reverse of broadcasting `target` up to `a`'s shape).
+/// Fast path: a target that is a trailing block of `a` (a bias gradient) is a sum of
+/// contiguous rows.
 pub(crate) fn sum_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
+    if let (Some(inner), Some(xs)) = (trailing_block(target, a.shape()), a.as_slice())
+        && inner > 0
+        && inner < xs.len()
+    {
+        let mut acc = vec![T::zero(); inner];
+        for row in xs.chunks_exact(inner) {
+            acc.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+        }
+        return ArrayD::from_shape_vec(IxDyn(target), acc).expect("sum_to: shape");
+    }
     let n = a.ndim();
     let lead = n - target.len();
     // Sum kept axes of size 1 first (indices stay valid), then drop leading axes.
@@ -142,4 +164,60 @@ pub(crate) fn pad<T: Element>(
     let mut shape = a.shape().to_vec();
     shape[axis] = before + dim + after;
     ArrayD::from_shape_vec(IxDyn(&shape), out).expect("pad: shape")
+}
+
+/// `a` repeated up to `target` (numpy broadcasting). Fast path: `a` is a trailing block of
+/// `target` (copy contiguous rows).
+pub(crate) fn broadcast_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
+    if let (Some(inner), Some(xs)) = (trailing_block(a.shape(), target), a.as_slice())
+        && inner > 0
+    {
+        let total: usize = target.iter().product();
+        let mut out = Vec::with_capacity(total);
+        for _ in 0..total / inner {
+            out.extend_from_slice(xs);
+        }
+        return ArrayD::from_shape_vec(IxDyn(target), out).expect("broadcast_to: shape");
+    }
+    a.broadcast(IxDyn(target))
+        .expect("broadcast")
+        .as_standard_layout()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contiguous-row fast paths agree with ndarray's general broadcasting and axis sums.
+    #[test]
+    fn fast_sum_to_and_broadcast_to_match_the_general_path() {
+        let a = ArrayD::from_shape_vec(
+            IxDyn(&[2, 3, 4]),
+            (0..24).map(|v| f64::from(v) * 0.37 - 2.0).collect(),
+        )
+        .expect("shape");
+        for target in [&[4][..], &[1, 4], &[3, 4], &[1, 3, 4], &[1, 1, 1], &[]] {
+            let mut general = a.clone();
+            let lead = a.ndim() - target.len();
+            for i in (lead..a.ndim()).rev() {
+                if target[i - lead] == 1 {
+                    general = general.sum_axis(Axis(i)).insert_axis(Axis(i));
+                }
+            }
+            for _ in 0..lead {
+                general = general.sum_axis(Axis(0));
+            }
+            let fast = sum_to(&a, target);
+            assert_eq!(fast.shape(), target);
+            let err = fast
+                .iter()
+                .zip(&general)
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            assert!(err < 1e-12, "sum_to {target:?}: {err}");
+            let back = broadcast_to(&fast, a.shape());
+            let want = fast.broadcast(IxDyn(a.shape())).expect("bc").to_owned();
+            assert_eq!(back, want, "broadcast_to from {target:?}");
+        }
+    }
 }

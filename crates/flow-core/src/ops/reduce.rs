@@ -106,8 +106,7 @@ impl Tensor {
             return self.clone();
         }
         kernels::check_broadcastable("broadcast_to", self.shape(), target);
-        let data =
-            map_data!(self.data(), a => a.broadcast(IxDyn(target)).expect("broadcast").to_owned());
+        let data = map_data!(self.data(), a => kernels::broadcast_to(a, target));
         let op = BroadcastTo {
             input: self.shape().to_vec(),
             target: target.to_vec(),
