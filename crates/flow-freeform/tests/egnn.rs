@@ -5,20 +5,26 @@
 mod common;
 
 use flow_core::nn::{Module, values};
-use flow_core::{DType, Tensor, grad, jacobian};
+use flow_core::{DType, Tensor, grad, jacobian, jvp};
+use flow_freeform::egnn::MessagePassing;
 use flow_freeform::{Egnn, EgnnConfig, Latent, Network};
 
 const N: usize = 5;
 const D: usize = 3;
 
-fn net(dtype: DType) -> Egnn {
+fn net_with(dtype: DType, passing: MessagePassing) -> Egnn {
     // Gain 1 on the coordinate heads and no 1/100 aggregation factor, so that the update is
     // O(1) rather than the near-identity of the official initialisation.
     let mut cfg = EgnnConfig::new(N, D, 3)
         .with_hidden(16)
-        .with_coord_head_gain(1.0);
+        .with_coord_head_gain(1.0)
+        .with_message_passing(passing);
     cfg.normalization_factor = 1.0;
     cfg.build("egnn", dtype, &mut common::rng(30))
+}
+
+fn net(dtype: DType) -> Egnn {
+    net_with(dtype, MessagePassing::Dense)
 }
 
 /// Applies `x_i ↦ R x_i + t` to flat `[b, N·D]` coordinates (row-major R).
@@ -34,7 +40,12 @@ fn max_err(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn egnn_is_equivariant_in_f32() {
-    let egnn = net(DType::F32);
+    for passing in [MessagePassing::Dense, MessagePassing::Sparse] {
+        check_equivariance(&net_with(DType::F32, passing));
+    }
+}
+
+fn check_equivariance(egnn: &Egnn) {
     let b = 6;
     let x = Tensor::randn(&[b, N * D], DType::F64, &mut common::rng(31)).mul_scalar(1.5);
     let xv = x.to_vec_f64();
@@ -59,7 +70,8 @@ fn egnn_is_equivariant_in_f32() {
         let e = max_err(&lhs, &rhs);
         assert!(
             e < tol,
-            "rotation/translation (reflect {reflect}): error {e}"
+            "{:?}: rotation/translation (reflect {reflect}): error {e}",
+            egnn.config().message_passing
         );
     }
     // Permutation of particles within each sample.
@@ -73,7 +85,11 @@ fn egnn_is_equivariant_in_f32() {
             .collect()
     };
     let e = max_err(&run(&permute(&xv)), &permute(&y));
-    assert!(e < tol, "permutation error {e}");
+    assert!(
+        e < tol,
+        "{:?}: permutation error {e}",
+        egnn.config().message_passing
+    );
 }
 
 #[test]
@@ -169,4 +185,49 @@ fn every_egnn_parameter_receives_gradient() {
             p.name()
         );
     }
+}
+
+/// The dense all-pairs layout (split first layer, masked diagonal, sums over the neighbour
+/// axis) and the sparse gather/scatter layout are the same function: equal outputs, input and
+/// parameter gradients and Jacobian-vector products (f64 round-off), and equal outputs in f32.
+#[test]
+fn dense_and_sparse_message_passing_agree() {
+    let dense = net_with(DType::F64, MessagePassing::Dense);
+    let sparse = net_with(DType::F64, MessagePassing::Sparse);
+    let names = |e: &Egnn| -> Vec<String> {
+        e.parameters()
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect()
+    };
+    assert_eq!(names(&dense), names(&sparse), "same parameters");
+    let x = Tensor::randn(&[3, N * D], DType::F64, &mut common::rng(35)).mul_scalar(1.5);
+    let v = Tensor::randn(&[3, N * D], DType::F64, &mut common::rng(36));
+    let (y_d, t_d) = jvp(|u| dense.forward(u, None), &x, &v);
+    let (y_s, t_s) = jvp(|u| sparse.forward(u, None), &x, &v);
+    let scale = y_d.to_vec_f64().iter().fold(0.0f64, |m, a| m.max(a.abs()));
+    assert!(scale > 0.5, "outputs too small to compare: {scale}");
+    assert!(max_err(&y_d.to_vec_f64(), &y_s.to_vec_f64()) < 1e-12);
+    assert!(max_err(&t_d.to_vec_f64(), &t_s.to_vec_f64()) < 1e-12);
+    let grads = |e: &Egnn| -> Vec<Vec<f64>> {
+        let x = x.requires_grad();
+        let params = e.parameters();
+        let mut wrt: Vec<Tensor> = values(&params);
+        wrt.push(x.clone());
+        let loss = e.forward(&x, None).sin().sum_all();
+        grad(&loss, &wrt.iter().collect::<Vec<_>>())
+            .iter()
+            .map(Tensor::to_vec_f64)
+            .collect()
+    };
+    for (i, (gd, gs)) in grads(&dense).iter().zip(grads(&sparse)).enumerate() {
+        let e = max_err(gd, &gs);
+        assert!(e < 1e-11, "gradient {i} differs by {e}");
+    }
+    let x32 = x.to_dtype(DType::F32);
+    let (d32, s32) = (
+        net_with(DType::F32, MessagePassing::Dense).forward(&x32, None),
+        net_with(DType::F32, MessagePassing::Sparse).forward(&x32, None),
+    );
+    assert!(max_err(&d32.to_vec_f64(), &s32.to_vec_f64()) < 1e-5);
 }

@@ -8,19 +8,14 @@ use flow_core::nn::{Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, Modu
 use flow_core::{DType, Tensor};
 use rand::Rng;
 
-/// The edges `(row, col)` of the complete graph on `n` nodes without self-loops.
-pub(crate) fn complete_graph(n: usize) -> (Vec<usize>, Vec<usize>) {
-    let mut row = Vec::with_capacity(n * n.saturating_sub(1));
-    let mut col = Vec::with_capacity(row.capacity());
-    for i in 0..n {
-        for j in 0..n {
-            if i != j {
-                row.push(i);
-                col.push(j);
-            }
-        }
-    }
-    (row, col)
+use super::graph::Graph;
+
+/// An MLP applied to the output of its first layer (computed by [`Graph::edge_linear`]):
+/// activation, then the remaining layers with activations in between.
+fn mlp_after_first(mlp: &Mlp, first: Tensor) -> Tensor {
+    mlp.layers[1..]
+        .iter()
+        .fold(first, |h, layer| layer.forward(&mlp.activation.apply(&h)))
 }
 
 /// Invariant graph convolution: `m_ij = φ_e(h_i, h_j, e_ij)` (two SiLU layers), optional
@@ -63,22 +58,13 @@ impl Gcl {
         }
     }
 
-    /// `h`: `[B, N, H]`; `edge_attr`: `[B, E, F]`.
+    /// `h`: `[B, N, H]`; `edge_attr`: per edge, in the graph's layout.
     pub fn forward(&self, h: &Tensor, edge_attr: &Tensor, graph: &Graph) -> Tensor {
-        let input = Tensor::concat(
-            &[
-                &h.index_select(1, &graph.row),
-                &h.index_select(1, &graph.col),
-                edge_attr,
-            ],
-            2,
-        );
-        let mut m = self.edge_mlp.forward(&input).silu();
-        if let Some(att) = &self.attention {
-            m = m.mul(&att.forward(&m).sigmoid());
-        }
-        let agg = m
-            .index_add(1, &graph.row, graph.nodes)
+        let first = graph.edge_linear(&self.edge_mlp.layers[0], h, edge_attr);
+        let m = mlp_after_first(&self.edge_mlp, first).silu();
+        let gate = self.attention.as_ref().map(|att| att.forward(&m).sigmoid());
+        let agg = graph
+            .aggregate(&m, gate.as_ref())
             .mul_scalar(1.0 / graph.normalization);
         h.add(&self.node_mlp.forward(&Tensor::concat(&[h, &agg], 2)))
     }
@@ -125,7 +111,8 @@ impl CoordUpdate {
         CoordUpdate { mlp, head }
     }
 
-    /// `x`: `[B, N, D]`; `coord_diff`: normalised `[B, E, D]`.
+    /// `x`: `[B, N, D]`; `coord_diff` (normalised) and `edge_attr`: per edge, in the graph's
+    /// layout.
     pub fn forward(
         &self,
         h: &Tensor,
@@ -134,18 +121,10 @@ impl CoordUpdate {
         edge_attr: &Tensor,
         graph: &Graph,
     ) -> Tensor {
-        let input = Tensor::concat(
-            &[
-                &h.index_select(1, &graph.row),
-                &h.index_select(1, &graph.col),
-                edge_attr,
-            ],
-            2,
-        );
-        let phi = self.head.forward(&self.mlp.forward(&input).silu());
-        let trans = coord_diff.mul(&phi);
-        let agg = trans
-            .index_add(1, &graph.row, graph.nodes)
+        let first = graph.edge_linear(&self.mlp.layers[0], h, edge_attr);
+        let phi = self.head.forward(&mlp_after_first(&self.mlp, first).silu());
+        let agg = graph
+            .aggregate(&coord_diff.mul(&phi), None)
             .mul_scalar(1.0 / graph.normalization);
         x.add(&agg)
     }
@@ -156,31 +135,6 @@ impl Module for CoordUpdate {
         let mut p = self.mlp.parameters();
         p.extend(self.head.parameters());
         p
-    }
-}
-
-/// The fully connected graph and the aggregation constants.
-#[derive(Clone, Debug)]
-pub(crate) struct Graph {
-    pub nodes: usize,
-    pub row: Vec<usize>,
-    pub col: Vec<usize>,
-    /// Sums over neighbours are divided by this (EDM: 100).
-    pub normalization: f64,
-    /// `c` in `(x_i − x_j)/(‖x_i − x_j‖ + c)` (EDM: 1).
-    pub norm_constant: f64,
-}
-
-impl Graph {
-    /// Squared distances `[B, E, 1]` and normalised differences `[B, E, D]` of `x` `[B, N, D]`.
-    pub fn geometry(&self, x: &Tensor) -> (Tensor, Tensor) {
-        let diff = x
-            .index_select(1, &self.row)
-            .sub(&x.index_select(1, &self.col));
-        let radial = diff.square().sum_axis(2, true);
-        let norm = radial.add_scalar(1e-8).sqrt();
-        let unit = diff.div(&norm.add_scalar(self.norm_constant));
-        (radial, unit)
     }
 }
 
@@ -201,7 +155,7 @@ impl EquivariantBlock {
         graph: &Graph,
     ) -> (Tensor, Tensor) {
         let (radial, unit) = graph.geometry(&x);
-        let edge_attr = Tensor::concat(&[&radial, radial0], 2);
+        let edge_attr = Tensor::concat(&[&radial, radial0], radial.ndim() - 1);
         let mut h = h;
         for gcl in &self.gcls {
             h = gcl.forward(&h, &edge_attr, graph);
