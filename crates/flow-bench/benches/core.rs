@@ -86,7 +86,7 @@ fn steps(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
+    config = { flow_core::allocator::keep_freed_memory(); Criterion::default() }.sample_size(30).measurement_time(std::time::Duration::from_secs(4));
     targets = steps
 }
 criterion_main!(benches);

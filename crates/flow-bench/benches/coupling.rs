@@ -61,7 +61,7 @@ fn training_step(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
+    config = { flow_core::allocator::keep_freed_memory(); Criterion::default() }.sample_size(20).measurement_time(std::time::Duration::from_secs(4));
     targets = training_step
 }
 criterion_main!(benches);

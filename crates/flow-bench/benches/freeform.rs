@@ -90,7 +90,7 @@ fn sampling(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20);
+    config = { flow_core::allocator::keep_freed_memory(); Criterion::default() }.sample_size(20);
     targets = steps, sampling
 }
 criterion_main!(benches);

@@ -102,6 +102,7 @@ fn build(args: &Args, rng: &mut Xoshiro256PlusPlus) -> Flow {
 }
 
 fn main() {
+    flow_core::allocator::keep_freed_memory();
     let args = Args::parse();
     let toy = match args.toy {
         ToyArg::TwoMoons => Toy2d::TWO_MOONS,

@@ -25,6 +25,7 @@
 //! assert!((d2y.item() - 12.0).abs() < 1e-12);
 //! ```
 
+pub mod allocator;
 pub mod autodiff;
 pub mod data;
 pub mod distributions;

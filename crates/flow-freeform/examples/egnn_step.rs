@@ -15,6 +15,7 @@ use flow_freeform::{
 use rand::SeedableRng;
 
 fn main() {
+    flow_core::allocator::keep_freed_memory();
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("integer argument"))

@@ -7,6 +7,7 @@ use clap::Parser;
 use flow_bench::cli::{self, Cli};
 
 fn main() {
+    flow_core::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
