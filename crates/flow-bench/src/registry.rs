@@ -15,6 +15,7 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::free_form::EgnnBoltzmann),
         Box::new(experiments::free_form::SbiC2st),
         Box::new(experiments::free_form::FifManifolds),
+        Box::new(experiments::free_form::FifNaiveVsStable),
         Box::new(experiments::free_form::FffStepTime),
         Box::new(experiments::coupling::CouplingToyFits),
         Box::new(experiments::coupling::CouplingReverseKl),

@@ -10,7 +10,7 @@
 //! References: FIF arXiv:2306.01843, Eq. (3) (on-manifold density), Eqs. (8)–(12) (gradient
 //! `tr(J_g⁺ ∂φ J_g)`, encoder as pseudo-inverse, encoder at x), §5 (configs).
 
-use flow_core::{DType, Tensor};
+use flow_core::{DType, Tensor, jvp};
 use rand::Rng;
 
 use crate::model::FreeFormFlow;
@@ -62,4 +62,47 @@ pub fn rectangular_log_volume(j: &Tensor) -> Tensor {
     );
     let j = j.to_dtype(DType::F64);
     j.transposed_matmul(&j).slogdet().1.mul_scalar(0.5)
+}
+
+/// `(g(z), ½ log det(J_g(z)ᵀ J_g(z)))` for `z` of shape `[batch, d]`, with `log|det J_g(z)|`
+/// when `g` is square. The Jacobian comes from `d` recorded JVPs with unit tangents, so the
+/// log-volume is differentiable in the decoder's parameters and in `z` (the naive maximum-
+/// likelihood objective of [`crate::surrogate::VolumeTerm::DecoderExact`]); in z's dtype.
+///
+/// References: FIF arXiv:2306.01843, Eq. (3) and §4 (naive maximum likelihood on a learned
+/// manifold, the unstable baseline of the encoder-at-x surrogate).
+///
+/// # Panics
+/// If `z` is not `[batch, d]` with `d ≥ 1`, or `g` maps to fewer than `d` dimensions.
+pub fn decoder_log_volume(decode: &dyn Fn(&Tensor) -> Tensor, z: &Tensor) -> (Tensor, Tensor) {
+    assert!(
+        z.ndim() == 2 && z.dim(1) > 0,
+        "decoder_log_volume: z {:?} is not [batch, d]",
+        z.shape()
+    );
+    let (b, d) = (z.dim(0), z.dim(1));
+    let mut x1 = None;
+    let columns: Vec<Tensor> = (0..d)
+        .map(|k| {
+            let e: Vec<f64> = (0..b * d)
+                .map(|i| f64::from(u8::from(i % d == k)))
+                .collect();
+            let e = Tensor::from_vec(e, &[b, d]).to_dtype(z.dtype());
+            let (y, col) = jvp(decode, z, &e);
+            x1.get_or_insert(y);
+            col.unsqueeze(2)
+        })
+        .collect();
+    let j = Tensor::concat(&columns.iter().collect::<Vec<_>>(), 2);
+    assert!(
+        j.dim(1) >= d,
+        "decoder_log_volume: decoder output {} is smaller than the latent {d}",
+        j.dim(1)
+    );
+    let log_volume = if j.dim(1) == d {
+        j.slogdet().1
+    } else {
+        j.transposed_matmul(&j).slogdet().1.mul_scalar(0.5)
+    };
+    (x1.expect("d ≥ 1"), log_volume)
 }

@@ -55,12 +55,12 @@ pub mod train;
 pub use egnn::{Egnn, EgnnConfig};
 pub use exact::{ExactEval, JacobianSide, exact_log_prob, log_volume};
 pub use hutchinson::{HutchinsonSampler, sample_v};
-pub use injective::{fif_loss, rectangular_log_volume};
+pub use injective::{decoder_log_volume, fif_loss, rectangular_log_volume};
 pub use latent::Latent;
 pub use model::{FreeFormFlow, Network};
 pub use net::{ResNet, ResNetConfig};
 pub use surrogate::{
-    Differentiation, ExtraTerms, FffLossConfig, LossTerms, SurrogateOutput, autoencoder_loss,
-    fff_loss, volume_change_surrogate,
+    Differentiation, ExtraTerms, FffLossConfig, LossTerms, SurrogateOutput, VolumeTerm,
+    autoencoder_loss, fff_loss, volume_change_surrogate,
 };
 pub use train::{TrainConfig, TrainError, TrainReport, Trainer};

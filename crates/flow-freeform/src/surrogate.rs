@@ -9,6 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::hutchinson::{HutchinsonSampler, sample_like};
+use crate::injective::decoder_log_volume;
 use crate::model::FreeFormFlow;
 
 /// How the θ-gradient of the surrogate is obtained; both give the same gradient to round-off.
@@ -93,6 +94,20 @@ pub fn volume_change_surrogate(
     }
 }
 
+/// Which volume-change term the loss uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VolumeTerm {
+    /// The free-form surrogate `vᵀ J_f(x) sg(J_g(z) v)`: gradient to the encoder only, encoder
+    /// Jacobian at the data point x (for injective models the paper's stable objective).
+    #[default]
+    Surrogate,
+    /// Naive maximum likelihood through the decoder: the exact `½ log det(J_g(z)ᵀ J_g(z))` at
+    /// `z = f(x)` (`log|det J_g|` when `d = D`) from `d` recorded JVPs, differentiated into both
+    /// networks. For injective models this is the objective the FIF paper calls unstable
+    /// (FIF arXiv:2306.01843, §4); costs `d` decoder JVPs.
+    DecoderExact,
+}
+
 /// Weights of optional extra reconstruction terms (0 switches a term off).
 ///
 /// References: the official `fff/base.py::compute_metrics` loss keys.
@@ -123,6 +138,9 @@ pub struct FffLossConfig {
     pub noise: f64,
     /// Extra reconstruction terms.
     pub extra: ExtraTerms,
+    /// The volume-change term (the surrogate unless a naive baseline is wanted).
+    #[serde(default)]
+    pub volume: VolumeTerm,
 }
 
 impl FffLossConfig {
@@ -136,7 +154,13 @@ impl FffLossConfig {
             differentiation: Differentiation::ReverseOverReverse,
             noise: 0.0,
             extra: ExtraTerms::default(),
+            volume: VolumeTerm::Surrogate,
         }
+    }
+    /// Sets the volume-change term.
+    pub fn with_volume(mut self, volume: VolumeTerm) -> Self {
+        self.volume = volume;
+        self
     }
     /// Sets the number of Hutchinson vectors.
     pub fn with_hutchinson_samples(mut self, k: usize) -> Self {
@@ -171,7 +195,8 @@ pub struct LossTerms {
     pub reconstruction: Tensor,
     /// `log p_Z(f(x))`.
     pub log_prob_latent: Tensor,
-    /// The surrogate S.
+    /// The surrogate S (with [`VolumeTerm::DecoderExact`]: `−½ log det(J_gᵀ J_g)`, so that
+    /// `nll = −log p_Z − S` is then the exact on-manifold NLL).
     pub surrogate: Tensor,
     /// Weighted sum of the extra terms (batch mean), a scalar.
     pub extra: Tensor,
@@ -209,9 +234,22 @@ pub fn fff_loss<R: Rng + ?Sized>(
     let encode = |x: &Tensor| model.encode(x, condition);
     let decode = |z: &Tensor| model.decode(z, condition);
     let z_shape = [x.dim(0), model.latent_dim()];
-    let probe = Tensor::zeros(&z_shape, x.dtype());
-    let vs = sample_like(&probe, config.hutchinson_samples, config.sampler, rng);
-    let out = volume_change_surrogate(&encode, &decode, &x, &vs, config.differentiation);
+    let out = match config.volume {
+        VolumeTerm::Surrogate => {
+            let probe = Tensor::zeros(&z_shape, x.dtype());
+            let vs = sample_like(&probe, config.hutchinson_samples, config.sampler, rng);
+            volume_change_surrogate(&encode, &decode, &x, &vs, config.differentiation)
+        }
+        VolumeTerm::DecoderExact => {
+            let z = encode(&x);
+            let (reconstruction, log_volume) = decoder_log_volume(&decode, &z);
+            SurrogateOutput {
+                z,
+                reconstruction,
+                surrogate: log_volume.neg(),
+            }
+        }
+    };
     let log_prob_latent = model.latent.log_prob(&out.z);
     let nll = log_prob_latent.neg().sub(&out.surrogate);
     let reconstruction = sq_dist(&x, &out.reconstruction);

@@ -5,6 +5,7 @@
 
 pub mod boltzmann;
 mod common;
+pub mod fif_naive;
 pub mod injective;
 pub mod linear_hutchinson;
 pub mod sbi;
@@ -13,6 +14,7 @@ pub mod toys;
 
 pub use boltzmann::EgnnBoltzmann;
 pub use common::NetPreset;
+pub use fif_naive::FifNaiveVsStable;
 pub use injective::FifManifolds;
 pub use linear_hutchinson::LinearHutchinson;
 pub use sbi::SbiC2st;
