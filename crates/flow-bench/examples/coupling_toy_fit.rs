@@ -7,12 +7,12 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
+use flow_bench::experiments::coupling::one_cycle;
 use flow_core::nn::Activation;
-use flow_core::optim::Schedule;
 use flow_core::{DType, no_grad};
+use flow_coupling::Trainer;
 use flow_coupling::train::nll::{Dataset, nll_loss};
 use flow_coupling::{Flow, Mixing, NsfConfig, RealNvpConfig, SoftClamp, SplineConfig};
-use flow_coupling::{TrainConfig, Trainer};
 use flow_data::toy::Toy2d;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -120,17 +120,7 @@ fn main() {
     let flow = build(&args, &mut rng);
     flow.initialize(&train.x.narrow(0, 0, 4096.min(args.train_samples)), None);
     let steps = args.steps;
-    let config = TrainConfig::new(steps)
-        .with_batch_size(args.batch)
-        .with_learning_rate(args.lr)
-        .with_schedule(Schedule::OneCycle {
-            total_steps: steps,
-            pct_start: 0.05,
-            div_factor: 10.0,
-            final_div_factor: 100.0,
-        })
-        .with_max_grad_norm(Some(10.0))
-        .with_seed(args.seed);
+    let config = one_cycle(steps, args.batch, args.lr).with_seed(args.seed);
     let mut trainer = Trainer::new(&flow, config);
     let start = std::time::Instant::now();
     for quarter in 1..=4 {

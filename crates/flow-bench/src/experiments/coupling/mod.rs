@@ -11,4 +11,4 @@ pub mod toy_fits;
 
 pub use common::{CouplingModel, ModelSize};
 pub use reverse_kl::{CouplingReverseKl, EnergyTarget, ReverseKlPreset};
-pub use toy_fits::{CouplingToyFits, ToyFit, ToyFitPreset};
+pub use toy_fits::{CouplingToyFits, ToyFit, ToyFitPreset, one_cycle};
