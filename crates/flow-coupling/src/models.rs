@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bijection::Bijection;
 use crate::bijections::{
-    ActNorm, ActiveHalf, AffineCoupling, FixedRotation, LuLinear, Permutation, SoftClamp, SplineConfig,
-    SplineCoupling,
+    ActNorm, ActiveHalf, AffineCoupling, FixedRotation, LuLinear, Permutation, SoftClamp,
+    SplineConfig, SplineCoupling,
 };
 use crate::conditioner::{ConditionConfig, SubnetConfig};
 use crate::flow::Flow;
