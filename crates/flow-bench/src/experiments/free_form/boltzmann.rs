@@ -69,9 +69,9 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
     let full = mode == Mode::Full;
     let dw4 = BgPreset {
         target: ReferenceTarget::Dw4,
-        layers: pick(mode, 1, 3, 20),
+        layers: pick(mode, 1, 8, 20),
         hidden: pick(mode, 8, 32, 64),
-        steps: pick(mode, 4, 400, 50 * PAPER_STEPS_PER_EPOCH),
+        steps: pick(mode, 4, 2000, 50 * PAPER_STEPS_PER_EPOCH),
         batch: pick(mode, 16, 64, 256),
         beta: 10.0,
         one_cycle: true,
@@ -175,7 +175,7 @@ impl Experiment for EgnnBoltzmann {
         preset_value(&bg_presets(mode))
     }
     fn version(&self) -> u32 {
-        3 // 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings
+        4 // 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps
     }
 
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
