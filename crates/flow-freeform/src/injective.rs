@@ -10,7 +10,7 @@
 //! References: FIF arXiv:2306.01843, Eq. (3) (on-manifold density), Eqs. (8)–(12) (gradient
 //! `tr(J_g⁺ ∂φ J_g)`, encoder as pseudo-inverse, encoder at x), §5 (configs).
 
-use flow_core::{DType, Tensor, jvp};
+use flow_core::{DType, Tensor, jacobian};
 use rand::Rng;
 
 use crate::model::FreeFormFlow;
@@ -65,9 +65,10 @@ pub fn rectangular_log_volume(j: &Tensor) -> Tensor {
 }
 
 /// `(g(z), ½ log det(J_g(z)ᵀ J_g(z)))` for `z` of shape `[batch, d]`, with `log|det J_g(z)|`
-/// when `g` is square. The Jacobian comes from `d` recorded JVPs with unit tangents, so the
-/// log-volume is differentiable in the decoder's parameters and in `z` (the naive maximum-
-/// likelihood objective of [`crate::surrogate::VolumeTerm::DecoderExact`]); in z's dtype.
+/// when `g` is square. The Jacobian comes from flow-core's recorded [`jacobian`] (`d` JVPs
+/// with unit tangents), so the log-volume is differentiable in the decoder's parameters and
+/// in `z` (the naive maximum-likelihood objective of
+/// [`crate::surrogate::VolumeTerm::DecoderExact`]); in z's dtype.
 ///
 /// References: FIF arXiv:2306.01843, Eq. (3) and §4 (naive maximum likelihood on a learned
 /// manifold, the unstable baseline of the encoder-at-x surrogate).
@@ -80,20 +81,8 @@ pub fn decoder_log_volume(decode: &dyn Fn(&Tensor) -> Tensor, z: &Tensor) -> (Te
         "decoder_log_volume: z {:?} is not [batch, d]",
         z.shape()
     );
-    let (b, d) = (z.dim(0), z.dim(1));
-    let mut x1 = None;
-    let columns: Vec<Tensor> = (0..d)
-        .map(|k| {
-            let e: Vec<f64> = (0..b * d)
-                .map(|i| f64::from(u8::from(i % d == k)))
-                .collect();
-            let e = Tensor::from_vec(e, &[b, d]).to_dtype(z.dtype());
-            let (y, col) = jvp(decode, z, &e);
-            x1.get_or_insert(y);
-            col.unsqueeze(2)
-        })
-        .collect();
-    let j = Tensor::concat(&columns.iter().collect::<Vec<_>>(), 2);
+    let d = z.dim(1);
+    let j = jacobian(decode, z);
     assert!(
         j.dim(1) >= d,
         "decoder_log_volume: decoder output {} is smaller than the latent {d}",
@@ -104,5 +93,5 @@ pub fn decoder_log_volume(decode: &dyn Fn(&Tensor) -> Tensor, z: &Tensor) -> (Te
     } else {
         j.transposed_matmul(&j).slogdet().1.mul_scalar(0.5)
     };
-    (x1.expect("d ≥ 1"), log_volume)
+    (decode(z), log_volume)
 }

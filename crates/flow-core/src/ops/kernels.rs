@@ -43,8 +43,9 @@ pub(crate) fn binary<T: Element>(
     Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y))
 }
 
-/// How many leading elements-blocks of `shape` repeat a trailing block of `inner` elements,
-/// when `small` (with leading 1s ignored) equals a suffix of `shape`: `Some(inner)`.
+/// `Some(inner)` when `small`, leading 1s ignored, equals a suffix of `shape`: then `shape`
+/// is `small`'s block of `inner` contiguous elements repeated, and broadcasting or summing
+/// between the two works on whole rows.
 fn trailing_block(small: &[usize], shape: &[usize]) -> Option<usize> {
     let core: &[usize] = {
         let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());

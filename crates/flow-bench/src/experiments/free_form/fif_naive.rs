@@ -213,6 +213,9 @@ impl Experiment for FifNaiveVsStable {
     fn paper(&self) -> PaperId {
         PaperId::InjectiveFlows
     }
+    fn version(&self) -> u32 {
+        2 // 2: the naive log-volume uses flow-core's `jacobian` (f32 round-off differs)
+    }
     fn title(&self) -> &'static str {
         "FIF: stable encoder-at-x surrogate vs naive maximum likelihood on the sine manifold"
     }
