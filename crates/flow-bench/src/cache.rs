@@ -30,7 +30,15 @@ pub struct ResultKey {
 impl ResultKey {
     /// The key of `experiment` in `mode` with `seed`.
     pub fn new(experiment: &dyn Experiment, mode: Mode, seed: u64) -> ResultKey {
-        let preset = experiment.preset(mode);
+        ResultKey::for_preset(experiment, &experiment.preset(mode), seed)
+    }
+
+    /// The key of `experiment` run with `preset` (a mode's preset after `--set` overrides).
+    pub fn for_preset(
+        experiment: &dyn Experiment,
+        preset: &serde_json::Value,
+        seed: u64,
+    ) -> ResultKey {
         let text = format!("v{}:{}", experiment.version(), preset);
         ResultKey {
             experiment: experiment.id().to_string(),

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::BenchError;
 use crate::experiment::Mode;
+use crate::overrides::PresetOverride;
 use crate::paper::PaperId;
 use crate::registry;
 use crate::runner::{self, DEFAULT_OUT, RunOptions};
@@ -65,6 +66,10 @@ pub struct ReproduceArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// Change one preset field: `EXPERIMENT:/json/pointer=VALUE` (repeatable), e.g.
+    /// `--set 'fff-egnn-boltzmann:/0/steps=20000'`. Pointers follow `flows list --presets`.
+    #[arg(long = "set", value_name = "EXPERIMENT:/POINTER=VALUE")]
+    pub overrides: Vec<PresetOverride>,
 }
 
 impl ReproduceArgs {
@@ -89,6 +94,7 @@ impl ReproduceArgs {
             threads: self.threads.map_or(cores, usize::from),
             redo: self.redo,
             progress: !self.no_progress,
+            overrides: self.overrides.clone(),
         }
     }
 }

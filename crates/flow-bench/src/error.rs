@@ -13,6 +13,14 @@ pub enum BenchError {
         /// Comma-separated registered ids.
         known: String,
     },
+    /// A `--set` override names no selected experiment or no field of its preset.
+    #[error("--set {setting}: {why}")]
+    BadOverride {
+        /// The override as given.
+        setting: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The selection matched no registered experiment.
     #[error("no registered experiment matches the selection ({0})")]
     EmptySelection(String),
@@ -58,7 +66,9 @@ impl BenchError {
     /// The process exit status for this error: 2 for usage errors, 130 for Ctrl-C, else 1.
     pub fn exit_code(&self) -> i32 {
         match self {
-            BenchError::UnknownExperiment { .. } | BenchError::EmptySelection(_) => 2,
+            BenchError::UnknownExperiment { .. }
+            | BenchError::EmptySelection(_)
+            | BenchError::BadOverride { .. } => 2,
             BenchError::Interrupted { .. } => 130,
             _ => 1,
         }

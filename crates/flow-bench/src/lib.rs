@@ -45,6 +45,7 @@ pub mod context;
 pub mod error;
 pub mod experiment;
 pub mod experiments;
+pub mod overrides;
 pub mod paper;
 pub mod plot;
 pub mod registry;

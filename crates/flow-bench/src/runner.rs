@@ -13,6 +13,7 @@ use crate::cache::{self, ExperimentResult, FIGURES_DIR, RESULTS_DIR, ResultKey};
 use crate::context::RunContext;
 use crate::error::BenchError;
 use crate::experiment::{Experiment, ExperimentError, Mode};
+use crate::overrides::{self, PresetOverride};
 use crate::paper::PaperId;
 use crate::registry;
 use crate::report::{self, Entry, RunInfo, Status};
@@ -39,6 +40,22 @@ pub struct RunOptions {
     pub redo: bool,
     /// Draw progress bars on stderr (they hide themselves when stderr is not a terminal).
     pub progress: bool,
+    /// `--set` changes to the selected experiments' presets.
+    pub overrides: Vec<PresetOverride>,
+}
+
+impl RunOptions {
+    /// The preset `exp` runs with: its mode's preset after the overrides (already validated
+    /// by [`reproduce`]; an invalid one falls back to the unmodified preset here).
+    pub fn preset_of(&self, exp: &dyn Experiment) -> serde_json::Value {
+        overrides::resolved_preset(exp, self.mode, &self.overrides)
+            .unwrap_or_else(|_| exp.preset(self.mode))
+    }
+
+    /// The cache key of `exp` under these options.
+    pub fn key_of(&self, exp: &dyn Experiment) -> ResultKey {
+        ResultKey::for_preset(exp, &self.preset_of(exp), self.seed)
+    }
 }
 
 /// What a `reproduce` call did.
@@ -92,11 +109,12 @@ pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummar
     let start = Instant::now();
     let all = registry::registry();
     let chosen = registry::select(&all, &opts.papers, &opts.experiments)?;
+    overrides::validate(&chosen, opts.mode, &opts.overrides)?;
     prepare_output(&opts.out)?;
     let mut summary = RunSummary::default();
     let mut jobs = VecDeque::new();
     for exp in chosen {
-        let key = ResultKey::new(exp, opts.mode, opts.seed);
+        let key = opts.key_of(exp);
         if !opts.redo && cache::load(&opts.out, &key).is_some() {
             summary.cached.push(exp.id().to_string());
         } else {
@@ -207,6 +225,9 @@ pub fn rerun_command(id: &str, opts: &RunOptions) -> String {
         opts.mode.flag(),
         opts.seed
     );
+    for o in opts.overrides.iter().filter(|o| o.experiment == id) {
+        cmd.push_str(&format!(" --set '{o}'"));
+    }
     if opts.out != Path::new(DEFAULT_OUT) {
         let out = opts.out.display().to_string();
         let quoted = if out.contains([' ', '\'', '"']) {
@@ -233,7 +254,7 @@ fn run_one(
         .join(FIGURES_DIR)
         .join(format!(".staging-{}", key.stem()));
     let _ = std::fs::remove_dir_all(&staging);
-    let preset = exp.preset(opts.mode);
+    let preset = opts.preset_of(exp);
     let mut ctx = RunContext::new(
         opts.mode,
         opts.seed,
@@ -298,7 +319,7 @@ fn report_entries<'a>(
 ) -> Vec<Entry<'a>> {
     all.iter()
         .map(|exp| {
-            let key = ResultKey::new(exp.as_ref(), opts.mode, opts.seed);
+            let key = opts.key_of(exp.as_ref());
             let id = exp.id().to_string();
             let result = cache::load(&opts.out, &key);
             let status = if let Some((_, why)) = summary.failed.iter().find(|(f, _)| *f == id) {

@@ -19,6 +19,7 @@ fn options(out: &Path, experiments: &[&str], seed: u64, redo: bool) -> RunOption
         threads: 1,
         redo,
         progress: false,
+        overrides: Vec::new(),
     }
 }
 

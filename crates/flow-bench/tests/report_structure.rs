@@ -20,6 +20,7 @@ fn options(out: &Path) -> RunOptions {
         threads: 2,
         redo: false,
         progress: false,
+        overrides: Vec::new(),
     }
 }
 
