@@ -1,16 +1,22 @@
 //! Type-erased n-dimensional storage and the dispatch macros that run generic kernels on it.
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use crate::dtype::{DType, Element};
 
-/// The values of a tensor: an owned, standard-layout `ndarray` of a runtime dtype.
+/// The typed array inside [`Data`]: reference-counted, so that a reshape (and any other op that
+/// only relabels the shape of a standard-layout array) shares the buffer instead of copying it.
+/// Values never change after creation, so sharing is safe; `ndarray`'s copy-on-write would
+/// apply if anything ever wrote to a shared buffer.
+pub type Storage<T> = ArcArray<T, IxDyn>;
+
+/// The values of a tensor: a standard-layout `ndarray` of a runtime dtype, with shared storage.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Data {
     /// 32-bit storage.
-    F32(ArrayD<f32>),
+    F32(Storage<f32>),
     /// 64-bit storage.
-    F64(ArrayD<f64>),
+    F64(Storage<f64>),
 }
 
 /// Runs `$body` with `$a` bound to the typed array inside `$data`, re-wrapping the resulting
@@ -18,8 +24,8 @@ pub enum Data {
 macro_rules! map_data {
     ($data:expr, $a:ident => $body:expr) => {
         match $data {
-            $crate::data::Data::F32($a) => $crate::data::Data::F32($body),
-            $crate::data::Data::F64($a) => $crate::data::Data::F64($body),
+            $crate::data::Data::F32($a) => $crate::data::Data::F32(($body).into_shared()),
+            $crate::data::Data::F64($a) => $crate::data::Data::F64(($body).into_shared()),
         }
     };
 }
@@ -40,10 +46,10 @@ macro_rules! map_data2 {
     ($op:expr, $x:expr, $y:expr, $a:ident, $b:ident => $body:expr) => {
         match ($x, $y) {
             ($crate::data::Data::F32($a), $crate::data::Data::F32($b)) => {
-                $crate::data::Data::F32($body)
+                $crate::data::Data::F32(($body).into_shared())
             }
             ($crate::data::Data::F64($a), $crate::data::Data::F64($b)) => {
-                $crate::data::Data::F64($body)
+                $crate::data::Data::F64(($body).into_shared())
             }
             (x, y) => panic!("{}: dtype mismatch ({} vs {})", $op, x.dtype(), y.dtype()),
         }
@@ -79,16 +85,16 @@ impl Data {
     /// An array of `value` with the given shape and dtype.
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Data {
         match dtype {
-            DType::F32 => Data::F32(ArrayD::from_elem(IxDyn(shape), value as f32)),
-            DType::F64 => Data::F64(ArrayD::from_elem(IxDyn(shape), value)),
+            DType::F32 => Data::F32(ArrayD::from_elem(IxDyn(shape), value as f32).into_shared()),
+            DType::F64 => Data::F64(ArrayD::from_elem(IxDyn(shape), value).into_shared()),
         }
     }
 
     /// Converts to another dtype (a copy; identity if already that dtype).
     pub fn to_dtype(&self, dtype: DType) -> Data {
         match (self, dtype) {
-            (Data::F32(a), DType::F64) => Data::F64(a.mapv(|x| x as f64)),
-            (Data::F64(a), DType::F32) => Data::F32(a.mapv(|x| x as f32)),
+            (Data::F32(a), DType::F64) => Data::F64(a.mapv(|x| x as f64).into_shared()),
+            (Data::F64(a), DType::F32) => Data::F32(a.mapv(|x| x as f32).into_shared()),
             _ => self.clone(),
         }
     }
@@ -99,7 +105,7 @@ impl Data {
     }
 
     /// Borrows the typed array; panics naming the dtypes if `T` does not match.
-    pub fn typed<T: Element>(&self) -> &ArrayD<T> {
+    pub fn typed<T: Element>(&self) -> &Storage<T> {
         T::unwrap_ref(self).unwrap_or_else(|| {
             panic!(
                 "typed access: tensor holds {} but {} was requested",
@@ -112,7 +118,7 @@ impl Data {
     /// The same values in standard (row-major, contiguous) layout: the invariant every
     /// stored tensor keeps, so kernels can use flat slices and reshapes never copy twice.
     pub(crate) fn into_standard_layout(self) -> Data {
-        map_data!(self, a => if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() })
+        map_data!(self, a => if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned().into_shared() })
     }
 
     /// Whether every value is finite (no NaN or infinity).

@@ -8,7 +8,7 @@ use num_traits::{Float, FromPrimitive, NumAssign};
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
 
-use crate::data::Data;
+use crate::data::{Data, Storage};
 
 /// The runtime element type of a tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -58,7 +58,7 @@ pub trait Element:
     /// Wraps an array of this element type into type-erased storage.
     fn wrap(array: ArrayD<Self>) -> Data;
     /// Borrows the array if the storage holds this element type.
-    fn unwrap_ref(data: &Data) -> Option<&ArrayD<Self>>;
+    fn unwrap_ref(data: &Data) -> Option<&Storage<Self>>;
     /// Converts from `f64` (rounding for `f32`).
     fn from_f64_lossy(x: f64) -> Self;
     /// Converts to `f64` exactly.
@@ -72,9 +72,9 @@ pub trait Element:
 impl Element for f32 {
     const DTYPE: DType = DType::F32;
     fn wrap(array: ArrayD<Self>) -> Data {
-        Data::F32(array)
+        Data::F32(array.into_shared())
     }
-    fn unwrap_ref(data: &Data) -> Option<&ArrayD<Self>> {
+    fn unwrap_ref(data: &Data) -> Option<&Storage<Self>> {
         match data {
             Data::F32(a) => Some(a),
             Data::F64(_) => None,
@@ -95,9 +95,9 @@ impl Element for f32 {
 impl Element for f64 {
     const DTYPE: DType = DType::F64;
     fn wrap(array: ArrayD<Self>) -> Data {
-        Data::F64(array)
+        Data::F64(array.into_shared())
     }
-    fn unwrap_ref(data: &Data) -> Option<&ArrayD<Self>> {
+    fn unwrap_ref(data: &Data) -> Option<&Storage<Self>> {
         match data {
             Data::F64(a) => Some(a),
             Data::F32(_) => None,

@@ -158,7 +158,7 @@ impl Tensor {
     ///
     /// # Panics
     /// If `T` is not this tensor's dtype.
-    pub fn array<T: Element>(&self) -> &ArrayD<T> {
+    pub fn array<T: Element>(&self) -> &crate::data::Storage<T> {
         self.data().typed::<T>()
     }
 

@@ -1,6 +1,7 @@
 //! Concatenation, slicing and zero-padding along one axis (each the adjoint of another).
 
 use super::kernels;
+use crate::data::Storage;
 
 use crate::autodiff::graph::Op;
 use crate::data::{Data, map_data};
@@ -81,7 +82,7 @@ impl Op for Pad {
 }
 
 fn concat_typed<T: Element>(parts: &[&Tensor], axis: usize) -> Data {
-    let arrays: Vec<&ndarray::ArrayD<T>> = parts.iter().map(|t| t.array::<T>()).collect();
+    let arrays: Vec<&Storage<T>> = parts.iter().map(|t| t.array::<T>()).collect();
     T::wrap(kernels::concat(&arrays, axis))
 }
 

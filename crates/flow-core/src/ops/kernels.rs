@@ -1,13 +1,14 @@
 //! Generic array kernels shared by the ops (no autodiff here).
 
-use ndarray::{ArrayD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, Axis, IxDyn};
 
+use crate::data::Storage;
 use crate::dtype::Element;
 
 /// `f(a, b)` element-wise with numpy broadcasting; fast paths for equal shapes and scalars.
 pub(crate) fn binary<T: Element>(
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
+    a: &Storage<T>,
+    b: &Storage<T>,
     shape: &[usize],
     f: impl Fn(T, T) -> T,
 ) -> ArrayD<T> {
@@ -38,9 +39,10 @@ pub(crate) fn binary<T: Element>(
         }
         return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
     }
-    let av = a.broadcast(IxDyn(shape)).expect("binary: broadcast lhs");
-    let bv = b.broadcast(IxDyn(shape)).expect("binary: broadcast rhs");
-    Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y))
+    check_broadcastable("binary", a.shape(), shape);
+    check_broadcastable("binary", b.shape(), shape);
+    let v = super::broadcast::binary(slice_of(a), a.shape(), slice_of(b), b.shape(), shape, f);
+    ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape")
 }
 
 /// `Some(inner)` when `small`, leading 1s ignored, equals a suffix of `shape`: then `shape`
@@ -57,7 +59,7 @@ fn trailing_block(small: &[usize], shape: &[usize]) -> Option<usize> {
 /// Sums `a` down to `target` (the reverse of broadcasting `target` up to `a`'s shape).
 /// Fast path: a target that is a trailing block of `a` (a bias gradient) is a sum of
 /// contiguous rows.
-pub(crate) fn sum_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
+pub(crate) fn sum_to<T: Element>(a: &Storage<T>, target: &[usize]) -> Storage<T> {
     if let (Some(inner), Some(xs)) = (trailing_block(target, a.shape()), a.as_slice())
         && inner > 0
         && inner < xs.len()
@@ -66,7 +68,9 @@ pub(crate) fn sum_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
         for row in xs.chunks_exact(inner) {
             acc.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
         }
-        return ArrayD::from_shape_vec(IxDyn(target), acc).expect("sum_to: shape");
+        return ArrayD::from_shape_vec(IxDyn(target), acc)
+            .expect("sum_to: shape")
+            .into_shared();
     }
     let n = a.ndim();
     let lead = n - target.len();
@@ -74,15 +78,15 @@ pub(crate) fn sum_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
     let mut out: Option<ArrayD<T>> = None;
     for i in (lead..n).rev() {
         if target[i - lead] == 1 && a.shape()[i] != 1 {
-            let src = out.as_ref().unwrap_or(a);
+            let src = out.as_ref().map_or_else(|| a.view(), |o| o.view());
             out = Some(src.sum_axis(Axis(i)).insert_axis(Axis(i)));
         }
     }
     for _ in 0..lead {
-        let src = out.as_ref().unwrap_or(a);
+        let src = out.as_ref().map_or_else(|| a.view(), |o| o.view());
         out = Some(src.sum_axis(Axis(0)));
     }
-    out.unwrap_or_else(|| a.clone())
+    out.map_or_else(|| a.clone(), ArrayD::into_shared)
 }
 
 /// Checks that `from` broadcasts to `to` and panics naming `op` otherwise.
@@ -104,14 +108,14 @@ fn around(shape: &[usize], axis: usize) -> (usize, usize) {
     )
 }
 
-fn slice_of<T: Element>(a: &ArrayD<T>) -> &[T] {
+fn slice_of<T: Element>(a: &Storage<T>) -> &[T] {
     a.as_slice().expect("stored tensors are in standard layout")
 }
 
 /// `a[.., start..start+len, ..]` along `axis`, copying contiguous runs (no per-element
 /// index arithmetic: this is the hot path of coupling layers).
 pub(crate) fn narrow<T: Element>(
-    a: &ArrayD<T>,
+    a: &Storage<T>,
     axis: usize,
     start: usize,
     len: usize,
@@ -129,7 +133,7 @@ pub(crate) fn narrow<T: Element>(
 }
 
 /// Joins arrays along `axis` by contiguous runs.
-pub(crate) fn concat<T: Element>(parts: &[&ArrayD<T>], axis: usize) -> ArrayD<T> {
+pub(crate) fn concat<T: Element>(parts: &[&Storage<T>], axis: usize) -> ArrayD<T> {
     let mut shape = parts[0].shape().to_vec();
     shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
     let (outer, _) = around(&shape, axis);
@@ -149,7 +153,7 @@ pub(crate) fn concat<T: Element>(parts: &[&ArrayD<T>], axis: usize) -> ArrayD<T>
 
 /// Zero-pads along `axis` with `before` and `after` entries.
 pub(crate) fn pad<T: Element>(
-    a: &ArrayD<T>,
+    a: &Storage<T>,
     axis: usize,
     before: usize,
     after: usize,
@@ -169,7 +173,7 @@ pub(crate) fn pad<T: Element>(
 
 /// `a` repeated up to `target` (numpy broadcasting). Fast path: `a` is a trailing block of
 /// `target` (copy contiguous rows).
-pub(crate) fn broadcast_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> ArrayD<T> {
+pub(crate) fn broadcast_to<T: Element>(a: &Storage<T>, target: &[usize]) -> ArrayD<T> {
     if let (Some(inner), Some(xs)) = (trailing_block(a.shape(), target), a.as_slice())
         && inner > 0
     {
@@ -180,10 +184,9 @@ pub(crate) fn broadcast_to<T: Element>(a: &ArrayD<T>, target: &[usize]) -> Array
         }
         return ArrayD::from_shape_vec(IxDyn(target), out).expect("broadcast_to: shape");
     }
-    a.broadcast(IxDyn(target))
-        .expect("broadcast")
-        .as_standard_layout()
-        .into_owned()
+    check_broadcastable("broadcast_to", a.shape(), target);
+    let v = super::broadcast::broadcast(slice_of(a), a.shape(), target);
+    ArrayD::from_shape_vec(IxDyn(target), v).expect("broadcast_to: shape")
 }
 
 #[cfg(test)]
@@ -209,7 +212,7 @@ mod tests {
             for _ in 0..lead {
                 general = general.sum_axis(Axis(0));
             }
-            let fast = sum_to(&a, target);
+            let fast = sum_to(&a.clone().into_shared(), target);
             assert_eq!(fast.shape(), target);
             let err = fast
                 .iter()

@@ -3,7 +3,8 @@
 //!
 //! Rules: `d(A⁻¹) = −A⁻¹ dA A⁻¹`, `d log|det A| = tr(A⁻¹ dA)`, so `∇_A log|det A| = A⁻ᵀ`.
 
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
+use crate::data::Storage;
+use ndarray::{Array2, ArrayView2, Axis, Ix2};
 
 use super::matmul::matmul_t;
 use crate::autodiff::graph::Op;
@@ -100,7 +101,7 @@ fn slogdet_2d<T: Element>(a: ArrayView2<T>) -> (T, T) {
 }
 
 /// Applies `f` to each matrix of a `[n, n]` or `[b, n, n]` array.
-fn per_matrix<T: Element, R>(a: &ArrayD<T>, f: impl Fn(ArrayView2<T>) -> R) -> Vec<R> {
+fn per_matrix<T: Element, R>(a: &Storage<T>, f: impl Fn(ArrayView2<T>) -> R) -> Vec<R> {
     if a.ndim() == 2 {
         vec![f(a.view().into_dimensionality::<Ix2>().expect("2-D"))]
     } else {

@@ -5,6 +5,7 @@
 //! for `C = op_a(A) op_b(B)`, `∂A = C̄ op_b(B)ᵀ` (or its transpose), `∂B = op_a(A)ᵀ C̄` (or its
 //! transpose).
 
+use crate::data::Storage;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, Ix3, IxDyn};
 
@@ -30,7 +31,7 @@ fn matmul_2d<T: Element>(a: ArrayView2<T>, b: ArrayView2<T>, ta: bool, tb: bool)
     c
 }
 
-fn kernel<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>, ta: bool, tb: bool) -> ArrayD<T> {
+fn kernel<T: Element>(a: &Storage<T>, b: &Storage<T>, ta: bool, tb: bool) -> ArrayD<T> {
     if a.ndim() == 2 {
         let a2 = a.view().into_dimensionality::<Ix2>().expect("2-D");
         let b2 = b.view().into_dimensionality::<Ix2>().expect("2-D");

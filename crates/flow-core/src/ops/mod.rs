@@ -5,6 +5,7 @@
 
 pub(crate) mod activations;
 pub(crate) mod arith;
+pub(crate) mod broadcast;
 pub(crate) mod cast;
 pub mod composite;
 pub(crate) mod functions;

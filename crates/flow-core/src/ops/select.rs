@@ -3,6 +3,7 @@
 use super::broadcast_shape;
 use super::kernels;
 use crate::autodiff::graph::Op;
+use crate::data::Storage;
 use ndarray::{ArrayD, Zip};
 
 use crate::data::map_data2;
@@ -37,7 +38,7 @@ impl Op for Where {
     }
 }
 
-fn select<T: Element>(mask: &ArrayD<T>, a: &ArrayD<T>, b: &ArrayD<T>) -> ArrayD<T> {
+fn select<T: Element>(mask: &Storage<T>, a: &Storage<T>, b: &Storage<T>) -> ArrayD<T> {
     Zip::from(mask)
         .and(a)
         .and(b)

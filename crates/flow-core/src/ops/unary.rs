@@ -79,7 +79,7 @@ pub(crate) fn constant_derivative<F: Elementwise>(f: &F, x: &Tensor, y: &Tensor)
     Tensor::from_data(data)
 }
 
-fn slice<T: Element>(a: &ndarray::ArrayD<T>) -> &[T] {
+fn slice<T: Element>(a: &crate::data::Storage<T>) -> &[T] {
     a.as_slice().expect("stored tensors are in standard layout")
 }
 

@@ -1,9 +1,10 @@
 //! Adam and AdamW (Kingma & Ba 2015, arXiv:1412.6980; Loshchilov & Hutter 2019,
 //! arXiv:1711.05101).
 
+use crate::data::Storage;
 use std::collections::HashMap;
 
-use ndarray::{ArrayD, Zip};
+use ndarray::Zip;
 use serde::{Deserialize, Serialize};
 
 use super::{Optimizer, check_step_inputs};
@@ -77,19 +78,19 @@ impl Adam {
 
 /// One Adam update of `p` in place of a copy: returns the new parameter values.
 fn update<T: Element>(
-    p: &ArrayD<T>,
-    g: &ArrayD<T>,
-    m: &mut ArrayD<T>,
-    v: &mut ArrayD<T>,
+    p: &Storage<T>,
+    g: &Storage<T>,
+    m: &mut Storage<T>,
+    v: &mut Storage<T>,
     c: &AdamConfig,
     t: u64,
-) -> ArrayD<T> {
+) -> Storage<T> {
     let f = T::from_f64_lossy;
     let (b1, b2) = (f(c.beta1), f(c.beta2));
     let step_size = f(c.lr / (1.0 - c.beta1.powi(t as i32)));
     let bias2 = f((1.0 - c.beta2.powi(t as i32)).sqrt());
     let (eps, decay) = (f(c.eps), f(1.0 - c.lr * c.weight_decay));
-    let mut out = p.clone();
+    let mut out = p.to_owned();
     Zip::from(&mut out)
         .and(g)
         .and(m)
@@ -99,7 +100,7 @@ fn update<T: Element>(
             *vi = b2 * *vi + (T::one() - b2) * gi * gi;
             *x = *x * decay - step_size * *mi / (vi.sqrt() / bias2 + eps);
         });
-    out
+    out.into_shared()
 }
 
 impl Optimizer for Adam {
