@@ -1,22 +1,24 @@
 //! `fff-egnn-boltzmann`: E(3)-FFF Boltzmann generators on DW4 and LJ13.
 
+mod evaluate;
+mod validation;
+
 use std::time::Instant;
 
+use flow_core::DType;
 use flow_core::optim::Schedule;
-use flow_core::{DType, Tensor, no_grad};
-use flow_data::energy::{LennardJones, MultiDoubleWell, Potential};
 use flow_data::mcmc::{ReferenceTarget, generate_reference};
-use flow_data::metrics::reverse_ess;
-use flow_freeform::{
-    EgnnConfig, FffLossConfig, FreeFormFlow, JacobianSide, Latent, TrainConfig, exact_log_prob,
-};
+use flow_freeform::{EgnnConfig, FffLossConfig, FreeFormFlow, Latent, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use super::common::{Rng, pick, train};
+use super::common::pick;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
-use crate::plot::Histogram;
+use evaluate::{
+    energy_histogram, energy_of, push_nll_rows, reverse_ess_of, sampling_time, scaled_gaussian_nll,
+};
+use validation::{curve_plot, train_with_validation};
 
 /// One particle system of [`EgnnBoltzmann`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,6 +41,10 @@ pub struct BgPreset {
     pub train: usize,
     /// Test samples drawn by MALA (NLL uses `eval` of them).
     pub test: usize,
+    /// Validation samples (separate from train and test) for the NLL curve.
+    pub val: usize,
+    /// Validation measurements during training; the best one's parameters are kept.
+    pub evals: usize,
     /// Test points for the exact NLL.
     pub eval: usize,
     /// Flow samples for the ESS.
@@ -77,6 +83,8 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
         one_cycle: true,
         train: pick(mode, 256, 10_000, 100_000),
         test: pick(mode, 64, 1000, 10_000),
+        val: pick(mode, 16, 200, 2000),
+        evals: pick(mode, 2, 10, 20),
         eval: pick(mode, 32, 1000, 10_000),
         ess: pick(mode, 64, 2000, 10_000),
         timing_batch: pick(mode, 10, 1000, 10_000),
@@ -94,6 +102,8 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
         one_cycle: false,
         train: pick(mode, 256, 5000, 100_000),
         test: pick(mode, 64, 500, 10_000),
+        val: pick(mode, 8, 50, 1000),
+        evals: pick(mode, 2, 4, 20),
         eval: pick(mode, 16, 100, 10_000),
         ess: pick(mode, 32, 200, 1000),
         timing_batch: pick(mode, 10, 100, 10_000),
@@ -102,60 +112,6 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
         compare: full,
     };
     vec![dw4, lj13]
-}
-
-fn energy_of(target: ReferenceTarget) -> Box<dyn Potential> {
-    match target {
-        ReferenceTarget::Dw4 => Box::new(MultiDoubleWell::dw4()),
-        ReferenceTarget::Lj13 => Box::new(LennardJones::lj13()),
-    }
-}
-
-/// Histogram of sample energies, clipped to a window around the reference energies so that a
-/// few exploding samples of an unconverged model do not flatten the plot.
-fn energy_histogram(name: &str, samples: &[f64], reference: &[f64]) -> Histogram {
-    let mut sorted: Vec<f64> = reference
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    sorted.sort_by(f64::total_cmp);
-    let quantile = |q: f64| {
-        sorted
-            .get(((sorted.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    let (lo, hi, median) = (quantile(0.01), quantile(0.99), quantile(0.5));
-    let width = (hi - lo).max(1e-6);
-    let values = samples
-        .iter()
-        .filter(|v| v.is_finite())
-        .map(|v| v.clamp(lo - width, hi + 2.0 * width))
-        .collect();
-    Histogram {
-        title: format!("{name}: energy of FFF samples (clipped to the reference range)"),
-        x_label: "E(x) [kT]".into(),
-        values,
-        bins: 40,
-        reference: Some((median, "MALA test median".into())),
-    }
-}
-
-/// Minimum over batch sizes 10⁰ … `max_batch` (`reps` repetitions each) of the wall time per
-/// sample of `x = g(z)` in seconds (the paper's protocol: up to 10⁴, 10 repetitions).
-fn sampling_time(model: &FreeFormFlow, max_batch: usize, reps: usize, rng: &mut Rng) -> f64 {
-    let mut best = f64::INFINITY;
-    let mut b = 1;
-    while b <= max_batch {
-        for _ in 0..reps {
-            let t = Instant::now();
-            let _ = model.sample(b, None, rng);
-            best = best.min(t.elapsed().as_secs_f64() / b as f64);
-        }
-        b *= 10;
-    }
-    best
 }
 
 impl Experiment for EgnnBoltzmann {
@@ -175,7 +131,7 @@ impl Experiment for EgnnBoltzmann {
         preset_value(&bg_presets(mode))
     }
     fn version(&self) -> u32 {
-        4 // 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps
+        5 // 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps; 5: validation curve with best-checkpoint selection, scaled-Gaussian baseline
     }
 
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
@@ -192,7 +148,7 @@ impl Experiment for EgnnBoltzmann {
             ctx.step()?;
         }
         if !presets.iter().any(|p| p.compare) {
-            notes.push("Quick mode is scaled down by orders of magnitude (3 or 2 narrow EGNN blocks instead of 20 or 8, a few hundred steps instead of 20k–156k, 10k or 5k reference samples instead of 100k, small batches): its NLLs are far from converged and are not compared with the paper's; run --full for the paper-scale configuration.".into());
+            notes.push("These presets are scaled down from the paper's (fewer and narrower EGNN blocks, far fewer steps and reference samples, smaller batches; each system's note gives its sizes): the NLLs are not converged and are not held to the paper's. `--full` is the paper's configuration; docs/LONG_RUNS.md has longer CPU runs between the two.".into());
         }
         Ok(Outcome {
             tables: vec![table],
@@ -214,10 +170,11 @@ fn run_system(
     ctx.set_message(format!("{name}: MALA reference"));
     let t_ref = Instant::now();
     let seed = rand::RngExt::random::<u64>(&mut ctx.rng(100 + i));
-    let reference = generate_reference(p.target, p.train + p.test, seed);
+    let reference = generate_reference(p.target, p.train + p.val + p.test, seed);
     let all = reference.samples.to_dtype(DType::F32);
     let data = all.narrow(0, 0, p.train);
-    let test = all.narrow(0, p.train, p.test);
+    let val = all.narrow(0, p.train, p.val);
+    let test = all.narrow(0, p.train + p.val, p.test);
     let t_ref = t_ref.elapsed().as_secs_f64();
     let mut rng = ctx.rng(20 + i);
     let cfg = EgnnConfig::new(n, d, p.layers).with_hidden(p.hidden);
@@ -236,10 +193,30 @@ fn run_system(
         .with_clip(1.0);
     ctx.set_message(format!("{name}: training"));
     let loss = FffLossConfig::new(p.beta);
-    let secs = train(ctx, &model, &data, None, loss, tc, &mut rng)?;
+    let curve = train_with_validation(ctx, &model, &data, &val, p.evals, loss, tc, &mut rng)?;
+    let secs = curve.train_seconds;
     ctx.set_message(format!("{name}: evaluation"));
     let t_eval = Instant::now();
     push_nll_rows(table, &name, p, &model, &test);
+    let gaussian = scaled_gaussian_nll(&data, &test.narrow(0, 0, p.eval), (n - 1) * d);
+    table.push(
+        format!("{name}: test NLL of the best scaled Gaussian (baseline)"),
+        gaussian,
+        "—",
+        Verdict::Info,
+    );
+    table.push(
+        format!("{name}: step of the kept (best-validation) parameters"),
+        curve.best_step as f64,
+        format!("{} steps in all", p.steps),
+        Verdict::Info,
+    );
+    let plot = curve_plot(&name, &curve, p.paper_nll, gaussian);
+    ctx.save_figure(
+        &format!("{}-validation.svg", name.to_lowercase()),
+        format!("{name}: exact NLL (bgflow convention) of {} validation samples during training; dashed: the paper's E(3)-FFF value and the best isotropic Gaussian x = σz. The parameters of the lowest point are the ones evaluated.", p.val),
+        |path| plot.save_svg(path),
+    )?;
     let energy = energy_of(p.target);
     let reference_energies = energy.potential(&test.to_dtype(DType::F64)).to_vec_f64();
     let (ess, sample_energies) = reverse_ess_of(&model, energy.as_ref(), p.ess, &mut rng);
@@ -275,7 +252,7 @@ fn run_system(
         (8, 400)
     };
     Ok(format!(
-        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense all-pairs message passing; β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1); exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step), evaluation {t_eval:.1} s. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.",
+        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense all-pairs message passing; β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.",
         p.layers,
         p.hidden,
         p.beta,
@@ -283,6 +260,8 @@ fn run_system(
         p.batch,
         p.steps,
         p.train,
+        p.val,
+        (p.steps / p.evals.max(1) as u64).max(1),
         p.eval,
         p.timing_batch,
         p.timing_reps,
@@ -290,66 +269,4 @@ fn run_system(
         paper.0,
         paper.1
     ))
-}
-
-/// Exact test NLL in both conventions and the reconstruction error.
-fn push_nll_rows(table: &mut Table, name: &str, p: &BgPreset, model: &FreeFormFlow, test: &Tensor) {
-    let eval = exact_log_prob(
-        model,
-        &test.narrow(0, 0, p.eval),
-        None,
-        JacobianSide::Decoder,
-        250,
-    );
-    let bg = eval.nll_bgflow(model).mean_all().item();
-    let verdict = if p.compare {
-        Verdict::check(bg < p.paper_nll + 0.3)
-    } else {
-        Verdict::Info
-    };
-    table.push(
-        format!("{name}: test NLL (bgflow)"),
-        bg,
-        format!("E(3)-FFF ≈ {} [unconfirmed]", p.paper_nll),
-        verdict,
-    );
-    table.push(
-        format!("{name}: test NLL (normalised, + ½(N−1)D log 2π)"),
-        eval.mean_nll(),
-        "—",
-        Verdict::Info,
-    );
-    table.push(
-        format!("{name}: reconstruction ‖x − g(f(x))‖²"),
-        eval.mean_reconstruction(),
-        "small",
-        Verdict::Info,
-    );
-}
-
-/// Reverse ESS of `count` flow samples `x = g(z)` with `log q(x) = log p_Z(z) − log|det J_g(z)|`
-/// and log-weights `−E(x) − log q(x)` (non-finite weights count as zero); also returns the
-/// sample energies.
-fn reverse_ess_of(
-    model: &FreeFormFlow,
-    energy: &dyn Potential,
-    count: usize,
-    rng: &mut Rng,
-) -> (f64, Vec<f64>) {
-    let z = model.latent.sample(count, DType::F32, rng);
-    let x = no_grad(|| model.decode(&z, None));
-    let jac = flow_freeform::exact::dense_jacobian(&|u| model.decode(u, None), &z, 250);
-    let log_q = model
-        .latent
-        .log_prob(&z.to_dtype(DType::F64))
-        .sub(&flow_freeform::log_volume(&jac));
-    let e = energy.potential(&x.to_dtype(DType::F64));
-    let lw: Vec<f64> = e
-        .neg()
-        .sub(&log_q)
-        .to_vec_f64()
-        .into_iter()
-        .map(|v| if v.is_finite() { v } else { f64::NEG_INFINITY })
-        .collect();
-    (reverse_ess(&lw), e.to_vec_f64())
 }
