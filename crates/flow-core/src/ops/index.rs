@@ -3,10 +3,9 @@
 
 use std::rc::Rc;
 
-use ndarray::{Axis, IxDyn};
-
 use crate::autodiff::graph::Op;
 use crate::data::map_data;
+use crate::ops::kernels;
 use crate::tensor::Tensor;
 
 struct IndexSelect {
@@ -75,7 +74,7 @@ impl Tensor {
                 self.shape()
             );
         }
-        let data = map_data!(self.data(), a => a.select(Axis(axis), &indices));
+        let data = map_data!(self.data(), a => kernels::gather(a, axis, &indices));
         Tensor::from_op(
             data,
             IndexSelect {
@@ -106,16 +105,7 @@ impl Tensor {
         if let Some(bad) = indices.iter().find(|&&i| i >= size) {
             panic!("index_add: index {bad} out of bounds for output size {size}");
         }
-        let mut shape = self.shape().to_vec();
-        shape[axis] = size;
-        let data = map_data!(self.data(), a => {
-            let mut out = ndarray::ArrayD::zeros(IxDyn(&shape));
-            for (src, &dst) in a.axis_iter(Axis(axis)).zip(indices.iter()) {
-                let mut row = out.index_axis_mut(Axis(axis), dst);
-                row += &src;
-            }
-            out
-        });
+        let data = map_data!(self.data(), a => kernels::scatter_add(a, axis, &indices, size));
         Tensor::from_op(
             data,
             IndexAdd {

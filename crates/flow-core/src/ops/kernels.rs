@@ -132,6 +132,45 @@ pub(crate) fn narrow<T: Element>(
     ArrayD::from_shape_vec(IxDyn(&shape), out).expect("narrow: shape")
 }
 
+/// `a[.., indices[k], ..]` along `axis` for every `k`, by contiguous runs of the trailing axes.
+pub(crate) fn gather<T: Element>(a: &Storage<T>, axis: usize, indices: &[usize]) -> ArrayD<T> {
+    let (outer, inner) = around(a.shape(), axis);
+    let (dim, src) = (a.shape()[axis], slice_of(a));
+    let mut out = Vec::with_capacity(outer * indices.len() * inner);
+    for o in 0..outer {
+        for &i in indices {
+            let base = (o * dim + i) * inner;
+            out.extend_from_slice(&src[base..base + inner]);
+        }
+    }
+    let mut shape = a.shape().to_vec();
+    shape[axis] = indices.len();
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("gather: shape")
+}
+
+/// Scatter-add along `axis` into `size` entries: entry `indices[k]` accumulates
+/// `a[.., k, ..]` (the adjoint of [`gather`]).
+pub(crate) fn scatter_add<T: Element>(
+    a: &Storage<T>,
+    axis: usize,
+    indices: &[usize],
+    size: usize,
+) -> ArrayD<T> {
+    let (outer, inner) = around(a.shape(), axis);
+    let src = slice_of(a);
+    let mut out = vec![T::zero(); outer * size * inner];
+    for o in 0..outer {
+        for (k, &i) in indices.iter().enumerate() {
+            let from = &src[(o * indices.len() + k) * inner..][..inner];
+            let to = &mut out[(o * size + i) * inner..][..inner];
+            to.iter_mut().zip(from).for_each(|(t, &f)| *t += f);
+        }
+    }
+    let mut shape = a.shape().to_vec();
+    shape[axis] = size;
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("scatter_add: shape")
+}
+
 /// Joins arrays along `axis` by contiguous runs.
 pub(crate) fn concat<T: Element>(parts: &[&Storage<T>], axis: usize) -> ArrayD<T> {
     let mut shape = parts[0].shape().to_vec();

@@ -103,7 +103,6 @@ impl EgnnConfig {
             self.message_passing,
             self.normalization_factor,
             self.norm_constant,
-            dtype,
         );
         let embedding =
             LinearConfig::new(1, self.hidden).build(&format!("{prefix}.embedding"), dtype, rng);
