@@ -263,4 +263,33 @@ mod tests {
             assert_eq!(back, want, "broadcast_to from {target:?}");
         }
     }
+    /// Gather and scatter-add along a middle axis agree with ndarray's `select` and a naive
+    /// loop, with repeated and missing indices.
+    #[test]
+    fn gather_and_scatter_add_match_naive_loops() {
+        let a = ArrayD::from_shape_vec(
+            IxDyn(&[2, 3, 4]),
+            (0..24).map(|v| f64::from(v) * 0.5 - 3.0).collect(),
+        )
+        .expect("shape")
+        .into_shared();
+        let indices = [2, 0, 2, 1, 2];
+        let got = gather(&a, 1, &indices);
+        assert_eq!(got, a.select(Axis(1), &indices));
+        let picked = got.into_shared();
+        let summed = scatter_add(&picked, 1, &indices, 4);
+        for o in 0..2 {
+            for j in 0..4 {
+                for t in 0..4 {
+                    let want: f64 = indices
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &i)| i == j)
+                        .map(|(k, _)| picked[[o, k, t]])
+                        .sum();
+                    assert_eq!(summed[[o, j, t]], want, "[{o}, {j}, {t}]");
+                }
+            }
+        }
+    }
 }
