@@ -6,7 +6,7 @@
 //! clipping; the official code skips non-finite batches and EGNN runs resume from the last
 //! checkpoint); FIF arXiv:2306.01843, §5.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use flow_core::io::{Checkpoint, CheckpointError};
@@ -137,6 +137,25 @@ impl Trainer {
             optimizer,
             step: 0,
         }
+    }
+
+    /// Continues from a checkpoint that [`Trainer::fit`] wrote
+    /// ([`TrainConfig::with_checkpoint`]): restores the model's parameters, the Adam moments
+    /// and the step counter, so that `fit` runs only the remaining steps and the learning-rate
+    /// schedule picks up where it stopped. Returns the restored step. Minibatches after a
+    /// resume come from whatever RNG the caller passes to `fit`, so a resumed run matches an
+    /// uninterrupted one in distribution, not bit for bit.
+    ///
+    /// # Errors
+    /// [`TrainError::Checkpoint`] if the file cannot be read or does not match the model
+    /// (names, shapes, dtypes) or lacks the optimiser state.
+    pub fn resume(&mut self, model: &FreeFormFlow, path: &Path) -> Result<u64, TrainError> {
+        let checkpoint = Checkpoint::load(path)?;
+        let params = model.parameters();
+        checkpoint.restore_params(&params)?;
+        self.optimizer.load_state(&checkpoint, &params)?;
+        self.step = checkpoint.metadata_parsed("step")?;
+        Ok(self.step)
     }
 
     /// Steps taken so far (including skipped ones).
