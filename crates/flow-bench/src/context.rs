@@ -25,6 +25,7 @@ pub struct RunContext {
     progress: ProgressBar,
     cancel: Arc<AtomicBool>,
     figures: Vec<Figure>,
+    work_dir: Option<PathBuf>,
 }
 
 impl RunContext {
@@ -49,6 +50,32 @@ impl RunContext {
             progress,
             cancel,
             figures: Vec::new(),
+            work_dir: None,
+        }
+    }
+
+    /// Gives the experiment a scratch folder that survives an interrupted run (the runner uses
+    /// `OUT/work/<result stem>/`, removes it once the result is stored, and empties it on
+    /// `--redo`).
+    pub fn with_work_dir(mut self, dir: PathBuf) -> RunContext {
+        self.work_dir = Some(dir);
+        self
+    }
+
+    /// The scratch folder for resumable state (training checkpoints), created on first use;
+    /// `None` when the caller gave none (then nothing is resumable).
+    ///
+    /// # Errors
+    /// [`ExperimentError::Failed`] if the folder cannot be created.
+    pub fn work_dir(&self) -> Result<Option<&Path>, ExperimentError> {
+        match &self.work_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ExperimentError::Failed(format!("creating {}: {e}", dir.display()))
+                })?;
+                Ok(Some(dir.as_path()))
+            }
+            None => Ok(None),
         }
     }
 

@@ -21,6 +21,10 @@ use crate::report::{self, Entry, RunInfo, Status};
 /// Default output folder.
 pub const DEFAULT_OUT: &str = "report";
 
+/// Sub-folder of the output folder with per-run scratch state (training checkpoints) that
+/// lets an interrupted run resume; removed once a result is stored.
+pub const WORK_DIR: &str = "work";
+
 /// Everything `reproduce` needs to know.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -255,6 +259,10 @@ fn run_one(
         .join(format!(".staging-{}", key.stem()));
     let _ = std::fs::remove_dir_all(&staging);
     let preset = opts.preset_of(exp);
+    let work = opts.out.join(WORK_DIR).join(key.stem());
+    if opts.redo {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     let mut ctx = RunContext::new(
         opts.mode,
         opts.seed,
@@ -263,7 +271,8 @@ fn run_one(
         key.figure_dir(),
         bar.clone(),
         cancel.clone(),
-    );
+    )
+    .with_work_dir(work.clone());
     let start = Instant::now();
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exp.run(&mut ctx)));
     bar.finish_and_clear();
@@ -300,7 +309,9 @@ fn run_one(
         command: rerun_command(exp.id(), opts),
         outcome,
     };
-    cache::store(&opts.out, key, &result).map_err(|e| ExperimentError::Failed(e.to_string()))
+    cache::store(&opts.out, key, &result).map_err(|e| ExperimentError::Failed(e.to_string()))?;
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
 }
 
 fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {

@@ -193,7 +193,17 @@ fn run_system(
         .with_clip(1.0);
     ctx.set_message(format!("{name}: training"));
     let loss = FffLossConfig::new(p.beta);
-    let curve = train_with_validation(ctx, &model, &data, &val, p.evals, loss, tc, &mut rng)?;
+    let curve = train_with_validation(
+        ctx,
+        &name.to_lowercase(),
+        &model,
+        &data,
+        &val,
+        p.evals,
+        loss,
+        tc,
+        &mut rng,
+    )?;
     let secs = curve.train_seconds;
     ctx.set_message(format!("{name}: evaluation"));
     let t_eval = Instant::now();
@@ -252,7 +262,7 @@ fn run_system(
         (8, 400)
     };
     Ok(format!(
-        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense all-pairs message passing; β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.",
+        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense all-pairs message passing; β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s{}. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.",
         p.layers,
         p.hidden,
         p.beta,
@@ -266,6 +276,14 @@ fn run_system(
         p.timing_batch,
         p.timing_reps,
         1e3 * secs / p.steps.max(1) as f64,
+        if curve.resumed > 0 {
+            format!(
+                " (training resumed {} time(s) from its checkpoint)",
+                curve.resumed
+            )
+        } else {
+            String::new()
+        },
         paper.0,
         paper.1
     ))
