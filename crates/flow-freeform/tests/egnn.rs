@@ -187,7 +187,7 @@ fn every_egnn_parameter_receives_gradient() {
     }
 }
 
-/// The dense all-pairs layout (split first layer, masked diagonal, sums over the neighbour
+/// The dense neighbour layout (split first layer, gathered neighbours, sums over the neighbour
 /// axis) and the sparse gather/scatter layout are the same function: equal outputs, input and
 /// parameter gradients and Jacobian-vector products (f64 round-off), and equal outputs in f32.
 #[test]

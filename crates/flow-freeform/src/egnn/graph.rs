@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// How messages are passed between particles (same function, different cost).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessagePassing {
-    /// All pairs as dense `[B, N, N, ·]` tensors with a masked diagonal (fast for small N).
+    /// Each node's `N − 1` neighbours as dense `[B, N, N−1, ·]` tensors (fast for small N).
     #[default]
     Dense,
     /// Per-edge gather (`index_select`) and scatter (`index_add`) over the `N(N−1)` edges.

@@ -7,10 +7,10 @@
 //! centre-of-mass directions and the full `slogdet` equals the log-det on the mean-free
 //! subspace.
 //!
-//! Message passing runs on dense all-pairs tensors by default ([`MessagePassing::Dense`]: split
-//! edge-input layer, masked diagonal, sums over the neighbour axis), or per edge by gather and
-//! scatter ([`MessagePassing::Sparse`]); both compute the same function (tested) and share the
-//! parameter layout, so checkpoints load into either.
+//! Message passing runs on dense `[B, N, N−1, ·]` neighbour tensors by default
+//! ([`MessagePassing::Dense`]: split edge-input layer, sums over the neighbour axis), or per
+//! edge by gather and scatter ([`MessagePassing::Sparse`]); both compute the same function
+//! (tested) and share the parameter layout, so checkpoints load into either.
 //!
 //! References: FFF arXiv:2310.16624, §5.2 (E(3)-FFF on DW4/LJ13/LJ55); EGNN arXiv:2102.09844;
 //! EDM arXiv:2203.17003 (`EGNN_dynamics_QM9`, sum aggregation divided by 100, attention,
@@ -53,7 +53,7 @@ pub struct EgnnConfig {
     pub norm_constant: f64,
     /// Gain of the xavier-uniform init of each coordinate head (0.001: starts near identity).
     pub coord_head_gain: f64,
-    /// Memory layout of message passing (dense all-pairs by default; same function).
+    /// Memory layout of message passing (dense neighbour tensors by default; same function).
     #[serde(default)]
     pub message_passing: MessagePassing,
 }

@@ -262,7 +262,7 @@ fn run_system(
         (8, 400)
     };
     Ok(format!(
-        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense all-pairs message passing; β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s{}. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.",
+        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense message passing (N−1 neighbours per node); β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s{}. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.",
         p.layers,
         p.hidden,
         p.beta,
