@@ -142,16 +142,21 @@ impl Experiment for EgnnBoltzmann {
             "system, quantity",
             "ours",
         );
+        let mut curves = Table::new(
+            "Validation NLL (bgflow convention) during training, the data of the validation figures",
+            "system, step",
+            "NLL",
+        );
         let mut notes = Vec::new();
         for (i, p) in presets.iter().enumerate() {
-            notes.push(run_system(ctx, i as u64, p, &mut table)?);
+            notes.push(run_system(ctx, i as u64, p, &mut table, &mut curves)?);
             ctx.step()?;
         }
         if !presets.iter().any(|p| p.compare) {
             notes.push("These presets are scaled down from the paper's (fewer and narrower EGNN blocks, far fewer steps and reference samples, smaller batches; each system's note gives its sizes): the NLLs are not converged and are not held to the paper's. `--full` is the paper's configuration; docs/LONG_RUNS.md has longer CPU runs between the two.".into());
         }
         Ok(Outcome {
-            tables: vec![table],
+            tables: vec![table, curves],
             figures: Vec::new(),
             notes,
         })
@@ -164,6 +169,7 @@ fn run_system(
     i: u64,
     p: &BgPreset,
     table: &mut Table,
+    curves: &mut Table,
 ) -> Result<String, ExperimentError> {
     let (n, d) = p.target.shape();
     let name = format!("{:?}", p.target).to_uppercase();
@@ -221,6 +227,9 @@ fn run_system(
         format!("{} steps in all", p.steps),
         Verdict::Info,
     );
+    for (step, nll) in curve.steps.iter().zip(&curve.nll) {
+        curves.push(format!("{name}, step {step}"), *nll, "—", Verdict::Info);
+    }
     let plot = curve_plot(&name, &curve, p.paper_nll, gaussian);
     ctx.save_figure(
         &format!("{}-validation.svg", name.to_lowercase()),
