@@ -1,10 +1,9 @@
 //! Concatenation, slicing and zero-padding along one axis (each the adjoint of another).
 
 use super::kernels;
-use crate::data::Storage;
 
 use crate::autodiff::graph::Op;
-use crate::data::{Data, map_data};
+use crate::data::{Data, Storage, map_data};
 use crate::dtype::Element;
 use crate::tensor::Tensor;
 

@@ -3,12 +3,11 @@
 //!
 //! Rules: `d(A⁻¹) = −A⁻¹ dA A⁻¹`, `d log|det A| = tr(A⁻¹ dA)`, so `∇_A log|det A| = A⁻ᵀ`.
 
-use crate::data::Storage;
 use ndarray::{Array2, ArrayView2, Axis, Ix2};
 
 use super::matmul::matmul_t;
 use crate::autodiff::graph::Op;
-use crate::data::{map_data, with_data};
+use crate::data::{Storage, map_data, with_data};
 use crate::dtype::Element;
 use crate::tensor::Tensor;
 

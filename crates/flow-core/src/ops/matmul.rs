@@ -5,13 +5,12 @@
 //! for `C = op_a(A) op_b(B)`, `∂A = C̄ op_b(B)ᵀ` (or its transpose), `∂B = op_a(A)ᵀ C̄` (or its
 //! transpose).
 
-use crate::data::Storage;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, Ix3, IxDyn};
 
 use super::accumulate;
 use crate::autodiff::graph::Op;
-use crate::data::map_data2;
+use crate::data::{Storage, map_data2};
 use crate::dtype::Element;
 use crate::tensor::Tensor;
 

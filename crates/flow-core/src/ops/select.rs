@@ -3,10 +3,9 @@
 use super::broadcast_shape;
 use super::kernels;
 use crate::autodiff::graph::Op;
-use crate::data::Storage;
 use ndarray::{ArrayD, Zip};
 
-use crate::data::map_data2;
+use crate::data::{Storage, map_data2};
 use crate::dtype::Element;
 use crate::tensor::Tensor;
 

@@ -1,14 +1,13 @@
 //! Adam and AdamW (Kingma & Ba 2015, arXiv:1412.6980; Loshchilov & Hutter 2019,
 //! arXiv:1711.05101).
 
-use crate::data::Storage;
 use std::collections::HashMap;
 
 use ndarray::Zip;
 use serde::{Deserialize, Serialize};
 
 use super::{Optimizer, check_step_inputs};
-use crate::data::Data;
+use crate::data::{Data, Storage};
 use crate::dtype::Element;
 use crate::io::{Checkpoint, CheckpointError};
 use crate::nn::Param;
