@@ -66,9 +66,11 @@ pub struct EgnnBoltzmann;
 /// Steps per epoch of the paper's runs: 100k training samples at batch 256.
 const PAPER_STEPS_PER_EPOCH: u64 = 100_000 / 256;
 
-/// Quick mode is sized to run in about two minutes on two loaded cores (dense message passing,
-/// ≈ 0.1 s per DW4 step and ≈ 0.3 s per LJ13 step; the LJ13 MALA burn-in alone takes ≈ 25 s);
-/// full mode is the paper's configuration
+/// Quick mode takes about five minutes on two loaded cores (≈ 0.09 s per DW4 step, ≈ 0.45 s
+/// per LJ13 step); DW4 stops on the steep part of its curve (the same model reaches the paper's
+/// NLL after 20 000 steps, docs/LONG_RUNS.md) and LJ13 barely leaves its initialisation, whose
+/// tiny coordinate updates need ~1000 steps to start moving. Full mode is the paper's
+/// configuration
 /// (`free-form-flows.md` §2.3: DW4 20 blocks, batch 256, 50 epochs, one-cycle; LJ13 8 blocks,
 /// batch 256, 400 epochs, constant LR; hidden 64, Adam 1e-3, clip 1).
 fn bg_presets(mode: Mode) -> Vec<BgPreset> {
