@@ -101,7 +101,10 @@ impl Data {
 
     /// All values converted to `f64`, in row-major order.
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        with_data!(self, a => a.iter().map(|x| x.to_f64_exact()).collect())
+        with_data!(self, a => match a.as_slice() {
+            Some(xs) => xs.iter().map(|x| x.to_f64_exact()).collect(),
+            None => a.iter().map(|x| x.to_f64_exact()).collect(),
+        })
     }
 
     /// Borrows the typed array; panics naming the dtypes if `T` does not match.
@@ -123,6 +126,17 @@ impl Data {
 
     /// Whether every value is finite (no NaN or infinity).
     pub fn all_finite(&self) -> bool {
-        with_data!(self, a => a.iter().all(|x| x.is_finite()))
+        with_data!(self, a => match a.as_slice() {
+            Some(xs) => xs.iter().all(|x| x.is_finite()),
+            None => a.iter().all(|x| x.is_finite()),
+        })
+    }
+
+    /// `Σ x²` in f64 (gradient-norm clipping).
+    pub(crate) fn sum_of_squares(&self) -> f64 {
+        with_data!(self, a => match a.as_slice() {
+            Some(xs) => xs.iter().map(|x| x.to_f64_exact().powi(2)).sum(),
+            None => a.iter().map(|x| x.to_f64_exact().powi(2)).sum(),
+        })
     }
 }

@@ -17,7 +17,7 @@ use crate::tensor::Tensor;
 pub fn clip_grad_norm(grads: &[Tensor], max_norm: f64) -> (Vec<Tensor>, f64) {
     let norm = grads
         .iter()
-        .map(|g| g.to_vec_f64().iter().map(|x| x * x).sum::<f64>())
+        .map(|g| g.data().sum_of_squares())
         .sum::<f64>()
         .sqrt();
     if !norm.is_finite() || norm <= max_norm {
