@@ -29,6 +29,13 @@ fn gaussian_data(n: usize, seed: u64) -> Tensor {
     e.matmul_transposed(&l)
 }
 
+fn parameter_values(m: &FreeFormFlow) -> Vec<Vec<f64>> {
+    m.parameters()
+        .iter()
+        .map(|p| p.get().to_vec_f64())
+        .collect()
+}
+
 #[test]
 fn fff_learns_a_gaussian_to_its_entropy() {
     let m = model(40);
@@ -107,32 +114,16 @@ fn checkpoints_round_trip_and_bad_files_leave_the_model_untouched() {
         .unwrap();
     assert!(path.exists(), "training wrote no checkpoint");
     m.save(&path).unwrap();
-    let saved: Vec<Vec<f64>> = m
-        .parameters()
-        .iter()
-        .map(|p| p.get().to_vec_f64())
-        .collect();
+    let saved = parameter_values(&m);
     let other = model(51);
     other.load(&path).unwrap();
-    let loaded: Vec<Vec<f64>> = other
-        .parameters()
-        .iter()
-        .map(|p| p.get().to_vec_f64())
-        .collect();
+    let loaded = parameter_values(&other);
     assert_eq!(saved, loaded);
     std::fs::write(&path, b"not a checkpoint").unwrap();
     let fresh = model(52);
-    let untouched: Vec<Vec<f64>> = fresh
-        .parameters()
-        .iter()
-        .map(|p| p.get().to_vec_f64())
-        .collect();
+    let untouched = parameter_values(&fresh);
     assert!(fresh.load(&path).is_err());
-    let after: Vec<Vec<f64>> = fresh
-        .parameters()
-        .iter()
-        .map(|p| p.get().to_vec_f64())
-        .collect();
+    let after = parameter_values(&fresh);
     assert_eq!(untouched, after);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -145,13 +136,6 @@ fn sampling_is_one_untracked_decoder_pass() {
     assert!(!s.is_tracked());
     let z = Latent::standard_normal(2).sample(7, DType::F32, &mut common::rng(54));
     assert_eq!(s.to_vec_f64(), m.decode(&z, None).to_vec_f64());
-}
-
-fn parameter_values(m: &FreeFormFlow) -> Vec<Vec<f64>> {
-    m.parameters()
-        .iter()
-        .map(|p| p.get().to_vec_f64())
-        .collect()
 }
 
 /// A run stopped at step 20 and resumed from its checkpoint by a fresh model and trainer, with

@@ -5,7 +5,8 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use crate::data::Storage;
 use crate::dtype::Element;
 
-/// `f(a, b)` element-wise with numpy broadcasting; fast paths for equal shapes and scalars.
+/// `f(a, b)` element-wise with numpy broadcasting ([`super::broadcast`]), with an early exit
+/// for equal shapes.
 pub(crate) fn binary<T: Element>(
     a: &Storage<T>,
     b: &Storage<T>,
@@ -19,26 +20,7 @@ pub(crate) fn binary<T: Element>(
         let v: Vec<T> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
         return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
     }
-    if a.shape() == shape && b.len() == 1 {
-        let y = *b.iter().next().expect("scalar");
-        return a.mapv(|x| f(x, y));
-    }
-    if b.shape() == shape && a.len() == 1 {
-        let x = *a.iter().next().expect("scalar");
-        return b.mapv(|y| f(x, y));
-    }
-    // A trailing-shape operand (a bias row): loop over contiguous rows.
-    if a.shape() == shape
-        && b.ndim() <= a.ndim()
-        && shape.ends_with(b.shape())
-        && let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice())
-    {
-        let mut v = Vec::with_capacity(xs.len());
-        for row in xs.chunks_exact(ys.len()) {
-            v.extend(row.iter().zip(ys).map(|(&x, &y)| f(x, y)));
-        }
-        return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
-    }
+    // Everything else (scalars, bias rows, all-pairs sums) is one broadcast loop nest.
     check_broadcastable("binary", a.shape(), shape);
     check_broadcastable("binary", b.shape(), shape);
     let v = super::broadcast::binary(slice_of(a), a.shape(), slice_of(b), b.shape(), shape, f);
@@ -46,8 +28,8 @@ pub(crate) fn binary<T: Element>(
 }
 
 /// `Some(inner)` when `small`, leading 1s ignored, equals a suffix of `shape`: then `shape`
-/// is `small`'s block of `inner` contiguous elements repeated, and broadcasting or summing
-/// between the two works on whole rows.
+/// is `small`'s block of `inner` contiguous elements repeated, and summing from `shape` down
+/// to `small` works on whole rows.
 fn trailing_block(small: &[usize], shape: &[usize]) -> Option<usize> {
     let core: &[usize] = {
         let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
@@ -210,19 +192,8 @@ pub(crate) fn pad<T: Element>(
     ArrayD::from_shape_vec(IxDyn(&shape), out).expect("pad: shape")
 }
 
-/// `a` repeated up to `target` (numpy broadcasting). Fast path: `a` is a trailing block of
-/// `target` (copy contiguous rows).
+/// `a` repeated up to `target` (numpy broadcasting), by contiguous runs ([`super::broadcast`]).
 pub(crate) fn broadcast_to<T: Element>(a: &Storage<T>, target: &[usize]) -> ArrayD<T> {
-    if let (Some(inner), Some(xs)) = (trailing_block(a.shape(), target), a.as_slice())
-        && inner > 0
-    {
-        let total: usize = target.iter().product();
-        let mut out = Vec::with_capacity(total);
-        for _ in 0..total / inner {
-            out.extend_from_slice(xs);
-        }
-        return ArrayD::from_shape_vec(IxDyn(target), out).expect("broadcast_to: shape");
-    }
     check_broadcastable("broadcast_to", a.shape(), target);
     let v = super::broadcast::broadcast(slice_of(a), a.shape(), target);
     ArrayD::from_shape_vec(IxDyn(target), v).expect("broadcast_to: shape")
