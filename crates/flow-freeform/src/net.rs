@@ -2,6 +2,8 @@
 //!
 //! References: FFF arXiv:2310.16624, §5 and App. (ResNet encoder/decoder, `u ← u + MLP(u)`);
 //! FIF arXiv:2306.01843, §5 (the same blocks followed by `Linear(D → d)`; mirrored decoder).
+//! The optional fully connected front follows the official SBI configuration
+//! (`configs/fff/sbi_base.yaml`: a `FullyConnectedNetwork` of `[256, 256]` before the ResNet).
 
 use flow_core::nn::{Activation, Init, Linear, LinearConfig, Mlp, MlpConfig, Module, Param};
 use flow_core::{DType, Tensor};
@@ -15,6 +17,12 @@ use crate::model::Network;
 /// Encoder: `blocks` residual blocks `u ← u + MLP([u, c])` on the data vector (width D), then
 /// `Linear(D → d)` if `latent_dim < data_dim`. Decoder: `Linear(d → D)` if needed, then its own
 /// blocks. With one block and no projection this is the toy network `x + MLP(x)`.
+///
+/// With a non-empty `front`, the encoder first applies a plain (non-residual) MLP
+/// `[x, c] → front… → D` and the decoder ends with its mirror `[u, c] → front reversed… → D`,
+/// as the official SBI models compose a `FullyConnectedNetwork` with a `ResNet`. A plain MLP
+/// can rescale a thin conditional posterior by orders of magnitude in a few layers, which
+/// residual blocks near the identity do slowly.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResNetConfig {
     /// Data dimension D.
@@ -32,6 +40,9 @@ pub struct ResNetConfig {
     /// Initialiser of each block's last layer (`Init::Zeros` starts at the identity; the
     /// official code uses PyTorch's default).
     pub block_last_init: Init,
+    /// Hidden widths of the fully connected front network (empty: none).
+    #[serde(default)]
+    pub front: Vec<usize>,
 }
 
 impl ResNetConfig {
@@ -45,7 +56,13 @@ impl ResNetConfig {
             blocks,
             activation: Activation::Silu,
             block_last_init: Init::TorchDefault,
+            front: Vec::new(),
         }
+    }
+    /// Adds a fully connected front network with these hidden widths (see the type's docs).
+    pub fn with_front(mut self, hidden: &[usize]) -> Self {
+        self.front = hidden.to_vec();
+        self
     }
     /// Sets the activation.
     pub fn with_activation(mut self, activation: Activation) -> Self {
@@ -78,6 +95,27 @@ impl ResNetConfig {
             .collect()
     }
 
+    fn build_front<R: Rng + ?Sized>(
+        &self,
+        prefix: &str,
+        reversed: bool,
+        dtype: DType,
+        rng: &mut R,
+    ) -> Option<Mlp> {
+        if self.front.is_empty() {
+            return None;
+        }
+        let mut hidden = self.front.clone();
+        if reversed {
+            hidden.reverse();
+        }
+        let d = self.data_dim;
+        let mlp = MlpConfig::new(d + self.condition_dim, &hidden, d)
+            .with_activation(self.activation)
+            .build(&format!("{prefix}.front"), dtype, rng);
+        Some(mlp)
+    }
+
     fn projection<R: Rng + ?Sized>(
         &self,
         prefix: &str,
@@ -102,10 +140,12 @@ impl ResNetConfig {
         dtype: DType,
         rng: &mut R,
     ) -> ResNet {
+        let front = self.build_front(prefix, false, dtype, rng);
         let blocks = self.blocks(prefix, dtype, rng);
         let pair = (self.data_dim + self.condition_dim, self.latent_dim);
         let projection = self.projection(prefix, pair, dtype, rng);
         ResNet {
+            front,
             blocks,
             projection,
             is_decoder: false,
@@ -123,7 +163,9 @@ impl ResNetConfig {
         let pair = (self.latent_dim + self.condition_dim, self.data_dim);
         let projection = self.projection(prefix, pair, dtype, rng);
         let blocks = self.blocks(prefix, dtype, rng);
+        let front = self.build_front(prefix, true, dtype, rng);
         ResNet {
+            front,
             blocks,
             projection,
             is_decoder: true,
@@ -135,6 +177,7 @@ impl ResNetConfig {
 /// A residual MLP encoder or decoder (see [`ResNetConfig`]).
 #[derive(Clone, Debug)]
 pub struct ResNet {
+    front: Option<Mlp>,
     blocks: Vec<Mlp>,
     projection: Option<Linear>,
     is_decoder: bool,
@@ -154,6 +197,13 @@ impl ResNet {
             u = u.add(&block.forward(&with_condition(&u, c)));
         }
         u
+    }
+
+    fn run_front(&self, u: Tensor, c: Option<&Tensor>) -> Tensor {
+        match &self.front {
+            Some(mlp) => mlp.forward(&with_condition(&u, c)),
+            None => u,
+        }
     }
 
     fn project(&self, u: Tensor, c: Option<&Tensor>) -> Tensor {
@@ -186,9 +236,11 @@ impl Network for ResNet {
             ),
         }
         if self.is_decoder {
-            self.run_blocks(self.project(x.clone(), condition), condition)
+            let u = self.run_blocks(self.project(x.clone(), condition), condition);
+            self.run_front(u, condition)
         } else {
-            self.project(self.run_blocks(x.clone(), condition), condition)
+            let u = self.run_blocks(self.run_front(x.clone(), condition), condition);
+            self.project(u, condition)
         }
     }
     fn input_dim(&self) -> usize {
@@ -215,9 +267,13 @@ impl Module for ResNet {
         let mut p: Vec<Param> = Vec::new();
         if self.is_decoder {
             p.extend(self.projection.iter().flat_map(Module::parameters));
+        } else {
+            p.extend(self.front.iter().flat_map(Module::parameters));
         }
         p.extend(self.blocks.iter().flat_map(Module::parameters));
-        if !self.is_decoder {
+        if self.is_decoder {
+            p.extend(self.front.iter().flat_map(Module::parameters));
+        } else {
             p.extend(self.projection.iter().flat_map(Module::parameters));
         }
         p
