@@ -93,8 +93,11 @@ pub struct TrainReport {
     pub skipped_steps: usize,
     /// Times the last good parameters were restored.
     pub restorations: usize,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds of this call to [`Trainer::fit`].
     pub seconds: f64,
+    /// Training seconds of earlier segments, restored by [`Trainer::resume`] (0 for a fresh
+    /// run); `seconds + earlier_seconds` is the run's total.
+    pub earlier_seconds: f64,
 }
 
 /// Why training stopped early.
@@ -124,6 +127,7 @@ pub struct Trainer {
     pub config: TrainConfig,
     optimizer: Adam,
     step: u64,
+    earlier_seconds: f64,
 }
 
 impl Trainer {
@@ -136,13 +140,15 @@ impl Trainer {
             config,
             optimizer,
             step: 0,
+            earlier_seconds: 0.0,
         }
     }
 
     /// Continues from a checkpoint that [`Trainer::fit`] wrote
     /// ([`TrainConfig::with_checkpoint`]): restores the model's parameters, the Adam moments
     /// and the step counter, so that `fit` runs only the remaining steps and the learning-rate
-    /// schedule picks up where it stopped. Returns the restored step. Minibatches after a
+    /// schedule picks up where it stopped, and the training seconds recorded so far (see
+    /// [`TrainReport::earlier_seconds`]). Returns the restored step. Minibatches after a
     /// resume come from whatever RNG the caller passes to `fit`, so a resumed run matches an
     /// uninterrupted one in distribution, not bit for bit.
     ///
@@ -155,6 +161,7 @@ impl Trainer {
         checkpoint.restore_params(&params)?;
         self.optimizer.load_state(&checkpoint, &params)?;
         self.step = checkpoint.metadata_parsed("step")?;
+        self.earlier_seconds = checkpoint.metadata_parsed("seconds").unwrap_or(0.0);
         Ok(self.step)
     }
 
@@ -203,6 +210,8 @@ impl Trainer {
     /// Trains for `config.steps` steps on minibatches drawn uniformly (with replacement) from
     /// `data` (`[n, D]`, with optional `[n, c]` conditions). `monitor(step, model)` runs after
     /// every completed step (for exact-NLL tracking, progress, cancellation by returning false).
+    /// With [`TrainConfig::with_checkpoint`], the state is written every `checkpoint_every`
+    /// steps and after the last step, so a finished run resumes to a no-op.
     ///
     /// # Errors
     /// [`TrainError::Diverged`] after `max_consecutive_failures` non-finite steps in a row (the
@@ -226,7 +235,10 @@ impl Trainer {
         }
         let params = model.parameters();
         let mut good = snapshot(&params);
-        let mut report = TrainReport::default();
+        let mut report = TrainReport {
+            earlier_seconds: self.earlier_seconds,
+            ..TrainReport::default()
+        };
         let start = Instant::now();
         let mut failures: usize = 0;
         while self.step < self.config.steps {
@@ -255,12 +267,15 @@ impl Trainer {
             report.loss.push(loss);
             report.surrogate_nll.push(nll);
             report.reconstruction.push(rec);
-            if self.step.is_multiple_of(self.config.checkpoint_every) {
+            let last = self.step == self.config.steps;
+            if self.step.is_multiple_of(self.config.checkpoint_every) || last {
                 good = snapshot(&params);
                 if let Some(path) = &self.config.checkpoint_path {
                     let mut ck = Checkpoint::from_params(&params);
                     self.optimizer.save_state(&mut ck);
                     ck.set_metadata("step", self.step.to_string());
+                    let seconds = self.earlier_seconds + start.elapsed().as_secs_f64();
+                    ck.set_metadata("seconds", seconds.to_string());
                     ck.save(path)?;
                 }
             }

@@ -190,3 +190,37 @@ fn resumed_training_matches_an_uninterrupted_run() {
     ));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The last step is checkpointed even when it is not a multiple of the interval, so a
+/// finished run resumes to a no-op holding the final parameters and its training seconds.
+#[test]
+fn a_finished_run_resumes_to_a_no_op() {
+    let dir = std::env::temp_dir().join(format!("fff-finished-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.safetensors");
+    let data = gaussian_data(128, 70);
+    let config = || TrainConfig::new(25, 16, 2e-3).with_checkpoint(&path, 10);
+    let trained = model(71);
+    let first = Trainer::new(FffLossConfig::new(10.0), config())
+        .fit(&trained, &data, None, &mut common::rng(72), |_, _| true)
+        .unwrap();
+    assert_eq!(first.loss.len(), 25);
+    assert_eq!(first.earlier_seconds, 0.0);
+
+    let restored = model(73);
+    let mut trainer = Trainer::new(FffLossConfig::new(10.0), config());
+    assert_eq!(trainer.resume(&restored, &path).unwrap(), 25);
+    assert_eq!(parameter_values(&restored), parameter_values(&trained));
+    let again = trainer
+        .fit(&restored, &data, None, &mut common::rng(74), |_, _| true)
+        .unwrap();
+    assert!(again.loss.is_empty(), "a finished run trained again");
+    assert!(
+        again.earlier_seconds > 0.0 && again.earlier_seconds <= first.seconds,
+        "restored seconds {} vs the run's {}",
+        again.earlier_seconds,
+        first.seconds
+    );
+    assert_eq!(parameter_values(&restored), parameter_values(&trained));
+    std::fs::remove_dir_all(&dir).ok();
+}
