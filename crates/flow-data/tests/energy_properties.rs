@@ -102,6 +102,33 @@ fn dw4_pair_conventions() {
     }
 }
 
+/// The ordered-pair LJ13 (equivariant flow matching's energy) doubles bgflow's pair sum and
+/// keeps the oscillator: `u₂(x) − u₁(x) = u₁(x) − osc(x)` on random clusters.
+#[test]
+fn ordered_pair_lennard_jones_doubles_the_pair_sum() {
+    let x = Tensor::randn(&[8, 39], DType::F64, &mut rng(11)).mul_scalar(1.5);
+    let bgflow = u(&LennardJones::lj13(), &x);
+    let ordered = u(&LennardJones::lj13_ordered_pairs(), &x);
+    let no_osc = LennardJones {
+        oscillator_scale: 0.0,
+        ..LennardJones::lj13()
+    };
+    let pairs = u(&no_osc, &x);
+    for i in 0..8 {
+        let expected = bgflow[i] + pairs[i];
+        assert!(
+            (ordered[i] - expected).abs() < 1e-9 * (1.0 + expected.abs()),
+            "sample {i}: {} vs {expected}",
+            ordered[i]
+        );
+    }
+    let two = LennardJones::lj13_ordered_pairs();
+    assert_eq!(
+        two.pair_energy(1.0),
+        2.0 * LennardJones::lj13().pair_energy(1.0)
+    );
+}
+
 #[test]
 fn lennard_jones_pair_minimum() {
     let lj = LennardJones {

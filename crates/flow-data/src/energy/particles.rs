@@ -103,8 +103,13 @@ impl Potential for MultiDoubleWell {
     }
 }
 
-/// `u(x) = Σ_{i<j} ε[(r_m/d_ij)¹² − 2(r_m/d_ij)⁶] + (k/2) Σ_i ‖x_i − x̄‖²` with
+/// `u(x) = a Σ_{i<j} ε[(r_m/d_ij)¹² − 2(r_m/d_ij)⁶] + (k/2) Σ_i ‖x_i − x̄‖²` with
 /// `d_ij = sqrt(‖x_i − x_j‖² + softening)` (bgflow `LennardJonesPotential`, oscillator on).
+///
+/// The pair factor `a` is 1 in bgflow and EACF. The equivariant-flow-matching LJ13/LJ55 data
+/// (Klein et al. 2023), which FFF trains on, were sampled with the sum over *ordered* pairs,
+/// `a = 2` (DEM's `LennardJonesPotential` keeps `energy_factor = 1` on the ordered sum "to
+/// match the eq-fm energy" and notes 0.5 for EACF); see [`LennardJones::lj13_ordered_pairs`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LennardJones {
     /// Number of particles.
@@ -119,6 +124,13 @@ pub struct LennardJones {
     pub oscillator_scale: f64,
     /// The constant added under the square root of distances (bgflow: 1e-6).
     pub softening: f64,
+    /// Factor `a` on the pair sum over i < j (bgflow: 1; equivariant flow matching: 2).
+    #[serde(default = "unit_pair_factor")]
+    pub pair_factor: f64,
+}
+
+fn unit_pair_factor() -> f64 {
+    1.0
 }
 
 impl LennardJones {
@@ -131,6 +143,7 @@ impl LennardJones {
             rm: 1.0,
             oscillator_scale: 1.0,
             softening: 1e-6,
+            pair_factor: 1.0,
         }
     }
 
@@ -139,15 +152,25 @@ impl LennardJones {
         Self::cluster(13)
     }
 
+    /// LJ13 with the pair sum over ordered pairs (pair factor 2): the energy of the
+    /// equivariant-flow-matching data set (Klein et al. 2023) behind FFF's LJ13 numbers. At
+    /// τ = 1 it equals bgflow's LJ at τ = ½ with the oscillator at full strength.
+    pub fn lj13_ordered_pairs() -> Self {
+        Self {
+            pair_factor: 2.0,
+            ..Self::cluster(13)
+        }
+    }
+
     /// LJ55 (165-D).
     pub fn lj55() -> Self {
         Self::cluster(55)
     }
 
-    /// The pair energy `ε[(r_m/r)¹² − 2(r_m/r)⁶]` at a (softened) distance `r`.
+    /// The pair energy `a ε[(r_m/r)¹² − 2(r_m/r)⁶]` at a (softened) distance `r`.
     pub fn pair_energy(&self, r: f64) -> f64 {
         let q = (self.rm / r).powi(6);
-        self.eps * (q * q - 2.0 * q)
+        self.pair_factor * self.eps * (q * q - 2.0 * q)
     }
 }
 
@@ -164,7 +187,7 @@ impl Potential for LennardJones {
         let lj = q
             .square()
             .sub(&q.mul_scalar(2.0))
-            .mul_scalar(self.eps)
+            .mul_scalar(self.eps * self.pair_factor)
             .sum_axis(1, false);
         if self.oscillator_scale == 0.0 {
             return lj;

@@ -12,6 +12,15 @@ pub trait Potential {
     fn potential(&self, x: &Tensor) -> Tensor;
 }
 
+impl<P: Potential + ?Sized> Potential for Box<P> {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn potential(&self, x: &Tensor) -> Tensor {
+        (**self).potential(x)
+    }
+}
+
 /// A potential with a temperature (`E = u/T`, `∂E/∂T = −u/T²`) or inverse temperature
 /// (`E = βu`, `∂E/∂β = u`) as its external parameter.
 #[derive(Clone, Debug)]

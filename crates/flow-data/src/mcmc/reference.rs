@@ -13,15 +13,18 @@ use rand::rngs::Xoshiro256PlusPlus;
 
 use super::{McmcConfig, run_chains};
 use crate::DataError;
-use crate::energy::{LennardJones, MultiDoubleWell, Tempered};
+use crate::energy::{LennardJones, MultiDoubleWell, Potential, Tempered};
 
 /// A particle system with a reference set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReferenceTarget {
     /// DW4 (4 particles in 2-D).
     Dw4,
-    /// LJ13 (13 particles in 3-D).
+    /// LJ13 (13 particles in 3-D), bgflow's energy (pair sum over i < j).
     Lj13,
+    /// LJ13 with the pair sum over ordered pairs: the energy of the equivariant-flow-matching
+    /// data set that FFF's LJ13 results rest on ([`LennardJones::lj13_ordered_pairs`]).
+    Lj13OrderedPairs,
 }
 
 impl ReferenceTarget {
@@ -29,7 +32,7 @@ impl ReferenceTarget {
     pub fn shape(self) -> (usize, usize) {
         match self {
             ReferenceTarget::Dw4 => (4, 2),
-            ReferenceTarget::Lj13 => (13, 3),
+            ReferenceTarget::Lj13 | ReferenceTarget::Lj13OrderedPairs => (13, 3),
         }
     }
 
@@ -37,6 +40,16 @@ impl ReferenceTarget {
         match self {
             ReferenceTarget::Dw4 => "dw4",
             ReferenceTarget::Lj13 => "lj13",
+            ReferenceTarget::Lj13OrderedPairs => "lj13-ordered-pairs",
+        }
+    }
+
+    /// The potential energy (in kT) the reference set samples.
+    pub fn potential(self) -> Box<dyn Potential> {
+        match self {
+            ReferenceTarget::Dw4 => Box::new(MultiDoubleWell::dw4()),
+            ReferenceTarget::Lj13 => Box::new(LennardJones::lj13()),
+            ReferenceTarget::Lj13OrderedPairs => Box::new(LennardJones::lj13_ordered_pairs()),
         }
     }
 }
@@ -85,7 +98,7 @@ pub fn generate_reference_with(
         ReferenceTarget::Dw4 => {
             Tensor::randn(&[chains, np * nd], DType::F64, &mut rng).mul_scalar(2.0)
         }
-        ReferenceTarget::Lj13 => {
+        ReferenceTarget::Lj13 | ReferenceTarget::Lj13OrderedPairs => {
             let grid: Vec<f64> = (0..np)
                 .flat_map(|p| [(p % 3) as f64, ((p / 3) % 3) as f64, (p / 9) as f64])
                 .map(|v| 1.1 * v)
@@ -94,22 +107,13 @@ pub fn generate_reference_with(
             g.add(&Tensor::randn(&[chains, np * nd], DType::F64, &mut rng).mul_scalar(0.05))
         }
     };
-    let run = match target {
-        ReferenceTarget::Dw4 => run_chains(
-            &Tempered::temperature(MultiDoubleWell::dw4()),
-            1.0,
-            &x0,
-            &cfg,
-            &mut rng,
-        ),
-        ReferenceTarget::Lj13 => run_chains(
-            &Tempered::temperature(LennardJones::lj13()),
-            1.0,
-            &x0,
-            &cfg,
-            &mut rng,
-        ),
-    };
+    let run = run_chains(
+        &Tempered::temperature(target.potential()),
+        1.0,
+        &x0,
+        &cfg,
+        &mut rng,
+    );
     let samples = run.samples().narrow(0, 0, n);
     ReferenceSet {
         samples,
