@@ -112,8 +112,10 @@ pub struct ListArgs {
 pub enum ReferenceSystem {
     /// 4 particles in 2-D, double-well pair potential.
     Dw4,
-    /// 13 Lennard-Jones particles in 3-D.
+    /// 13 Lennard-Jones particles in 3-D (bgflow's energy).
     Lj13,
+    /// LJ13 with the pair sum over ordered pairs (the equivariant-flow-matching data's energy).
+    Lj13OrderedPairs,
 }
 
 /// Options of `flows reference`.
@@ -138,6 +140,7 @@ fn reference(args: &ReferenceArgs) -> Result<(), BenchError> {
     let target = match args.system {
         ReferenceSystem::Dw4 => ReferenceTarget::Dw4,
         ReferenceSystem::Lj13 => ReferenceTarget::Lj13,
+        ReferenceSystem::Lj13OrderedPairs => ReferenceTarget::Lj13OrderedPairs,
     };
     let set = load_or_generate_reference(target, args.samples, args.seed, &args.dir)?;
     let source = if set.acceptance_rate.is_nan() {

@@ -51,6 +51,9 @@ fn digits_tile(x: &Tensor, rows: usize, cols: usize) -> Vec<f64> {
 }
 
 impl Experiment for FifManifolds {
+    fn version(&self) -> u32 {
+        2 // 2: minibatches from a stream seeded by one draw (resumable training)
+    }
     fn id(&self) -> &'static str {
         "fif-sine-digits"
     }
@@ -106,6 +109,7 @@ impl Experiment for FifManifolds {
         ctx.set_message("FIF on the sine curve");
         let secs = train(
             ctx,
+            "sine",
             &model,
             &data,
             None,
@@ -197,6 +201,7 @@ impl Experiment for FifManifolds {
         ctx.set_message("FIF on digits");
         let secs = train(
             ctx,
+            "digits",
             &model,
             &train_x,
             None,

@@ -74,7 +74,7 @@ impl Experiment for FffToys {
         "Any dimension-preserving network trains as a normalizing flow by maximum likelihood: the exact (decoder-Jacobian) test NLL approaches the data entropy and the density integrates to 1."
     }
     fn version(&self) -> u32 {
-        2
+        3 // 3: minibatches from a stream seeded by one draw (resumable training)
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         // Quick: a small ResNet trained for many cheap steps (≈ 50 s per toy on 2 loaded
@@ -185,6 +185,7 @@ impl Experiment for FffToys {
             ctx.set_message(format!("training on {name}"));
             let secs = train(
                 ctx,
+                &format!("toy-{i}"),
                 &model,
                 &data,
                 None,

@@ -4,8 +4,7 @@
 use std::time::Instant;
 
 use flow_core::{DType, Tensor, no_grad};
-use flow_data::energy::{LennardJones, MultiDoubleWell, Potential};
-use flow_data::mcmc::ReferenceTarget;
+use flow_data::energy::Potential;
 use flow_data::metrics::reverse_ess;
 use flow_freeform::{FreeFormFlow, JacobianSide, exact_log_prob};
 
@@ -13,13 +12,6 @@ use super::BgPreset;
 use crate::experiment::{Table, Verdict};
 use crate::experiments::free_form::common::Rng;
 use crate::plot::Histogram;
-
-pub(super) fn energy_of(target: ReferenceTarget) -> Box<dyn Potential> {
-    match target {
-        ReferenceTarget::Dw4 => Box::new(MultiDoubleWell::dw4()),
-        ReferenceTarget::Lj13 => Box::new(LennardJones::lj13()),
-    }
-}
 
 /// Histogram of sample energies, clipped to a window around the reference energies so that a
 /// few exploding samples of an unconverged model do not flatten the plot.

@@ -16,7 +16,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use evaluate::{
-    energy_histogram, energy_of, push_nll_rows, reverse_ess_of, sampling_time, scaled_gaussian_nll,
+    energy_histogram, push_nll_rows, reverse_ess_of, sampling_time, scaled_gaussian_nll,
 };
 use validation::{curve_plot, train_with_validation};
 
@@ -238,7 +238,7 @@ fn run_system(
         format!("{name}: exact NLL (bgflow convention) of {} validation samples during training; dashed: the paper's E(3)-FFF value and the best isotropic Gaussian x = σz. The parameters of the lowest point are the ones evaluated.", p.val),
         |path| plot.save_svg(path),
     )?;
-    let energy = energy_of(p.target);
+    let energy = p.target.potential();
     let reference_energies = energy.potential(&test.to_dtype(DType::F64)).to_vec_f64();
     let (ess, sample_energies) = reverse_ess_of(&model, energy.as_ref(), p.ess, &mut rng);
     let plot = energy_histogram(&name, &sample_energies, &reference_energies);
