@@ -36,11 +36,21 @@ impl ReferenceTarget {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// A short file-name-safe name (`dw4`, `lj13`, `lj13-ordered-pairs`), used for cache files.
+    pub fn name(self) -> &'static str {
         match self {
             ReferenceTarget::Dw4 => "dw4",
             ReferenceTarget::Lj13 => "lj13",
             ReferenceTarget::Lj13OrderedPairs => "lj13-ordered-pairs",
+        }
+    }
+
+    /// A display name for tables and figures.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReferenceTarget::Dw4 => "DW4",
+            ReferenceTarget::Lj13 => "LJ13 (pairs i<j)",
+            ReferenceTarget::Lj13OrderedPairs => "LJ13 (ordered pairs)",
         }
     }
 
