@@ -215,7 +215,7 @@ fn run_system(
     let secs = curve.train_seconds;
     ctx.set_message(format!("{name}: evaluation"));
     let t_eval = Instant::now();
-    push_nll_rows(table, &name, p, &model, &test);
+    push_nll_rows(table, name, p, &model, &test);
     let gaussian = scaled_gaussian_nll(&data, &test.narrow(0, 0, p.eval), (n - 1) * d);
     table.push(
         format!("{name}: test NLL of the best scaled Gaussian (baseline)"),
@@ -232,7 +232,7 @@ fn run_system(
     for (step, nll) in curve.steps.iter().zip(&curve.nll) {
         curves.push(format!("{name}, step {step}"), *nll, "—", Verdict::Info);
     }
-    let plot = curve_plot(&name, &curve, p.paper_nll, gaussian);
+    let plot = curve_plot(name, &curve, p.paper_nll, gaussian);
     ctx.save_figure(
         &format!("{}-validation.svg", p.target.name()),
         format!("{name}: exact NLL (bgflow convention) of {} validation samples during training; dashed: the paper's E(3)-FFF value and the best isotropic Gaussian x = σz. The parameters of the lowest point are the ones evaluated.", p.val),
@@ -241,7 +241,7 @@ fn run_system(
     let energy = p.target.potential();
     let reference_energies = energy.potential(&test.to_dtype(DType::F64)).to_vec_f64();
     let (ess, sample_energies) = reverse_ess_of(&model, energy.as_ref(), p.ess, &mut rng);
-    let plot = energy_histogram(&name, &sample_energies, &reference_energies);
+    let plot = energy_histogram(name, &sample_energies, &reference_energies);
     ctx.save_figure(
         &format!("{}-energy.svg", p.target.name()),
         format!("{name}: energies of FFF samples x = g(z); dashed: median energy of the MALA test set (the paper compares these histograms)."),
