@@ -11,6 +11,7 @@ pub mod linear_hutchinson;
 pub mod sbi;
 pub mod step_time;
 pub mod toys;
+mod training;
 
 pub use boltzmann::EgnnBoltzmann;
 pub use common::NetPreset;

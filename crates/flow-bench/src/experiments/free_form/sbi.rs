@@ -7,7 +7,8 @@ use flow_data::sbi::{SbiTask, TwoMoons};
 use flow_freeform::{FffLossConfig, Latent, ResNetConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, pick, resnet_pair, scatter, series, train, verdict};
+use super::common::{NetPreset, pick, resnet_pair, scatter, series, verdict};
+use super::training::train;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;

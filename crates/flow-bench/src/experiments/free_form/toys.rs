@@ -6,7 +6,8 @@ use flow_data::toy::Toy2d;
 use flow_freeform::{FffLossConfig, JacobianSide, Latent, TrainConfig, exact_log_prob};
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, pick, resnet_model, scatter, series, train, verdict};
+use super::common::{NetPreset, pick, resnet_model, scatter, series, verdict};
+use super::training::train;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
