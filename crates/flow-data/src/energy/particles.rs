@@ -107,7 +107,7 @@ impl Potential for MultiDoubleWell {
 /// `d_ij = sqrt(‖x_i − x_j‖² + softening)` (bgflow `LennardJonesPotential`, oscillator on).
 ///
 /// The pair factor `a` is 1 in bgflow and EACF. The equivariant-flow-matching LJ13/LJ55 data
-/// (Klein et al. 2023), which FFF trains on, were sampled with the sum over *ordered* pairs,
+/// (Klein et al. 2023), which FFF trains on, follow the sum over *ordered* pairs,
 /// `a = 2` (DEM's `LennardJonesPotential` keeps `energy_factor = 1` on the ordered sum "to
 /// match the eq-fm energy" and notes 0.5 for EACF); see [`LennardJones::lj13_ordered_pairs`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
