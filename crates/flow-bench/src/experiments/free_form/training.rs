@@ -207,7 +207,7 @@ fn load_best(path: &Path, params: &[Param]) -> Result<(Selected, Vec<Tensor>), E
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 
@@ -220,7 +220,8 @@ mod tests {
     use crate::experiment::Mode;
     use crate::experiments::free_form::common::resnet_pair;
 
-    fn context(work: &Path) -> RunContext {
+    /// A test-mode context whose work folder is `work/state`.
+    pub(in crate::experiments::free_form) fn context(work: &Path) -> RunContext {
         RunContext::new(
             Mode::Test,
             0,

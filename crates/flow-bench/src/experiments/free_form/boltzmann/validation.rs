@@ -245,28 +245,11 @@ pub(super) fn curve_plot(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
-
     use flow_core::DType;
     use flow_freeform::{EgnnConfig, Latent};
-    use indicatif::ProgressBar;
 
     use super::*;
-    use crate::experiment::Mode;
-
-    fn context(work: &Path) -> RunContext {
-        RunContext::new(
-            Mode::Test,
-            0,
-            serde_json::Value::Null,
-            work.join("figures"),
-            "figures".into(),
-            ProgressBar::hidden(),
-            Arc::new(AtomicBool::new(false)),
-        )
-        .with_work_dir(work.join("state"))
-    }
+    use crate::experiments::free_form::training::tests::context;
 
     fn egnn_flow() -> FreeFormFlow {
         let mut rng = Rng::seed_from_u64(3);
