@@ -356,31 +356,15 @@ pub(super) mod tests {
     fn a_finished_run_is_not_retrained() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = context(dir.path());
-        let loss = FffLossConfig::new(10.0);
+        let run = |m: &FreeFormFlow| {
+            let loss = FffLossConfig::new(10.0);
+            let mut rng = Rng::seed_from_u64(2);
+            train(&ctx, "t", m, &data(), None, loss, config(), &mut rng).unwrap()
+        };
         let m = model(1);
-        let first = train(
-            &ctx,
-            "t",
-            &m,
-            &data(),
-            None,
-            loss.clone(),
-            config(),
-            &mut Rng::seed_from_u64(2),
-        )
-        .unwrap();
+        let first = run(&m);
         let fresh = model(5);
-        let second = train(
-            &ctx,
-            "t",
-            &fresh,
-            &data(),
-            None,
-            loss,
-            config(),
-            &mut Rng::seed_from_u64(2),
-        )
-        .unwrap();
+        let second = run(&fresh);
         assert_eq!(values(&fresh), values(&m));
         let recorded = recorded_seconds(dir.path());
         assert!(recorded > 0.0 && recorded <= first);
