@@ -27,6 +27,9 @@ pub(crate) fn training_checkpoint(trainer: &Trainer, seconds: f64) -> Checkpoint
     ck.set_metadata("train.seed", trainer.config.seed.to_string());
     ck.set_metadata("train.seconds", seconds.to_string());
     ck.set_metadata("train.stopped_early", trainer.stopped_early.to_string());
+    for (name, t) in &trainer.buffers {
+        ck.insert(format!("buffer.{name}"), t.clone());
+    }
     if let Ok(json) = serde_json::to_string(&trainer.config) {
         ck.set_metadata("train.config", json);
     }
@@ -65,6 +68,26 @@ fn resume_error(path: &Path, field: &str, message: String) -> TrainError {
     }
 }
 
+/// Checks that the stored buffers equal the model's bit for bit.
+fn check_buffers(
+    ck: &Checkpoint,
+    path: &Path,
+    buffers: &[(String, Tensor)],
+) -> Result<(), TrainError> {
+    for (name, t) in buffers {
+        let key = format!("buffer.{name}");
+        let stored = ck.check_compatible(&key, t)?;
+        if stored.to_vec_f64() != t.to_vec_f64() {
+            return Err(resume_error(
+                path,
+                &key,
+                "differs from the model's (was it built with another seed or config?)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Loaded {
     /// Reads and validates every part of a training checkpoint against the parameters and
     /// the config.
@@ -72,6 +95,7 @@ impl Loaded {
         ck: &Checkpoint,
         path: &Path,
         params: &[Param],
+        buffers: &[(String, Tensor)],
         config: &TrainConfig,
     ) -> Result<Loaded, TrainError> {
         let step: u64 = field(ck, path, "train.step")?;
@@ -99,6 +123,7 @@ impl Loaded {
             ));
         }
         let stopped_early: bool = field(ck, path, "train.stopped_early")?;
+        check_buffers(ck, path, buffers)?;
         let curves = Curves::load(ck, step)?;
         let values = params
             .iter()

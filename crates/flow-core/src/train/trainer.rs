@@ -40,6 +40,7 @@ pub struct Trainer {
     pub(crate) curves: Curves,
     pub(crate) best: Option<Best>,
     pub(crate) stopped_early: bool,
+    pub(crate) buffers: Vec<(String, Tensor)>,
     last_checkpoint: Option<PathBuf>,
     resumed_from: Option<u64>,
 }
@@ -74,9 +75,19 @@ impl Trainer {
             curves: Curves::default(),
             best: None,
             stopped_early: false,
+            buffers: Vec::new(),
             last_checkpoint: None,
             resumed_from: None,
         }
+    }
+
+    /// Fixed, non-trained tensors of the model (permutations, rotations) that define it as
+    /// much as its parameters. They are stored as `buffer.{name}`, and a resume checks them
+    /// bit for bit, so a model rebuilt with another seed is refused instead of receiving
+    /// weights trained for other buffers.
+    pub fn with_buffers(mut self, buffers: Vec<(String, Tensor)>) -> Trainer {
+        self.buffers = buffers;
+        self
     }
 
     /// Continues the run stored at the configured checkpoint path, if that file exists.
@@ -101,7 +112,7 @@ impl Trainer {
     /// config (another seed, more steps than configured, a malformed time).
     pub fn resume_from(&mut self, path: &Path) -> Result<u64, TrainError> {
         let ck = Checkpoint::load(path)?;
-        let loaded = state::Loaded::read(&ck, path, &self.params, &self.config)?;
+        let loaded = state::Loaded::read(&ck, path, &self.params, &self.buffers, &self.config)?;
         let step = loaded.step;
         loaded.commit(self);
         self.last_checkpoint = Some(path.to_path_buf());
@@ -177,15 +188,40 @@ impl Trainer {
         self.run(&mut |s, r| loss(s, r).into(), Some(&mut validate))
     }
 
+    /// As [`Trainer::fit`], but stops once `until` steps are complete (at most
+    /// `config.steps`), so a caller can train in segments (to poll for cancellation, or to
+    /// evaluate between them). The schedule and the random streams are those of the whole
+    /// run, so segments give the same numbers as one call.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`].
+    pub fn fit_until<L: Into<StepLoss>>(
+        &mut self,
+        until: u64,
+        mut loss: impl FnMut(u64, &mut StepRng) -> L,
+    ) -> Result<TrainReport, TrainError> {
+        self.run_to(until, &mut |s, r| loss(s, r).into(), None)
+    }
+
     fn run(
         &mut self,
+        loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
+        validate: Option<&mut dyn FnMut(u64) -> f64>,
+    ) -> Result<TrainReport, TrainError> {
+        self.run_to(self.config.steps, loss, validate)
+    }
+
+    fn run_to(
+        &mut self,
+        until: u64,
         loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
         mut validate: Option<&mut dyn FnMut(u64) -> f64>,
     ) -> Result<TrainReport, TrainError> {
         let start = Instant::now();
+        let until = until.min(self.config.steps);
         let progress = Progress::new(self.config.progress.as_deref(), self.config.steps);
         let mut consecutive = 0usize;
-        while self.step < self.config.steps && !self.stopped_early {
+        while self.step < until && !self.stopped_early {
             let s = self.step;
             match self.one_step(loss) {
                 Ok(done) => {
