@@ -3,8 +3,9 @@
 //!
 //! Layout (safetensors): parameters under their names; optimiser state under `optim.*`; best
 //! validated parameters under `best.{name}`; curves under `train.curve.*`; metadata
-//! `train.step`, `train.seed`, `train.seconds`, `train.stopped_early`, `train.best_step`,
-//! `train.best_value` and `train.config` (the [`TrainConfig`] as JSON, for the record).
+//! `train.step`, `train.seed`, `train.seconds`, `train.validation_seconds`, `train.resumes`,
+//! `train.stopped_early`, `train.best_step`, `train.best_value` and `train.config` (the
+//! [`TrainConfig`] as JSON, for the record); fixed model buffers under `buffer.{name}`.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,9 @@ pub(crate) fn training_checkpoint(trainer: &Trainer, seconds: f64) -> Checkpoint
     ck.set_metadata("train.seed", trainer.config.seed.to_string());
     ck.set_metadata("train.seconds", seconds.to_string());
     ck.set_metadata("train.stopped_early", trainer.stopped_early.to_string());
+    let validation_seconds = trainer.validation_seconds.to_string();
+    ck.set_metadata("train.validation_seconds", validation_seconds);
+    ck.set_metadata("train.resumes", trainer.resumes.to_string());
     for (name, t) in &trainer.buffers {
         ck.insert(format!("buffer.{name}"), t.clone());
     }
@@ -47,6 +51,8 @@ pub(crate) fn training_checkpoint(trainer: &Trainer, seconds: f64) -> Checkpoint
 pub(crate) struct Loaded {
     pub(crate) step: u64,
     seconds: f64,
+    validation_seconds: f64,
+    resumes: u64,
     stopped_early: bool,
     curves: Curves,
     values: Vec<Tensor>,
@@ -122,6 +128,12 @@ impl Loaded {
                 format!("{seconds} is not a duration"),
             ));
         }
+        let validation_seconds: f64 = field(ck, path, "train.validation_seconds")?;
+        if !(validation_seconds.is_finite() && (0.0..=seconds).contains(&validation_seconds)) {
+            let message = format!("{validation_seconds} is not within the {seconds} s run");
+            return Err(resume_error(path, "train.validation_seconds", message));
+        }
+        let resumes: u64 = field(ck, path, "train.resumes")?;
         let stopped_early: bool = field(ck, path, "train.stopped_early")?;
         check_buffers(ck, path, buffers)?;
         let curves = Curves::load(ck, step)?;
@@ -137,6 +149,8 @@ impl Loaded {
         Ok(Loaded {
             step,
             seconds,
+            validation_seconds,
+            resumes,
             stopped_early,
             curves,
             values,
@@ -185,6 +199,8 @@ impl Loaded {
         trainer.optimizer = self.optimizer;
         trainer.step = self.step;
         trainer.earlier_seconds = self.seconds;
+        trainer.validation_seconds = self.validation_seconds;
+        trainer.resumes = self.resumes + 1;
         trainer.stopped_early = self.stopped_early;
         trainer.curves = self.curves;
         trainer.best = self.best;

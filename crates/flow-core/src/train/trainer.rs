@@ -1,6 +1,8 @@
 //! [`Trainer`]: the one training loop of the workspace.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::autodiff::grad;
@@ -41,6 +43,11 @@ pub struct Trainer {
     pub(crate) best: Option<Best>,
     pub(crate) stopped_early: bool,
     pub(crate) buffers: Vec<(String, Tensor)>,
+    /// Seconds spent in validation over the whole run (part of the elapsed time).
+    pub(crate) validation_seconds: f64,
+    /// How many times the run was resumed from a checkpoint.
+    pub(crate) resumes: u64,
+    cancel: Option<Arc<AtomicBool>>,
     last_checkpoint: Option<PathBuf>,
     resumed_from: Option<u64>,
 }
@@ -76,6 +83,9 @@ impl Trainer {
             best: None,
             stopped_early: false,
             buffers: Vec::new(),
+            validation_seconds: 0.0,
+            resumes: 0,
+            cancel: None,
             last_checkpoint: None,
             resumed_from: None,
         }
@@ -87,6 +97,14 @@ impl Trainer {
     /// weights trained for other buffers.
     pub fn with_buffers(mut self, buffers: Vec<(String, Tensor)>) -> Trainer {
         self.buffers = buffers;
+        self
+    }
+
+    /// Stops training when `flag` becomes true (Ctrl-C): the step in progress completes, the
+    /// state is checkpointed (if checkpoints are configured) so a rerun continues from it,
+    /// and the fit returns [`TrainError::Cancelled`].
+    pub fn with_cancel_flag(mut self, flag: Arc<AtomicBool>) -> Trainer {
+        self.cancel = Some(flag);
         self
     }
 
@@ -220,8 +238,23 @@ impl Trainer {
         let start = Instant::now();
         let until = until.min(self.config.steps);
         let progress = Progress::new(self.config.progress.as_deref(), self.config.steps);
+        if let Some(validate) = validate.as_deref_mut()
+            && self.step == 0
+            && self.curves.validation.is_empty()
+        {
+            self.validate_now(validate);
+        }
         let mut consecutive = 0usize;
         while self.step < until && !self.stopped_early {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst))
+            {
+                progress.finish();
+                self.checkpoint_now(start)?;
+                return Err(TrainError::Cancelled { step: self.step });
+            }
             let s = self.step;
             match self.one_step(loss) {
                 Ok(done) => {
@@ -291,10 +324,16 @@ impl Trainer {
 
     fn validate_if_due(&mut self, validate: &mut dyn FnMut(u64) -> f64) {
         let every = self.config.validation.map_or(1, |v| v.every);
-        if !(self.step.is_multiple_of(every) || self.step == self.config.steps) {
-            return;
+        if self.step.is_multiple_of(every) || self.step == self.config.steps {
+            self.validate_now(validate);
         }
+    }
+
+    /// Measures the metric now (the parameters before any step count as a candidate too).
+    fn validate_now(&mut self, validate: &mut dyn FnMut(u64) -> f64) {
+        let t = Instant::now();
         let metric = validate(self.step);
+        self.validation_seconds += t.elapsed().as_secs_f64();
         self.curves.validation.push((self.step, metric));
         let improved = metric.is_finite() && self.best.as_ref().is_none_or(|b| metric < b.value);
         if improved {
@@ -327,6 +366,13 @@ impl Trainer {
             || self.step == self.config.steps
             || self.stopped_early;
         if due {
+            self.checkpoint_now(start)?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint_now(&mut self, start: Instant) -> Result<(), TrainError> {
+        if let Some(spec) = self.config.checkpoint.clone() {
             let seconds = self.earlier_seconds + start.elapsed().as_secs_f64();
             self.save(&spec.path, seconds)?;
             self.last_checkpoint = Some(spec.path);
@@ -344,6 +390,8 @@ impl Trainer {
             best: self.best(),
             stopped_early: self.stopped_early,
             resumed_from: self.resumed_from,
+            validation_seconds: self.validation_seconds,
+            resumes: self.resumes,
         }
     }
 }
