@@ -115,6 +115,12 @@ impl RunContext {
         self.check_cancelled()
     }
 
+    /// The Ctrl-C flag, for loops that poll it themselves (the training engine's
+    /// [`flow_core::train::Trainer::with_cancel_flag`]).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
     /// Checks for Ctrl-C without advancing.
     ///
     /// # Errors

@@ -57,7 +57,7 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..steps {
         let t = Instant::now();
-        trainer.step(&model, &x, None, &mut rng);
+        trainer.step(&model, &x, None);
         times.push(t.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);

@@ -1,25 +1,32 @@
-//! Training loop for free-form flows: minibatch Adam with schedule and gradient clipping,
-//! skipping of non-finite steps with restoration of the last good parameters, and atomic
-//! checkpoints.
+//! Training of free-form flows on the workspace's one training loop
+//! ([`flow_core::train::Trainer`]): minibatch Adam with schedule and gradient clipping,
+//! non-finite steps skipped (the official code skips non-finite batches), atomic resumable
+//! checkpoints, optional validation with best-parameter selection, and cancellation.
+//!
+//! Step `s` draws its minibatch and Hutchinson vectors from its own stream
+//! `step_rng(seed, s)`, so a run resumed from a checkpoint is bit-identical to an
+//! uninterrupted one.
 //!
 //! References: FFF arXiv:2310.16624, App. (Adam, one-cycle or constant schedules, grad-norm
-//! clipping; the official code skips non-finite batches and EGNN runs resume from the last
-//! checkpoint); FIF arXiv:2306.01843, §5.
+//! clipping; EGNN runs resume from the last checkpoint); FIF arXiv:2306.01843, §5.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use flow_core::io::{Checkpoint, CheckpointError};
-use flow_core::nn::{Module, Param, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer, Schedule, clip_grad_norm};
-use flow_core::{Tensor, grad};
-use rand::{Rng, RngExt};
+use flow_core::Tensor;
+use flow_core::nn::Module;
+use flow_core::optim::{AdamConfig, Schedule};
+use flow_core::train::{self, NonFinitePolicy, OptimizerConfig, StepLoss, StepRng};
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
+
+pub use flow_core::train::{TrainError, TrainReport};
 
 use crate::model::FreeFormFlow;
 use crate::surrogate::{FffLossConfig, fff_loss};
 
-/// Optimisation settings.
+/// Optimisation settings of a free-form flow run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Optimiser steps.
@@ -36,14 +43,20 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// Write a checkpoint here every `checkpoint_every` steps (atomic; None: in memory only).
     pub checkpoint_path: Option<PathBuf>,
-    /// Steps between checkpoints (and between in-memory snapshots of good parameters).
+    /// Steps between checkpoints.
     pub checkpoint_every: u64,
     /// Consecutive non-finite steps after which training stops with an error.
     pub max_consecutive_failures: usize,
+    /// Seed of the per-step random streams (minibatches, Hutchinson vectors).
+    pub seed: u64,
+    /// Validation every this many steps, with early stopping after `patience` validations
+    /// without improvement (used by [`Trainer::fit_validated`]).
+    pub validation: Option<(u64, Option<usize>)>,
 }
 
 impl TrainConfig {
-    /// `steps` Adam steps at `learning_rate`, batch `batch_size`, constant schedule, no clipping.
+    /// `steps` Adam steps at `learning_rate`, batch `batch_size`, constant schedule, no
+    /// clipping, seed 0.
     pub fn new(steps: u64, batch_size: usize, learning_rate: f64) -> Self {
         TrainConfig {
             steps,
@@ -55,6 +68,8 @@ impl TrainConfig {
             checkpoint_path: None,
             checkpoint_every: 100,
             max_consecutive_failures: 20,
+            seed: 0,
+            validation: None,
         }
     }
     /// Sets the schedule.
@@ -78,222 +93,226 @@ impl TrainConfig {
         self.checkpoint_every = every.max(1);
         self
     }
+    /// Sets the seed of the per-step random streams.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Validates every `every` steps (and before the first); with `patience`, stops after
+    /// that many validations without a new best.
+    pub fn with_validation(mut self, every: u64, patience: Option<usize>) -> Self {
+        self.validation = Some((every.max(1), patience));
+        self
+    }
+
+    /// The engine's config for this run.
+    pub fn engine(&self) -> train::TrainConfig {
+        let adam = AdamConfig::new(self.learning_rate).with_weight_decay(self.weight_decay);
+        let mut c = train::TrainConfig::new(self.steps, self.learning_rate)
+            .with_optimizer(OptimizerConfig::Adam(adam))
+            .with_schedule(self.schedule.clone())
+            .with_seed(self.seed)
+            .with_non_finite(NonFinitePolicy::Skip {
+                max_consecutive: self.max_consecutive_failures,
+            });
+        c.clip_grad_norm = self.clip_grad_norm;
+        if let Some(path) = &self.checkpoint_path {
+            c = c.with_checkpoint(path, self.checkpoint_every);
+        }
+        if let Some((every, patience)) = self.validation {
+            c = c.with_validation(every, patience);
+        }
+        c
+    }
 }
 
-/// What happened during training (per-step series are batch means).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct TrainReport {
-    /// Loss per completed step.
-    pub loss: Vec<f64>,
-    /// Surrogate NLL per completed step.
-    pub surrogate_nll: Vec<f64>,
-    /// Reconstruction error per completed step.
-    pub reconstruction: Vec<f64>,
-    /// Steps skipped because the loss or a gradient was not finite.
-    pub skipped_steps: usize,
-    /// Times the last good parameters were restored.
-    pub restorations: usize,
-    /// Wall-clock seconds of this call to [`Trainer::fit`].
-    pub seconds: f64,
-    /// Training seconds of earlier segments, restored by [`Trainer::resume`] (0 for a fresh
-    /// run); `seconds + earlier_seconds` is the run's total.
-    pub earlier_seconds: f64,
-}
-
-/// Why training stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// Too many consecutive non-finite steps; the model holds the last good parameters.
-    #[error("training diverged at step {step}: {failures} consecutive non-finite steps")]
-    Diverged {
-        /// The step at which training gave up.
-        step: u64,
-        /// Consecutive failures.
-        failures: usize,
-    },
-    /// A checkpoint could not be written.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// The data set is empty or does not fit the model.
-    #[error("bad data: {0}")]
-    Data(String),
-}
-
-/// Trains a [`FreeFormFlow`] with the free-form loss.
+/// Trains a [`FreeFormFlow`] with the free-form loss. The per-step curves hold the loss and
+/// the terms `nll` (surrogate) and `reconstruction`.
 pub struct Trainer {
     /// Loss settings.
     pub loss: FffLossConfig,
     /// Optimisation settings.
     pub config: TrainConfig,
-    optimizer: Adam,
-    step: u64,
-    earlier_seconds: f64,
+    engine: Option<train::Trainer>,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Draws the step's minibatch rows (with replacement) from its own stream.
+fn batch(
+    data: &Tensor,
+    condition: Option<&Tensor>,
+    size: usize,
+    rng: &mut StepRng,
+) -> (Tensor, Option<Tensor>) {
+    let n = data.dim(0);
+    let idx: Vec<usize> = (0..size).map(|_| rng.random_range(0..n)).collect();
+    (
+        data.index_select(0, &idx),
+        condition.map(|c| c.index_select(0, &idx)),
+    )
 }
 
 impl Trainer {
-    /// A trainer with a fresh Adam state.
+    /// A trainer at step 0.
     pub fn new(loss: FffLossConfig, config: TrainConfig) -> Self {
-        let optimizer =
-            Adam::new(AdamConfig::new(config.learning_rate).with_weight_decay(config.weight_decay));
         Trainer {
             loss,
             config,
-            optimizer,
-            step: 0,
-            earlier_seconds: 0.0,
+            engine: None,
+            cancel: None,
         }
     }
 
-    /// Continues from a checkpoint that [`Trainer::fit`] wrote
-    /// ([`TrainConfig::with_checkpoint`]): restores the model's parameters, the Adam moments
-    /// and the step counter, so that `fit` runs only the remaining steps and the learning-rate
-    /// schedule picks up where it stopped, and the training seconds recorded so far (see
-    /// [`TrainReport::earlier_seconds`]). Returns the restored step. Minibatches after a
-    /// resume come from whatever RNG the caller passes to `fit`, so a resumed run matches an
-    /// uninterrupted one in distribution, not bit for bit.
+    /// Stops at the next step when `flag` becomes true, checkpointing first (see
+    /// [`flow_core::train::Trainer::with_cancel_flag`]).
+    pub fn with_cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    fn engine(&mut self, model: &FreeFormFlow) -> &mut train::Trainer {
+        let (config, cancel) = (&self.config, &self.cancel);
+        self.engine.get_or_insert_with(|| {
+            let t = train::Trainer::new(model.parameters(), config.engine());
+            match cancel {
+                Some(flag) => t.with_cancel_flag(flag.clone()),
+                None => t,
+            }
+        })
+    }
+
+    /// Continues from a checkpoint that [`Trainer::fit`] wrote: parameters, Adam moments,
+    /// step, curves, best parameters and training seconds; nothing changes on error.
+    /// Returns the restored step.
     ///
     /// # Errors
-    /// [`TrainError::Checkpoint`] if the file cannot be read or does not match the model
-    /// (names, shapes, dtypes) or lacks the optimiser state.
+    /// As [`flow_core::train::Trainer::resume_from`].
     pub fn resume(&mut self, model: &FreeFormFlow, path: &Path) -> Result<u64, TrainError> {
-        let checkpoint = Checkpoint::load(path)?;
-        let params = model.parameters();
-        checkpoint.restore_params(&params)?;
-        self.optimizer.load_state(&checkpoint, &params)?;
-        self.step = checkpoint.metadata_parsed("step")?;
-        self.earlier_seconds = checkpoint.metadata_parsed("seconds").unwrap_or(0.0);
-        Ok(self.step)
+        self.engine(model).resume_from(path)
+    }
+
+    /// Continues from the configured checkpoint if it exists; returns the restored step.
+    ///
+    /// # Errors
+    /// As [`Trainer::resume`].
+    pub fn resume_if_present(&mut self, model: &FreeFormFlow) -> Result<Option<u64>, TrainError> {
+        self.engine(model).resume_if_present()
     }
 
     /// Steps taken so far (including skipped ones).
     pub fn step_count(&self) -> u64 {
-        self.step
+        self.engine.as_ref().map_or(0, train::Trainer::step)
     }
 
-    /// One step on a batch; returns `(loss, surrogate nll, reconstruction)` or `None` when the
-    /// step was skipped because something was not finite.
-    pub fn step<R: Rng + ?Sized>(
+    /// The run's curves so far (also after a failed fit); `None` before any fit or resume.
+    pub fn curves(&self) -> Option<&flow_core::train::Curves> {
+        self.engine.as_ref().map(train::Trainer::curves)
+    }
+
+    /// Sets the model to the best validated parameters; false if nothing was validated.
+    pub fn restore_best(&self) -> bool {
+        self.engine
+            .as_ref()
+            .is_some_and(train::Trainer::restore_best)
+    }
+
+    /// One step on the given batch (for benchmarks); returns `(loss, surrogate nll,
+    /// reconstruction)`, or `None` when the step was skipped as non-finite or the run is
+    /// complete.
+    pub fn step(
         &mut self,
         model: &FreeFormFlow,
         x: &Tensor,
         condition: Option<&Tensor>,
-        rng: &mut R,
     ) -> Option<(f64, f64, f64)> {
-        let params = model.parameters();
-        let lr = self
-            .config
-            .schedule
-            .learning_rate(self.config.learning_rate, self.step);
-        self.optimizer.set_learning_rate(lr);
-        self.step += 1;
-        let terms = fff_loss(model, x, condition, &self.loss, rng);
-        let loss = terms.loss.item();
-        if !loss.is_finite() {
-            return None;
-        }
-        let grads = grad(&terms.loss, &values(&params).iter().collect::<Vec<_>>());
-        let (grads, norm) = match self.config.clip_grad_norm {
-            Some(c) => clip_grad_norm(&grads, c),
-            None => (grads, 0.0),
-        };
-        if !norm.is_finite() || !grads.iter().all(Tensor::all_finite) {
-            return None;
-        }
-        self.optimizer.step(&params, &grads);
-        Some((
-            loss,
-            terms.nll.mean_all().item(),
-            terms.reconstruction.mean_all().item(),
-        ))
+        let loss = self.loss.clone();
+        let engine = self.engine(model);
+        let next = engine.step() + 1;
+        let report = engine
+            .fit_until(next, |_, rng| step_loss(model, x, condition, &loss, rng))
+            .ok()?;
+        let i = (next - 1) as usize;
+        let c = &report.curves;
+        let terms = (
+            c.loss.get(i)?,
+            c.terms.get("nll")?.get(i)?,
+            c.terms.get("reconstruction")?.get(i)?,
+        );
+        terms
+            .0
+            .is_finite()
+            .then_some((*terms.0, *terms.1, *terms.2))
     }
 
-    /// Trains for `config.steps` steps on minibatches drawn uniformly (with replacement) from
-    /// `data` (`[n, D]`, with optional `[n, c]` conditions). `monitor(step, model)` runs after
-    /// every completed step (for exact-NLL tracking, progress, cancellation by returning false).
-    /// With [`TrainConfig::with_checkpoint`], the state is written every `checkpoint_every`
-    /// steps and after the last step, so a finished run resumes to a no-op.
+    /// Trains until `config.steps` on minibatches drawn uniformly (with replacement) from
+    /// `data` (`[n, D]`, with optional `[n, c]` conditions).
     ///
     /// # Errors
-    /// [`TrainError::Diverged`] after `max_consecutive_failures` non-finite steps in a row (the
-    /// model then holds the last good parameters); [`TrainError::Checkpoint`] if a checkpoint
-    /// cannot be written; [`TrainError::Data`] for an empty data set.
-    pub fn fit<R: Rng + ?Sized>(
+    /// [`TrainError::Data`] for data that does not fit the model; otherwise as
+    /// [`flow_core::train::Trainer::fit`] ([`TrainError::NonFinite`] after
+    /// `max_consecutive_failures` skipped steps, [`TrainError::Cancelled`]).
+    pub fn fit(
         &mut self,
         model: &FreeFormFlow,
         data: &Tensor,
         condition: Option<&Tensor>,
-        rng: &mut R,
-        mut monitor: impl FnMut(u64, &FreeFormFlow) -> bool,
     ) -> Result<TrainReport, TrainError> {
-        let n = data.dim(0);
-        if n == 0 || data.ndim() != 2 || data.dim(1) != model.data_dim() {
-            return Err(TrainError::Data(format!(
-                "data {:?} does not fit a model of dimension {}",
-                data.shape(),
-                model.data_dim()
-            )));
-        }
-        let params = model.parameters();
-        let mut good = snapshot(&params);
-        let mut report = TrainReport {
-            earlier_seconds: self.earlier_seconds,
-            ..TrainReport::default()
-        };
-        let start = Instant::now();
-        let mut failures: usize = 0;
-        while self.step < self.config.steps {
-            let idx: Vec<usize> = (0..self.config.batch_size)
-                .map(|_| rng.random_range(0..n))
-                .collect();
-            let x = data.index_select(0, &idx);
-            let c = condition.map(|c| c.index_select(0, &idx));
-            let Some((loss, nll, rec)) = self.step(model, &x, c.as_ref(), rng) else {
-                report.skipped_steps += 1;
-                failures += 1;
-                if !params.iter().all(|p| p.get().all_finite()) || failures.is_multiple_of(5) {
-                    restore(&params, &good);
-                    report.restorations += 1;
-                }
-                if failures >= self.config.max_consecutive_failures {
-                    restore(&params, &good);
-                    return Err(TrainError::Diverged {
-                        step: self.step,
-                        failures,
-                    });
-                }
-                continue;
-            };
-            failures = 0;
-            report.loss.push(loss);
-            report.surrogate_nll.push(nll);
-            report.reconstruction.push(rec);
-            let last = self.step == self.config.steps;
-            if self.step.is_multiple_of(self.config.checkpoint_every) || last {
-                good = snapshot(&params);
-                if let Some(path) = &self.config.checkpoint_path {
-                    let mut ck = Checkpoint::from_params(&params);
-                    self.optimizer.save_state(&mut ck);
-                    ck.set_metadata("step", self.step.to_string());
-                    let seconds = self.earlier_seconds + start.elapsed().as_secs_f64();
-                    ck.set_metadata("seconds", seconds.to_string());
-                    ck.save(path)?;
-                }
-            }
-            if !monitor(self.step, model) {
-                break;
-            }
-        }
-        report.seconds = start.elapsed().as_secs_f64();
-        Ok(report)
+        check_data(model, data)?;
+        let (loss, size) = (self.loss.clone(), self.config.batch_size);
+        self.engine(model).fit(|_, rng| {
+            let (x, c) = batch(data, condition, size, rng);
+            step_loss(model, &x, c.as_ref(), &loss, rng)
+        })
+    }
+
+    /// As [`Trainer::fit`], validating with `metric(steps_done, model)` (lower is better) as
+    /// [`TrainConfig::with_validation`] says (every step without it). The model ends with
+    /// its last parameters: call [`Trainer::restore_best`] for the best validated ones.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`].
+    pub fn fit_validated(
+        &mut self,
+        model: &FreeFormFlow,
+        data: &Tensor,
+        condition: Option<&Tensor>,
+        mut metric: impl FnMut(u64, &FreeFormFlow) -> f64,
+    ) -> Result<TrainReport, TrainError> {
+        check_data(model, data)?;
+        let (loss, size) = (self.loss.clone(), self.config.batch_size);
+        self.engine(model).fit_validated(
+            |_, rng| {
+                let (x, c) = batch(data, condition, size, rng);
+                step_loss(model, &x, c.as_ref(), &loss, rng)
+            },
+            |step| metric(step, model),
+        )
     }
 }
 
-fn snapshot(params: &[Param]) -> Vec<Tensor> {
-    params.iter().map(|p| p.get().detach()).collect()
+fn check_data(model: &FreeFormFlow, data: &Tensor) -> Result<(), TrainError> {
+    if data.dim(0) == 0 || data.ndim() != 2 || data.dim(1) != model.data_dim() {
+        return Err(TrainError::Data(format!(
+            "data {:?} does not fit a model of dimension {}",
+            data.shape(),
+            model.data_dim()
+        )));
+    }
+    Ok(())
 }
 
-fn restore(params: &[Param], values: &[Tensor]) {
-    for (p, v) in params.iter().zip(values) {
-        p.set(v.clone());
-    }
+/// The free-form loss of one batch with its recorded terms.
+fn step_loss(
+    model: &FreeFormFlow,
+    x: &Tensor,
+    condition: Option<&Tensor>,
+    loss: &FffLossConfig,
+    rng: &mut StepRng,
+) -> StepLoss {
+    let terms = fff_loss(model, x, condition, loss, rng);
+    let nll = terms.nll.mean_all().item();
+    let rec = terms.reconstruction.mean_all().item();
+    StepLoss::new(terms.loss)
+        .with_term("nll", nll)
+        .with_term("reconstruction", rec)
 }

@@ -45,10 +45,9 @@ fn fff_learns_a_gaussian_to_its_entropy() {
         0.5 * (2.0 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln() + 0.25f64.ln());
     let before = exact_log_prob(&m, &test, None, JacobianSide::Decoder, 500).mean_nll();
     let mut trainer = Trainer::new(FffLossConfig::new(50.0), TrainConfig::new(600, 128, 2e-3));
-    let report = trainer
-        .fit(&m, &data, None, &mut common::rng(43), |_, _| true)
-        .unwrap();
-    assert_eq!(report.loss.len(), 600);
+    let report = trainer.fit(&m, &data, None).unwrap();
+    assert_eq!(report.curves.loss.len(), 600);
+    assert_eq!(report.curves.terms["reconstruction"].len(), 600);
     let eval = exact_log_prob(&m, &test, None, JacobianSide::Decoder, 500);
     let nll = eval.mean_nll();
     // Monte-Carlo SE of the test NLL is ≈ 1/√2000·std(log p) ≈ 0.02; 0.1 nats allows for a
@@ -71,11 +70,10 @@ fn non_finite_batches_are_skipped_and_divergence_restores_good_parameters() {
     let before: Vec<Vec<f64>> = params.iter().map(|p| p.get().to_vec_f64()).collect();
     let bad = Tensor::full(&[64, 2], f64::NAN, DType::F32);
     let mut trainer = Trainer::new(FffLossConfig::new(10.0), TrainConfig::new(100, 8, 1e-3));
-    let err = trainer
-        .fit(&m, &bad, None, &mut common::rng(45), |_, _| true)
-        .unwrap_err();
+    let err = trainer.fit(&m, &bad, None).unwrap_err();
+    // 20 skipped steps in a row are tolerated; the 21st (step 20) stops the run.
     assert!(
-        matches!(err, TrainError::Diverged { failures: 20, .. }),
+        matches!(err, TrainError::NonFinite { step: 20, .. }),
         "{err}"
     );
     for (p, b) in params.iter().zip(&before) {
@@ -86,10 +84,9 @@ fn non_finite_batches_are_skipped_and_divergence_restores_good_parameters() {
     data[0] = f32::NAN;
     let data = Tensor::from_vec(data, &[64, 2]);
     let mut trainer = Trainer::new(FffLossConfig::new(10.0), TrainConfig::new(60, 16, 1e-3));
-    let report = trainer
-        .fit(&m, &data, None, &mut common::rng(47), |_, _| true)
-        .unwrap();
-    assert!(report.skipped_steps > 0 && report.loss.len() + report.skipped_steps == 60);
+    let report = trainer.fit(&m, &data, None).unwrap();
+    let skipped = report.curves.skipped.len();
+    assert!(skipped > 0 && skipped < 60 && report.curves.loss.len() == 60);
     assert!(params.iter().all(|p| p.get().all_finite()));
 }
 
@@ -103,15 +100,7 @@ fn checkpoints_round_trip_and_bad_files_leave_the_model_untouched() {
         FffLossConfig::new(10.0),
         TrainConfig::new(10, 16, 1e-3).with_checkpoint(&path, 5),
     );
-    trainer
-        .fit(
-            &m,
-            &gaussian_data(64, 49),
-            None,
-            &mut common::rng(50),
-            |_, _| true,
-        )
-        .unwrap();
+    trainer.fit(&m, &gaussian_data(64, 49), None).unwrap();
     assert!(path.exists(), "training wrote no checkpoint");
     m.save(&path).unwrap();
     let saved = parameter_values(&m);
@@ -138,9 +127,9 @@ fn sampling_is_one_untracked_decoder_pass() {
     assert_eq!(s.to_vec_f64(), m.decode(&z, None).to_vec_f64());
 }
 
-/// A run stopped at step 20 and resumed from its checkpoint by a fresh model and trainer, with
-/// the same minibatch stream, ends bit-identical to an uninterrupted 40-step run (parameters,
-/// Adam moments and the schedule position all come back); a checkpoint of another model is
+/// A run cancelled at step 20 and resumed from its checkpoint by a fresh model and trainer
+/// ends bit-identical to an uninterrupted 40-step run (parameters, Adam moments, the schedule
+/// position and the per-step random streams all come back); a checkpoint of another model is
 /// refused.
 #[test]
 fn resumed_training_matches_an_uninterrupted_run() {
@@ -158,22 +147,34 @@ fn resumed_training_matches_an_uninterrupted_run() {
         FffLossConfig::new(10.0),
         TrainConfig::new(40, 32, 2e-3).with_schedule(flow_core::optim::Schedule::one_cycle(40)),
     )
-    .fit(&whole, &data, None, &mut common::rng(62), |_, _| true)
+    .fit(&whole, &data, None)
     .unwrap();
 
     let first = model(61);
-    let mut rng = common::rng(62);
-    Trainer::new(FffLossConfig::new(10.0), config())
-        .fit(&first, &data, None, &mut rng, |step, _| step < 20)
-        .unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut cancelled =
+        Trainer::new(FffLossConfig::new(10.0), config()).with_cancel_flag(flag.clone());
+    let mut calls = 0;
+    let err = cancelled
+        .fit_validated(&first, &data, None, |_, _| {
+            calls += 1;
+            if calls == 21 {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            0.0
+        })
+        .unwrap_err();
+    assert!(matches!(err, TrainError::Cancelled { step: 20 }), "{err}");
     let second = model(63);
     let mut trainer = Trainer::new(FffLossConfig::new(10.0), config());
     assert_eq!(trainer.resume(&second, &path).unwrap(), 20);
     assert_eq!(parameter_values(&second), parameter_values(&first));
-    let report = trainer
-        .fit(&second, &data, None, &mut rng, |_, _| true)
-        .unwrap();
-    assert_eq!(report.loss.len(), 20, "resumed run did not stop at step 40");
+    let report = trainer.fit(&second, &data, None).unwrap();
+    assert_eq!(
+        report.curves.loss.len(),
+        40,
+        "resumed run did not stop at step 40"
+    );
     assert_eq!(parameter_values(&second), parameter_values(&whole));
 
     let mut rng = common::rng(64);
@@ -202,23 +203,21 @@ fn a_finished_run_resumes_to_a_no_op() {
     let config = || TrainConfig::new(25, 16, 2e-3).with_checkpoint(&path, 10);
     let trained = model(71);
     let first = Trainer::new(FffLossConfig::new(10.0), config())
-        .fit(&trained, &data, None, &mut common::rng(72), |_, _| true)
+        .fit(&trained, &data, None)
         .unwrap();
-    assert_eq!(first.loss.len(), 25);
-    assert_eq!(first.earlier_seconds, 0.0);
+    assert_eq!(first.curves.loss.len(), 25);
+    assert_eq!(first.total_seconds, first.seconds);
 
     let restored = model(73);
     let mut trainer = Trainer::new(FffLossConfig::new(10.0), config());
     assert_eq!(trainer.resume(&restored, &path).unwrap(), 25);
     assert_eq!(parameter_values(&restored), parameter_values(&trained));
-    let again = trainer
-        .fit(&restored, &data, None, &mut common::rng(74), |_, _| true)
-        .unwrap();
-    assert!(again.loss.is_empty(), "a finished run trained again");
+    let again = trainer.fit(&restored, &data, None).unwrap();
+    assert_eq!(again.curves.loss.len(), 25, "a finished run trained again");
+    let earlier = again.total_seconds - again.seconds;
     assert!(
-        again.earlier_seconds > 0.0 && again.earlier_seconds <= first.seconds,
-        "restored seconds {} vs the run's {}",
-        again.earlier_seconds,
+        earlier > 0.0 && earlier <= first.seconds,
+        "restored seconds {earlier} vs the run's {}",
         first.seconds
     );
     assert_eq!(parameter_values(&restored), parameter_values(&trained));

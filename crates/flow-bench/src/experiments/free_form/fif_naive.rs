@@ -12,6 +12,7 @@ use flow_freeform::{
     FffLossConfig, JacobianSide, Latent, TrainConfig, TrainError, Trainer, VolumeTerm,
     exact_log_prob,
 };
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::common::{NetPreset, pick, resnet_model, scatter, series};
@@ -88,27 +89,25 @@ fn train_one(
         error: None,
         samples: Tensor::zeros(&[0, 2], DType::F32),
     };
-    let e = exact_log_prob(&model, test, None, JacobianSide::Decoder, 1000);
-    run.steps.push(0.0);
-    run.nll.push(e.mean_nll());
-    run.reconstruction.push(e.mean_reconstruction());
-    let mut trainer = Trainer::new(loss, cfg);
-    let result = trainer.fit(&model, &data, None, &mut rng, |step, m| {
-        if step % p.eval_every == 0 || step == p.net.steps {
-            let e = exact_log_prob(m, test, None, JacobianSide::Decoder, 1000);
-            run.steps.push(step as f64);
-            run.nll.push(e.mean_nll());
-            run.reconstruction.push(e.mean_reconstruction());
-        }
-        ctx.check_cancelled().is_ok()
+    let cfg = cfg
+        .with_seed(rng.random::<u64>())
+        .with_validation(p.eval_every, None);
+    let mut trainer = Trainer::new(loss, cfg).with_cancel_flag(ctx.cancel_flag());
+    let result = trainer.fit_validated(&model, &data, None, |step, m| {
+        let e = exact_log_prob(m, test, None, JacobianSide::Decoder, 1000);
+        run.steps.push(step as f64);
+        run.nll.push(e.mean_nll());
+        run.reconstruction.push(e.mean_reconstruction());
+        e.mean_nll()
     });
-    ctx.check_cancelled()?;
+    run.skipped = trainer.curves().map_or(0, |c| c.skipped.len());
     match result {
-        Ok(report) => run.skipped = report.skipped_steps,
-        Err(TrainError::Diverged { step, failures }) => {
-            run.skipped = failures;
+        Ok(_) => {}
+        Err(TrainError::Cancelled { .. }) => return Err(ExperimentError::Cancelled),
+        Err(TrainError::NonFinite { step, quantity, .. }) => {
             run.error = Some(format!(
-                "stopped at step {step}: {failures} non-finite steps"
+                "stopped at step {step}: non-finite {quantity} after {} skipped steps",
+                run.skipped
             ));
         }
         Err(e) => return Err(ExperimentError::Failed(e.to_string())),
@@ -214,7 +213,7 @@ impl Experiment for FifNaiveVsStable {
         PaperId::InjectiveFlows
     }
     fn version(&self) -> u32 {
-        2 // 2: the naive log-volume uses flow-core's `jacobian` (f32 round-off differs)
+        3 // 3: the workspace training engine (per-step random streams); 2: the naive log-volume uses flow-core's `jacobian` (f32 round-off differs)
     }
     fn title(&self) -> &'static str {
         "FIF: stable encoder-at-x surrogate vs naive maximum likelihood on the sine manifold"

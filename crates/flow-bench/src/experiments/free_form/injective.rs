@@ -55,7 +55,7 @@ fn digits_tile(x: &Tensor, rows: usize, cols: usize) -> Vec<f64> {
 
 impl Experiment for FifManifolds {
     fn version(&self) -> u32 {
-        3 // 2: minibatches from a stream seeded by one draw (resumable training); 3: digits keep the best-validation parameters
+        4 // 4: the workspace training engine (per-step random streams, selection checkpointed with the run); 2: minibatches from a stream seeded by one draw (resumable training); 3: digits keep the best-validation parameters
     }
     fn id(&self) -> &'static str {
         "fif-sine-digits"
@@ -208,16 +208,18 @@ impl Experiment for FifManifolds {
             let e = exact_log_prob(m, &val_x, None, JacobianSide::Decoder, 100);
             e.mean_nll() + beta * e.mean_reconstruction()
         };
-        let (secs, kept) = train_selected(
+        let (report, kept) = train_selected(
             ctx,
             "digits",
             &model,
             &train_x,
             FffLossConfig::new(beta).with_noise(0.01),
             cfg,
+            10,
             &mut rng,
             &held_out,
         )?;
+        let secs = report.total_seconds - report.validation_seconds;
         let eval = exact_log_prob(&model, &test_x, None, JacobianSide::Decoder, 100);
         let pix_var = test_x
             .sub(&test_x.mean_axis(0, true))

@@ -36,7 +36,7 @@ pub struct SbiC2st;
 
 impl Experiment for SbiC2st {
     fn version(&self) -> u32 {
-        2 // 2: official fully connected front network; resumable training
+        3 // 3: the workspace training engine (per-step random streams); 2: official fully connected front network; resumable training
     }
     fn id(&self) -> &'static str {
         "fff-sbi-c2st"

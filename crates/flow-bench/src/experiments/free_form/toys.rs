@@ -75,7 +75,7 @@ impl Experiment for FffToys {
         "Any dimension-preserving network trains as a normalizing flow by maximum likelihood: the exact (decoder-Jacobian) test NLL approaches the data entropy and the density integrates to 1."
     }
     fn version(&self) -> u32 {
-        3 // 3: minibatches from a stream seeded by one draw (resumable training)
+        4 // 4: the workspace training engine (per-step random streams); 3: minibatches from a stream seeded by one draw (resumable training)
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         // Quick: a small ResNet trained for many cheap steps (≈ 50 s per toy on 2 loaded

@@ -1,13 +1,17 @@
-//! Resumable training of the ResNet experiments, optionally keeping the parameters that do
-//! best on held-out data.
+//! Resumable training of the free-form experiments on the workspace's training engine,
+//! optionally keeping the parameters that do best on held-out data.
+//!
+//! One mechanism for every experiment: the engine's checkpoint (parameters, Adam, step,
+//! curves, best parameters, seconds) lives in the work folder as `<label>-train.safetensors`,
+//! a rerun continues from it and a finished run is not retrained. The run's seed is one draw
+//! of the experiment's RNG, so the caller's RNG advances the same way whether or not training
+//! resumed, and a resumed run is bit-identical to an uninterrupted one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flow_core::Tensor;
-use flow_core::io::Checkpoint;
-use flow_core::nn::{Module, Param};
-use flow_freeform::{FffLossConfig, FreeFormFlow, TrainConfig, Trainer};
-use rand::{RngExt, SeedableRng};
+use flow_freeform::{FffLossConfig, FreeFormFlow, TrainConfig, TrainError, TrainReport, Trainer};
+use rand::RngExt;
 
 use super::common::Rng;
 use crate::context::RunContext;
@@ -15,12 +19,6 @@ use crate::experiment::ExperimentError;
 
 /// Trains with the context's cancellation; returns the training wall time in seconds (summed
 /// over resumed segments).
-///
-/// Resumable: with a work folder, the training state (parameters, Adam, step, seconds) is
-/// written to `<label>-train.safetensors` ten times per run (at most every 1000 steps) and
-/// after the last step; a rerun continues from it, and a finished one is not retrained. The
-/// minibatches come from a stream seeded by one draw of `rng` (reseeded with the step on
-/// resume), so the caller's `rng` advances the same way whether or not training resumed.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn train(
     ctx: &RunContext,
@@ -32,9 +30,8 @@ pub(super) fn train(
     cfg: TrainConfig,
     rng: &mut Rng,
 ) -> Result<f64, ExperimentError> {
-    let run = TrainRun::new(ctx, label, cfg)?;
-    run.fit(model, data, cond, loss, rng, None)
-        .map(|(seconds, _)| seconds)
+    let report = run(ctx, label, model, data, cond, loss, cfg, rng, None)?;
+    Ok(report.total_seconds)
 }
 
 /// The parameters [`train_selected`] kept: the step and value of the best measurement.
@@ -47,11 +44,12 @@ pub(super) struct Selected {
 }
 
 /// [`train`] with model selection on held-out data: `metric(model)` (lower is better; a
-/// non-finite value never counts) is measured before training and at every checkpoint
-/// interval, and the model ends holding the parameters of the best measurement, the way the
-/// official runs keep their best-validation checkpoint. Over-parameterised models on small
-/// data (the 8×8 digits) otherwise end overfitted. The best parameters are also kept in the
-/// work folder (`<label>-best.safetensors`), so selection survives a resume.
+/// non-finite value never counts) is measured before training and `evals` times during it,
+/// and the model ends holding the parameters of the best measurement, the way the official
+/// runs keep their best-validation checkpoint. Over-parameterised models on small data (the
+/// 8×8 digits) otherwise end overfitted. Returns the whole report (the validation curve, the
+/// training seconds with validation included in `total_seconds` and counted in
+/// `validation_seconds`) and the selection.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn train_selected(
     ctx: &RunContext,
@@ -60,126 +58,26 @@ pub(super) fn train_selected(
     data: &Tensor,
     loss: FffLossConfig,
     cfg: TrainConfig,
+    evals: u64,
     rng: &mut Rng,
     metric: &dyn Fn(&FreeFormFlow) -> f64,
-) -> Result<(f64, Selected), ExperimentError> {
-    let run = TrainRun::new(ctx, label, cfg)?;
-    let (seconds, selected) = run.fit(model, data, None, loss, rng, Some(metric))?;
-    let selected = selected.ok_or_else(|| {
+) -> Result<(TrainReport, Selected), ExperimentError> {
+    let every = (cfg.steps / evals.max(1)).max(1);
+    let report = run(
+        ctx,
+        label,
+        model,
+        data,
+        None,
+        loss,
+        cfg,
+        rng,
+        Some((every, metric)),
+    )?;
+    let (step, value) = report.best.ok_or_else(|| {
         ExperimentError::Failed(format!("{label}: no finite held-out measurement"))
     })?;
-    Ok((seconds, selected))
-}
-
-/// One resumable training run of [`train`] / [`train_selected`].
-struct TrainRun<'a> {
-    ctx: &'a RunContext,
-    cfg: TrainConfig,
-    state: Option<PathBuf>,
-    best: Option<PathBuf>,
-}
-
-impl<'a> TrainRun<'a> {
-    fn new(ctx: &'a RunContext, label: &str, cfg: TrainConfig) -> Result<Self, ExperimentError> {
-        let dir = ctx.work_dir()?;
-        let state = dir.map(|d| d.join(format!("{label}-train.safetensors")));
-        let best = dir.map(|d| d.join(format!("{label}-best.safetensors")));
-        let cfg = match &state {
-            Some(p) => {
-                let every = (cfg.steps / 10).clamp(1, 1000);
-                cfg.with_checkpoint(p, every)
-            }
-            None => cfg,
-        };
-        Ok(TrainRun {
-            ctx,
-            cfg,
-            state,
-            best,
-        })
-    }
-
-    fn fit(
-        self,
-        model: &FreeFormFlow,
-        data: &Tensor,
-        cond: Option<&Tensor>,
-        loss: FffLossConfig,
-        rng: &mut Rng,
-        metric: Option<&dyn Fn(&FreeFormFlow) -> f64>,
-    ) -> Result<(f64, Option<Selected>), ExperimentError> {
-        let mut train_rng = Rng::seed_from_u64(rng.random::<u64>());
-        let (every, total) = (self.cfg.checkpoint_every, self.cfg.steps);
-        let mut trainer = Trainer::new(loss, self.cfg);
-        let params = model.parameters();
-        let mut kept: Option<(Selected, Vec<Tensor>)> = None;
-        if let Some(p) = self.state.as_ref().filter(|p| p.is_file()) {
-            let step = trainer.resume(model, p).map_err(|e| resume_failed(p, e))?;
-            train_rng = Rng::seed_from_u64(train_rng.random::<u64>() ^ step);
-            if let Some(b) = self.best.as_ref().filter(|b| b.is_file()) {
-                kept = Some(load_best(b, &params)?);
-            }
-        } else if let Some(m) = metric {
-            let first = Selected {
-                step: 0,
-                value: m(model),
-            };
-            if first.value.is_finite() {
-                save_best(self.best.as_deref(), &params, first)?;
-                kept = Some((first, snapshot(&params)));
-            }
-        }
-        let ctx = self.ctx;
-        let mut io_error = None;
-        let report = trainer
-            .fit(model, data, cond, &mut train_rng, |step, m| {
-                if ctx.check_cancelled().is_err() {
-                    return false;
-                }
-                let Some(metric) = metric else { return true };
-                if !(step.is_multiple_of(every) || step == total) {
-                    return true;
-                }
-                let value = metric(m);
-                let better =
-                    value.is_finite() && kept.as_ref().is_none_or(|(s, _)| value < s.value);
-                if better {
-                    let selected = Selected { step, value };
-                    kept = Some((selected, snapshot(&params)));
-                    if let Err(e) = save_best(self.best.as_deref(), &params, selected) {
-                        io_error = Some(e);
-                        return false;
-                    }
-                }
-                true
-            })
-            .map_err(|e| ExperimentError::Failed(e.to_string()))?;
-        ctx.check_cancelled()?;
-        if let Some(e) = io_error {
-            return Err(e);
-        }
-        let selected = kept.map(|(s, values)| {
-            for (p, v) in params.iter().zip(values) {
-                p.set(v);
-            }
-            s
-        });
-        Ok((report.seconds + report.earlier_seconds, selected))
-    }
-}
-
-fn snapshot(params: &[Param]) -> Vec<Tensor> {
-    params.iter().map(|p| p.get().detach()).collect()
-}
-
-/// Writes the kept parameters with their step and value (nothing without a work folder).
-fn save_best(path: Option<&Path>, params: &[Param], kept: Selected) -> Result<(), ExperimentError> {
-    let Some(path) = path else { return Ok(()) };
-    let mut ck = Checkpoint::from_params(params);
-    ck.set_metadata("step", kept.step.to_string());
-    ck.set_metadata("value", kept.value.to_string());
-    ck.save(path)
-        .map_err(|e| ExperimentError::Failed(format!("writing {}: {e}", path.display())))
+    Ok((report, Selected { step, value }))
 }
 
 fn resume_failed(path: &Path, e: impl std::fmt::Display) -> ExperimentError {
@@ -189,21 +87,48 @@ fn resume_failed(path: &Path, e: impl std::fmt::Display) -> ExperimentError {
     ))
 }
 
-/// The best parameters and their measurement from `<label>-best.safetensors`.
-fn load_best(path: &Path, params: &[Param]) -> Result<(Selected, Vec<Tensor>), ExperimentError> {
-    let ck = Checkpoint::load(path).map_err(|e| resume_failed(path, e))?;
-    let step = ck
-        .metadata_parsed("step")
-        .map_err(|e| resume_failed(path, e))?;
-    let value = ck
-        .metadata_parsed("value")
-        .map_err(|e| resume_failed(path, e))?;
-    let values = params
-        .iter()
-        .map(|p| ck.check_compatible(p.name(), &p.get()).cloned())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| resume_failed(path, e))?;
-    Ok((Selected { step, value }, values))
+/// One resumable run; with a metric, validates every `every` steps and restores the best.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    ctx: &RunContext,
+    label: &str,
+    model: &FreeFormFlow,
+    data: &Tensor,
+    cond: Option<&Tensor>,
+    loss: FffLossConfig,
+    cfg: TrainConfig,
+    rng: &mut Rng,
+    metric: Option<(u64, &dyn Fn(&FreeFormFlow) -> f64)>,
+) -> Result<TrainReport, ExperimentError> {
+    let mut cfg = cfg.with_seed(rng.random::<u64>());
+    let state = ctx
+        .work_dir()?
+        .map(|d| d.join(format!("{label}-train.safetensors")));
+    if let Some(path) = &state {
+        let every = (cfg.steps / 10).clamp(1, 1000);
+        cfg = cfg.with_checkpoint(path, every);
+    }
+    if let Some((every, _)) = metric {
+        cfg = cfg.with_validation(every, None);
+    }
+    let mut trainer = Trainer::new(loss, cfg).with_cancel_flag(ctx.cancel_flag());
+    if let Some(path) = &state {
+        trainer
+            .resume_if_present(model)
+            .map_err(|e| resume_failed(path, e))?;
+    }
+    let report = match metric {
+        Some((_, m)) => trainer.fit_validated(model, data, cond, |_, model| m(model)),
+        None => trainer.fit(model, data, cond),
+    };
+    let report = report.map_err(|e| match e {
+        TrainError::Cancelled { .. } => ExperimentError::Cancelled,
+        other => ExperimentError::Failed(format!("{label}: {other}")),
+    })?;
+    if metric.is_some() {
+        trainer.restore_best();
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -214,7 +139,9 @@ pub(super) mod tests {
     use indicatif::ProgressBar;
 
     use flow_core::DType;
+    use flow_core::nn::Module;
     use flow_freeform::{Latent, ResNetConfig};
+    use rand::SeedableRng;
 
     use super::*;
     use crate::experiment::Mode;
@@ -256,9 +183,9 @@ pub(super) mod tests {
 
     /// The training seconds the state file recorded at its last step.
     fn recorded_seconds(dir: &Path) -> f64 {
-        Checkpoint::load(dir.join("state/t-train.safetensors"))
+        flow_core::io::Checkpoint::load(dir.join("state/t-train.safetensors"))
             .unwrap()
-            .metadata_parsed("seconds")
+            .metadata_parsed("train.seconds")
             .unwrap()
     }
 
@@ -287,17 +214,24 @@ pub(super) mod tests {
         };
         let loss = FffLossConfig::new(10.0);
         let mut rng = Rng::seed_from_u64(2);
-        let (seconds, kept) = train_selected(
+        let (report, kept) = train_selected(
             &ctx,
             "t",
             &m,
             &data(),
             loss.clone(),
             config(),
+            10,
             &mut rng,
             &drift,
         )
         .unwrap();
+        let seconds = report.total_seconds;
+        assert_eq!(
+            report.curves.validation.len(),
+            11,
+            "before training and 10 times"
+        );
         assert_eq!(
             kept,
             Selected {
@@ -310,8 +244,20 @@ pub(super) mod tests {
 
         let fresh = model(5);
         assert_ne!(values(&fresh), initial);
-        let (again, kept) =
-            train_selected(&ctx, "t", &fresh, &data(), loss, config(), &mut rng, &drift).unwrap();
+        let mut rng = Rng::seed_from_u64(2);
+        let (again, kept) = train_selected(
+            &ctx,
+            "t",
+            &fresh,
+            &data(),
+            loss,
+            config(),
+            10,
+            &mut rng,
+            &drift,
+        )
+        .unwrap();
+        let again = again.total_seconds;
         assert_eq!(kept.step, 0);
         assert_eq!(
             values(&fresh),
@@ -340,6 +286,7 @@ pub(super) mod tests {
             &data(),
             FffLossConfig::new(10.0),
             config(),
+            10,
             &mut Rng::seed_from_u64(2),
             &nan,
         )

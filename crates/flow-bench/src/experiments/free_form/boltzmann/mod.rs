@@ -133,7 +133,7 @@ impl Experiment for EgnnBoltzmann {
         preset_value(&bg_presets(mode))
     }
     fn version(&self) -> u32 {
-        6 // 6: LJ13 data sampled with the ordered-pair energy of the paper's data, quick LJ13 800 steps at batch 64; 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps; 5: validation curve with best-checkpoint selection, scaled-Gaussian baseline
+        7 // 7: the workspace training engine (per-step random streams, bit-identical resume); 6: LJ13 data sampled with the ordered-pair energy of the paper's data, quick LJ13 800 steps at batch 64; 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps; 5: validation curve with best-checkpoint selection, scaled-Gaussian baseline
     }
 
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {

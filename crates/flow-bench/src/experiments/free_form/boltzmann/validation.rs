@@ -2,21 +2,14 @@
 //! evenly spaced steps, keeping the parameters with the best value (the paper selects DW4
 //! checkpoints by `validation/nll`, `free-form-flows.md` §2.3).
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
-
 use flow_core::Tensor;
-use flow_core::io::{Checkpoint, write_atomically};
-use flow_core::nn::Module;
-use flow_freeform::{
-    FffLossConfig, FreeFormFlow, JacobianSide, TrainConfig, Trainer, exact_log_prob,
-};
-use rand::{RngExt, SeedableRng};
+use flow_freeform::{FffLossConfig, FreeFormFlow, JacobianSide, TrainConfig, exact_log_prob};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
 use crate::experiment::ExperimentError;
 use crate::experiments::free_form::common::Rng;
+use crate::experiments::free_form::training::train_selected;
 use crate::plot::{LinePlot, Scale, Series};
 
 /// Mean exact NLL of `x` in the bgflow convention `½‖f(x)‖² + log|det J_g(f(x))|`.
@@ -45,72 +38,13 @@ pub(super) struct ValidationCurve {
     pub resumed: usize,
 }
 
-/// Where a resumable run keeps its state: the training checkpoint (parameters, Adam, step),
-/// the best parameters so far, and the curve.
-struct RunFiles {
-    train: PathBuf,
-    best: PathBuf,
-    curve: PathBuf,
-}
-
-impl RunFiles {
-    fn in_dir(dir: &Path, prefix: &str) -> RunFiles {
-        RunFiles {
-            train: dir.join(format!("{prefix}-train.safetensors")),
-            best: dir.join(format!("{prefix}-best.safetensors")),
-            curve: dir.join(format!("{prefix}-curve.json")),
-        }
-    }
-
-    fn all_exist(&self) -> bool {
-        self.train.is_file() && self.best.is_file() && self.curve.is_file()
-    }
-
-    fn save_curve(&self, curve: &ValidationCurve) -> Result<(), ExperimentError> {
-        let json = serde_json::to_vec_pretty(curve)?;
-        write_atomically(&self.curve, &json).map_err(|e| ExperimentError::Failed(e.to_string()))
-    }
-}
-
-fn failed(what: &str, path: &Path, e: impl std::fmt::Display) -> ExperimentError {
-    ExperimentError::Failed(format!(
-        "{what} {}: {e} (rerun with --redo to start this experiment afresh)",
-        path.display()
-    ))
-}
-
-/// Restores a stopped run: model and optimiser from the training checkpoint, the best
-/// parameters and the curve so far. Returns the curve and the best parameter values.
-fn resume(
-    trainer: &mut Trainer,
-    model: &FreeFormFlow,
-    files: &RunFiles,
-) -> Result<(ValidationCurve, Vec<Tensor>), ExperimentError> {
-    trainer
-        .resume(model, &files.train)
-        .map_err(|e| failed("resuming from", &files.train, e))?;
-    let text = std::fs::read(&files.curve).map_err(|e| failed("reading", &files.curve, e))?;
-    let mut curve: ValidationCurve =
-        serde_json::from_slice(&text).map_err(|e| failed("parsing", &files.curve, e))?;
-    let best = Checkpoint::load(&files.best).map_err(|e| failed("reading", &files.best, e))?;
-    let values = model
-        .parameters()
-        .iter()
-        .map(|p| best.check_compatible(p.name(), &p.get()).cloned())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| failed("reading", &files.best, e))?;
-    curve.resumed += 1;
-    Ok((curve, values))
-}
-
 /// Trains `model` on `data` for `cfg.steps` steps, measuring the validation NLL of `val` at
 /// `evals` evenly spaced steps (and before training), and ends holding the parameters of the
 /// best measurement. A non-finite validation NLL never counts as best.
 ///
-/// Resumable: when the context has a work folder, the training state is checkpointed at
-/// every measurement under `prefix`, and a rerun after Ctrl-C or a crash continues from the
-/// last one (with a fresh minibatch stream derived from the step, so not bit-identical to an
-/// uninterrupted run).
+/// Resumable through [`super::super::training::train_selected`] (the engine's checkpoint in
+/// the work folder holds the curve and the best parameters): a rerun after Ctrl-C or a crash
+/// continues bit-identically from the last checkpoint.
 ///
 /// # Errors
 /// [`ExperimentError::Failed`] if training diverges or resumable state is unreadable;
@@ -127,83 +61,32 @@ pub(super) fn train_with_validation(
     cfg: TrainConfig,
     rng: &mut Rng,
 ) -> Result<ValidationCurve, ExperimentError> {
-    let total = cfg.steps;
-    let every = (total / evals.max(1) as u64).max(1);
-    let files = ctx.work_dir()?.map(|dir| RunFiles::in_dir(dir, prefix));
-    let cfg = match &files {
-        Some(f) => cfg.with_checkpoint(&f.train, every),
-        None => cfg,
-    };
-    let params = model.parameters();
-    let snapshot = || params.iter().map(|p| p.get().detach()).collect::<Vec<_>>();
-    let mut trainer = Trainer::new(loss, cfg);
-    let (mut curve, mut best) = match files.as_ref().filter(|f| f.all_exist()) {
-        Some(f) => {
-            let resumed = resume(&mut trainer, model, f)?;
-            *rng = Rng::seed_from_u64(rng.random::<u64>() ^ trainer.step_count());
-            resumed
-        }
-        None => {
-            let first = bgflow_nll(model, val);
-            let curve = ValidationCurve {
-                steps: vec![0.0],
-                nll: vec![first],
-                best_step: 0,
-                best_nll: first.is_finite().then_some(first),
-                train_seconds: 0.0,
-                resumed: 0,
-            };
-            (curve, snapshot())
-        }
-    };
-    let seconds_before = curve.train_seconds;
-    let start = Instant::now();
-    let mut validation_seconds = 0.0;
-    let mut io_error = None;
-    trainer
-        .fit(model, data, None, rng, |step, m| {
-            if ctx.check_cancelled().is_err() {
-                return false;
-            }
-            if step.is_multiple_of(every) || step == total {
-                let t = Instant::now();
-                let v = bgflow_nll(m, val);
-                curve.steps.push(step as f64);
-                curve.nll.push(v);
-                let improved = v.is_finite() && curve.best_nll.is_none_or(|b| v < b);
-                if improved {
-                    best = snapshot();
-                    curve.best_step = step;
-                    curve.best_nll = Some(v);
-                }
-                validation_seconds += t.elapsed().as_secs_f64();
-                curve.train_seconds =
-                    seconds_before + start.elapsed().as_secs_f64() - validation_seconds;
-                if let Some(f) = &files {
-                    let saved = if improved {
-                        Checkpoint::from_params(&params)
-                            .save(&f.best)
-                            .map_err(|e| ExperimentError::Failed(e.to_string()))
-                    } else {
-                        Ok(())
-                    };
-                    if let Err(e) = saved.and_then(|()| f.save_curve(&curve)) {
-                        io_error = Some(e);
-                        return false;
-                    }
-                }
-            }
-            true
-        })
-        .map_err(|e| ExperimentError::Failed(e.to_string()))?;
-    if let Some(e) = io_error {
-        return Err(e);
-    }
-    ctx.check_cancelled()?;
-    for (p, v) in params.iter().zip(best) {
-        p.set(v);
-    }
-    Ok(curve)
+    let metric = |m: &FreeFormFlow| bgflow_nll(m, val);
+    let (report, best) = train_selected(
+        ctx,
+        prefix,
+        model,
+        data,
+        loss,
+        cfg,
+        evals as u64,
+        rng,
+        &metric,
+    )?;
+    let (steps, nll) = report
+        .curves
+        .validation
+        .iter()
+        .map(|&(s, v)| (s as f64, v))
+        .unzip();
+    Ok(ValidationCurve {
+        steps,
+        nll,
+        best_step: best.step,
+        best_nll: Some(best.value),
+        train_seconds: report.total_seconds - report.validation_seconds,
+        resumed: report.resumes as usize,
+    })
 }
 
 /// The validation curve of one system, with the paper's value and the Gaussian baseline as
@@ -247,6 +130,8 @@ pub(super) fn curve_plot(
 mod tests {
     use flow_core::DType;
     use flow_freeform::{EgnnConfig, Latent};
+
+    use rand::SeedableRng;
 
     use super::*;
     use crate::experiments::free_form::training::tests::context;
@@ -293,7 +178,7 @@ mod tests {
         assert_eq!(second.steps, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
         assert_eq!(second.nll[..3], first.nll[..]);
         assert!(second.train_seconds >= first.train_seconds);
-        std::fs::write(dir.path().join("state/toy-curve.json"), b"{").unwrap();
+        std::fs::write(dir.path().join("state/toy-train.safetensors"), b"{").unwrap();
         let broken = train_with_validation(
             &ctx,
             "toy",
@@ -308,7 +193,7 @@ mod tests {
         match broken {
             Err(ExperimentError::Failed(why)) => assert!(why.contains("--redo"), "{why}"),
             Err(e) => panic!("unexpected error {e}"),
-            Ok(_) => panic!("a corrupt curve file was accepted"),
+            Ok(_) => panic!("a corrupt state file was accepted"),
         }
     }
 }
