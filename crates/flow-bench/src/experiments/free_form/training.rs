@@ -87,6 +87,9 @@ fn resume_failed(path: &Path, e: impl std::fmt::Display) -> ExperimentError {
     ))
 }
 
+/// A held-out metric of a model (lower is better).
+type Metric<'a> = dyn Fn(&FreeFormFlow) -> f64 + 'a;
+
 /// One resumable run; with a metric, validates every `every` steps and restores the best.
 #[allow(clippy::too_many_arguments)]
 fn run(
@@ -98,7 +101,7 @@ fn run(
     loss: FffLossConfig,
     cfg: TrainConfig,
     rng: &mut Rng,
-    metric: Option<(u64, &dyn Fn(&FreeFormFlow) -> f64)>,
+    metric: Option<(u64, &Metric<'_>)>,
 ) -> Result<TrainReport, ExperimentError> {
     let mut cfg = cfg.with_seed(rng.random::<u64>());
     let state = ctx
