@@ -22,6 +22,8 @@ pub mod conditioner;
 pub mod flow;
 pub mod linalg;
 pub mod models;
+pub mod prelude;
+pub mod spec;
 pub mod train;
 
 pub use bijection::{Bijection, check_input};
@@ -29,4 +31,5 @@ pub use bijections::*;
 pub use conditioner::{ConditionConfig, EmbeddingConfig, SubnetConfig};
 pub use flow::Flow;
 pub use models::{GlowConfig, Mixing, Normalization, NsfConfig, RealNvpConfig, StackConfig};
+pub use spec::{FlowConfig, ModelSpec, load_model, save_model};
 pub use train::{StepRecord, TrainConfig, TrainError, Trainer};

@@ -25,6 +25,7 @@ pub mod energy;
 pub mod error;
 pub mod mcmc;
 pub mod metrics;
+pub mod prelude;
 pub mod sbi;
 pub mod toy;
 

@@ -49,6 +49,8 @@ pub mod injective;
 pub mod latent;
 pub mod model;
 pub mod net;
+pub mod prelude;
+pub mod spec;
 pub mod surrogate;
 pub mod train;
 
@@ -59,6 +61,7 @@ pub use injective::{decoder_log_volume, fif_loss, rectangular_log_volume};
 pub use latent::Latent;
 pub use model::{FreeFormFlow, Network};
 pub use net::{ResNet, ResNetConfig};
+pub use spec::{ModelSpec, NetConfig, load_model, save_model};
 pub use surrogate::{
     Differentiation, ExtraTerms, FffLossConfig, LossTerms, SurrogateOutput, VolumeTerm,
     autoencoder_loss, fff_loss, volume_change_surrogate,

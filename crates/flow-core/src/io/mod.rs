@@ -3,7 +3,9 @@
 //! written atomically.
 
 mod checkpoint;
+mod config;
 mod error;
 
 pub use checkpoint::{Checkpoint, write_atomically};
+pub use config::{FORMAT_KEY, FORMAT_VERSION};
 pub use error::CheckpointError;

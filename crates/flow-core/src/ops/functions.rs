@@ -114,7 +114,8 @@ impl Tensor {
     pub fn atan(&self) -> Tensor {
         apply(self, Atan)
     }
-    /// `|x|` element-wise (derivative `sign(x)`, 0 at 0).
+    /// `|x|` element-wise. Derivative: `signum(x)`, which is ±1 also at ±0 (a subgradient
+    /// chosen by the sign bit, not 0), and 0 in the derivative's own derivative.
     pub fn abs(&self) -> Tensor {
         apply(self, Abs)
     }
