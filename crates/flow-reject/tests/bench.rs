@@ -68,15 +68,15 @@ fn training_is_deterministic_and_every_objective_lowers_the_loss() {
         Objective::Coral { weight: 1.0 },
         Objective::Mixup { alpha: 0.2 },
     ] {
-        let (_, losses) = train_classifier(&net, &obj, &bench, &small_settings(120), 5);
+        let (_, losses) = train_classifier(&net, &obj, &bench, &small_settings(120), 5).unwrap();
         let head: f64 = losses[..10].iter().sum::<f64>() / 10.0;
         let tail: f64 = losses[110..].iter().sum::<f64>() / 10.0;
         // 120 Adam steps at lr 1e-3 on 10-class digits take the CE from ~ln 10 + init noise
         // well down; a 30 % drop is a loose floor that a broken gradient would not reach.
         assert!(tail < 0.7 * head, "{}: {head} → {tail}", obj.label());
     }
-    let (m1, l1) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(30), 9);
-    let (m2, l2) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(30), 9);
+    let (m1, l1) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(30), 9).unwrap();
+    let (m2, l2) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(30), 9).unwrap();
     assert_eq!(l1, l2);
     assert_eq!(m1.head_matrix(), m2.head_matrix());
 }
@@ -89,7 +89,7 @@ fn protocol_runs_end_to_end_and_accepts_95_percent_of_id_test() {
         hidden: 64,
         classes: 10,
     };
-    let (model, _) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(400), 1);
+    let (model, _) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(400), 1).unwrap();
     let runs = evaluate(&model, &bench, &ScoreKind::ALL, 16, 0.95).unwrap();
     assert_eq!(runs.len(), 10);
     for run in &runs {
@@ -118,7 +118,7 @@ fn print_full_size_protocol() {
         hidden: 128,
         classes: 10,
     };
-    let (model, losses) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(1250), 0);
+    let (model, losses) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(1250), 0).unwrap();
     println!("train {:?}, final loss {}", t0.elapsed(), losses.last().unwrap());
     let runs = evaluate(&model, &bench, &ScoreKind::ALL, 32, 0.95).unwrap();
     println!("eval {:?}", t0.elapsed());

@@ -13,4 +13,4 @@ pub use classifier::{Classifier, ClassifierConfig};
 pub use data::{LabeledSet, RotatedDigits, RotatedDigitsConfig, TargetDomain};
 pub use evaluate::{ScoreRun, ScoredSet, correctness, evaluate};
 pub use objective::{Objective, coral_penalty, cross_entropy, one_hot};
-pub use train::{TrainSettings, sample_batches, step_rng, train_classifier};
+pub use train::{TrainSettings, sample_batches, train_classifier};

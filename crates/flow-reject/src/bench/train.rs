@@ -1,13 +1,10 @@
-//! Minibatch training of the classifier on the source domains (Adam, constant learning rate):
-//! each step draws one minibatch per source domain from the step's own RNG stream (seeded by
-//! `(seed, step)`), so a run is deterministic per seed and a step can be replayed alone.
-//!
-//! This is a local loop until `flow_core::train` (the workspace's one training engine) lands;
-//! the objective is already a pure `loss(model, batches, step, rng)`, so switching is local.
+//! Training the classifier on the source domains with the workspace's training engine
+//! ([`flow_core::train`]: Adam at a constant learning rate, per-step RNG streams): each step
+//! draws one minibatch per source domain from its own stream, so a run is deterministic per
+//! seed, and the objective is a pure `loss(model, batches, step, rng)`.
 
-use flow_core::grad;
-use flow_core::nn::{Module, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer};
+use flow_core::nn::Module;
+use flow_core::train::{TrainConfig, TrainError, Trainer};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -25,11 +22,6 @@ pub struct TrainSettings {
     pub batch_per_domain: usize,
     /// Learning rate (1e-3).
     pub lr: f64,
-}
-
-/// The RNG of step `step` of the run seeded by `seed` (independent streams per step).
-pub fn step_rng(seed: u64, step: usize) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step as u64)
 }
 
 /// One minibatch (uniform, with replacement) from each source domain.
@@ -50,32 +42,25 @@ pub fn sample_batches<R: Rng + ?Sized>(
         .collect()
 }
 
-/// Builds (init from `seed`) and trains a classifier; returns it and the loss per step.
+/// Builds (initialised from `seed`) and trains a classifier with the engine's seed `seed`;
+/// returns it and the loss per step.
 ///
-/// # Panics
-/// If a loss becomes non-finite (a bug in the objective or settings, not in external data:
-/// the images are vendored and checked).
+/// # Errors
+/// [`TrainError::NonFinite`] if a step's loss or gradient is not finite (the engine stops
+/// and the model keeps its last finite parameters).
 pub fn train_classifier(
     config: &ClassifierConfig,
     objective: &Objective,
     bench: &RotatedDigits,
     settings: &TrainSettings,
     seed: u64,
-) -> (Classifier, Vec<f64>) {
+) -> Result<(Classifier, Vec<f64>), TrainError> {
     let model = config.build(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
-    let params = model.parameters();
-    let mut opt = Adam::new(AdamConfig::new(settings.lr));
-    let mut losses = Vec::with_capacity(settings.steps);
-    for step in 0..settings.steps {
-        let mut rng = step_rng(seed, step);
-        let batches = sample_batches(&bench.sources, settings.batch_per_domain, &mut rng);
-        let loss = objective.loss(&model, &batches, step, &mut rng);
-        let value = loss.item();
-        assert!(value.is_finite(), "train_classifier: loss {value} at step {step}");
-        let vals = values(&params);
-        let grads = grad(&loss, &vals.iter().collect::<Vec<_>>());
-        opt.step(&params, &grads);
-        losses.push(value);
-    }
-    (model, losses)
+    let engine = TrainConfig::new(settings.steps as u64, settings.lr).with_seed(seed);
+    let mut trainer = Trainer::new(model.parameters(), engine);
+    let report = trainer.fit(|step, rng| {
+        let batches = sample_batches(&bench.sources, settings.batch_per_domain, rng);
+        objective.loss(&model, &batches, step as usize, rng)
+    })?;
+    Ok((model, report.curves.loss))
 }
