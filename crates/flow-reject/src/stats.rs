@@ -55,7 +55,13 @@ pub fn ranks(v: &[f64]) -> Vec<f64> {
 /// Spearman rank correlation (Pearson correlation of average ranks); NaN when either side is
 /// constant.
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    assert_eq!(x.len(), y.len(), "spearman: {} vs {} values", x.len(), y.len());
+    assert_eq!(
+        x.len(),
+        y.len(),
+        "spearman: {} vs {} values",
+        x.len(),
+        y.len()
+    );
     let (rx, ry) = (ranks(x), ranks(y));
     let (mx, my) = (mean(&rx), mean(&ry));
     let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
@@ -78,7 +84,12 @@ pub fn bootstrap_mean_ci<R: Rng + ?Sized>(
 ) -> (f64, f64) {
     assert!(!v.is_empty(), "bootstrap_mean_ci: empty input");
     let means: Vec<f64> = (0..resamples)
-        .map(|_| (0..v.len()).map(|_| v[rng.random_range(0..v.len())]).sum::<f64>() / v.len() as f64)
+        .map(|_| {
+            (0..v.len())
+                .map(|_| v[rng.random_range(0..v.len())])
+                .sum::<f64>()
+                / v.len() as f64
+        })
         .collect();
     let a = (1.0 - level) / 2.0;
     (quantile_linear(&means, a), quantile_linear(&means, 1.0 - a))
@@ -102,5 +113,8 @@ pub fn t975(df: usize) -> f64 {
 /// Mean and 95 % t-interval half-width of `v`.
 pub fn mean_ci95(v: &[f64]) -> (f64, f64) {
     let n = v.len();
-    (mean(v), t975(n.saturating_sub(1)) * std_dev(v) / (n as f64).sqrt())
+    (
+        mean(v),
+        t975(n.saturating_sub(1)) * std_dev(v) / (n as f64).sqrt(),
+    )
 }

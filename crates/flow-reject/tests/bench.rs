@@ -1,11 +1,11 @@
 //! The rotated-digits benchmark, the classifier and the objectives (competence-regions.md
 //! §6 items 9–10) and one short end-to-end run of the protocol.
 
+use flow_reject::ScoreKind;
 use flow_reject::bench::{
     ClassifierConfig, Objective, RotatedDigits, RotatedDigitsConfig, TrainSettings, evaluate,
     train_classifier,
 };
-use flow_reject::ScoreKind;
 
 fn small_settings(steps: usize) -> TrainSettings {
     TrainSettings {
@@ -27,7 +27,11 @@ fn benchmark_is_deterministic_per_seed_and_sized_as_configured() {
     assert!(a.sources.iter().all(|s| s.len() == 1000));
     assert_eq!(a.id_test.len(), 3 * 497);
     assert_eq!(a.targets.len(), 4);
-    assert!(a.targets.iter().all(|t| t.known.len() == 497 && t.unknown.is_empty()));
+    assert!(
+        a.targets
+            .iter()
+            .all(|t| t.known.len() == 497 && t.unknown.is_empty())
+    );
     // The 0° source is the unrotated image set; pixel values stay in [0, 1].
     let px = a.sources[1].images.to_vec_f64();
     assert!(px.iter().all(|&v| (0.0..=1.0).contains(&v)));
@@ -89,7 +93,8 @@ fn protocol_runs_end_to_end_and_accepts_95_percent_of_id_test() {
         hidden: 64,
         classes: 10,
     };
-    let (model, _) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(400), 1).unwrap();
+    let (model, _) =
+        train_classifier(&net, &Objective::Erm, &bench, &small_settings(400), 1).unwrap();
     let runs = evaluate(&model, &bench, &ScoreKind::ALL, 16, 0.95).unwrap();
     assert_eq!(runs.len(), 10);
     for run in &runs {
@@ -101,8 +106,16 @@ fn protocol_runs_end_to_end_and_accepts_95_percent_of_id_test() {
         // rotations; binomial sd √(.95·.05·(1/900 + 1/1491)) = 0.0092. Tied scores (e.g.
         // saturated softmax) can only lower the fraction, so allow 4 sd below and 3 above.
         let frac = rep.accepted_fraction;
-        assert!(frac > 0.95 - 0.037 && frac < 0.95 + 0.028, "{:?}: {frac}", run.kind);
-        assert!(run.targets.iter().all(|t| t.scores.iter().all(|s| s.is_finite())));
+        assert!(
+            frac > 0.95 - 0.037 && frac < 0.95 + 0.028,
+            "{:?}: {frac}",
+            run.kind
+        );
+        assert!(
+            run.targets
+                .iter()
+                .all(|t| t.scores.iter().all(|s| s.is_finite()))
+        );
     }
 }
 
@@ -118,13 +131,26 @@ fn print_full_size_protocol() {
         hidden: 128,
         classes: 10,
     };
-    let (model, losses) = train_classifier(&net, &Objective::Erm, &bench, &small_settings(1250), 0).unwrap();
-    println!("train {:?}, final loss {}", t0.elapsed(), losses.last().unwrap());
+    let (model, losses) =
+        train_classifier(&net, &Objective::Erm, &bench, &small_settings(1250), 0).unwrap();
+    println!(
+        "train {:?}, final loss {}",
+        t0.elapsed(),
+        losses.last().unwrap()
+    );
     let runs = evaluate(&model, &bench, &ScoreKind::ALL, 32, 0.95).unwrap();
     println!("eval {:?}", t0.elapsed());
     for run in &runs {
-        let id = run.threshold.report(&run.id_test.scores, &run.id_test.correct).unwrap();
-        print!("{:>13} id {:.3}/{:.3} |", run.kind.label(), id.accepted_fraction, id.accepted_accuracy);
+        let id = run
+            .threshold
+            .report(&run.id_test.scores, &run.id_test.correct)
+            .unwrap();
+        print!(
+            "{:>13} id {:.3}/{:.3} |",
+            run.kind.label(),
+            id.accepted_fraction,
+            id.accepted_accuracy
+        );
         for t in &run.targets {
             let r = run.threshold.report(&t.scores, &t.correct).unwrap();
             let m = t.correct.iter().filter(|&&c| c).count();

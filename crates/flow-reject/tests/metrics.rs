@@ -28,7 +28,8 @@ fn random_score_aurc_is_the_error_rate() {
         })
         .collect();
     let mean = vals.iter().sum::<f64>() / vals.len() as f64;
-    let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (vals.len() - 1) as f64).sqrt();
+    let sd =
+        (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (vals.len() - 1) as f64).sqrt();
     let se = sd / (vals.len() as f64).sqrt();
     let want = aurc_random(n, m);
     assert!((want - 0.3).abs() < 1e-15);
@@ -43,9 +44,16 @@ fn oracle_aurc_equals_its_closed_form() {
     for (n, m) in [(10, 7), (100, 93), (1000, 500), (5, 0), (5, 5)] {
         let correct = correct_pattern(n, m, n as u64);
         // Oracle score: correct samples get lower scores.
-        let s: Vec<f64> = correct.iter().enumerate().map(|(i, &c)| if c { i as f64 } else { 1e6 + i as f64 }).collect();
+        let s: Vec<f64> = correct
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| if c { i as f64 } else { 1e6 + i as f64 })
+            .collect();
         let ours = aurc(&s, &correct).unwrap();
-        let closed: f64 = ((m + 1)..=n).map(|i| (i - m) as f64 / i as f64).sum::<f64>() / n as f64;
+        let closed: f64 = ((m + 1)..=n)
+            .map(|i| (i - m) as f64 / i as f64)
+            .sum::<f64>()
+            / n as f64;
         assert!((ours - closed).abs() < 1e-12 && (aurc_oracle(n, m) - closed).abs() < 1e-15);
         // No score does better than the oracle.
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
@@ -100,14 +108,25 @@ fn thresholds_use_strict_less_than_and_reject_ties() {
     assert!((rep.rejected_accuracy - 0.25).abs() < 1e-15);
     assert!((rep.gain() - 0.6).abs() < 1e-15);
     // Level 1 accepts everything (t = +∞), level 0 nothing (t = min, strict).
-    assert_eq!(Threshold::at_quantile(&val, 1.0).unwrap().value, f64::INFINITY);
+    assert_eq!(
+        Threshold::at_quantile(&val, 1.0).unwrap().value,
+        f64::INFINITY
+    );
     let t0 = Threshold::at_quantile(&val, 0.0).unwrap();
     assert_eq!(t0.report(&val, &[true; 5]).unwrap().accepted_fraction, 0.0);
-    assert!(t0.report(&val, &[true; 5]).unwrap().accepted_accuracy.is_nan());
+    assert!(
+        t0.report(&val, &[true; 5])
+            .unwrap()
+            .accepted_accuracy
+            .is_nan()
+    );
     // Distinct scores: exactly ⌈α n⌉ validation samples are accepted.
     let v: Vec<f64> = (0..200).map(|i| i as f64).collect();
     let t95 = Threshold::at_quantile(&v, 0.95).unwrap();
-    assert_eq!(t95.report(&v, &[true; 200]).unwrap().accepted_fraction, 0.95);
+    assert_eq!(
+        t95.report(&v, &[true; 200]).unwrap().accepted_fraction,
+        0.95
+    );
     // Bad input is a typed error.
     assert!(Threshold::at_quantile(&[], 0.5).is_err());
     assert!(Threshold::at_quantile(&[1.0, f64::NAN], 0.5).is_err());
@@ -123,7 +142,8 @@ fn id_test_acceptance_at_95_is_binomial() {
     let mut outside = 0;
     for seed in 0..20 {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| StandardNormal.sample(&mut rng)).collect() };
+        let mut draw =
+            |n: usize| -> Vec<f64> { (0..n).map(|_| StandardNormal.sample(&mut rng)).collect() };
         let (val, test) = (draw(nv), draw(nt));
         let t = Threshold::at_quantile(&val, 0.95).unwrap();
         let frac = t.report(&test, &vec![true; nt]).unwrap().accepted_fraction;
@@ -155,7 +175,12 @@ fn mix_open_inserts_the_requested_fraction_and_counts_unknowns_wrong() {
     let mix = mix_open(&known, &correct, &pool, 0.2, &mut rng).unwrap();
     assert_eq!(mix.scores.len(), 100);
     assert_eq!(mix.unknown.iter().filter(|&&u| u).count(), 20);
-    assert!(mix.unknown.iter().zip(&mix.correct).all(|(&u, &c)| !u || !c));
+    assert!(
+        mix.unknown
+            .iter()
+            .zip(&mix.correct)
+            .all(|(&u, &c)| !u || !c)
+    );
     assert!(mix.scores[80..].iter().all(|&s| s >= 1000.0));
     // Too small a pool is a typed error.
     assert!(mix_open(&known, &correct, &pool[..10], 0.2, &mut rng).is_err());

@@ -59,7 +59,10 @@ fn logit_scores_match_hand_values() {
     let l3 = 3f64.ln();
     let obs = logits_only(&[2.0, 2.0, 2.0, 2.0, 0.0, l3, 0.0, 0.0], 4);
     let sm = Softmax.score(&obs).unwrap();
-    assert!((sm[0] + 0.25).abs() < 1e-15 && (sm[1] + 0.5).abs() < 1e-15, "{sm:?}");
+    assert!(
+        (sm[0] + 0.25).abs() < 1e-15 && (sm[1] + 0.5).abs() < 1e-15,
+        "{sm:?}"
+    );
     let ml = MaxLogit.score(&obs).unwrap();
     assert_eq!(ml, vec![-2.0, -l3]);
     let en = Energy.score(&obs).unwrap();
@@ -96,8 +99,12 @@ fn react_equals_energy_below_the_clip_and_clips_above() {
     let c = r.clip().unwrap();
     let big = DMatrix::from_element(1, 6, c + 10.0);
     let at_clip = DMatrix::from_element(1, 6, c);
-    let s_big = r.score(&Observed::new(big.clone(), h.logits(&big))).unwrap()[0];
-    let want = Energy.score(&Observed::new(at_clip.clone(), h.logits(&at_clip))).unwrap()[0];
+    let s_big = r
+        .score(&Observed::new(big.clone(), h.logits(&big)))
+        .unwrap()[0];
+    let want = Energy
+        .score(&Observed::new(at_clip.clone(), h.logits(&at_clip)))
+        .unwrap()[0];
     assert!((s_big - want).abs() < 1e-12);
 }
 
@@ -196,21 +203,34 @@ fn mahalanobis_with_identity_covariance_is_squared_distance_to_nearest_mean() {
     let q = DMatrix::from_row_slice(2, 3, &[1.0, 2.0, 0.0, 3.0, 1.0, -1.0]);
     let s = m.score(&Observed::new(q.clone(), h.logits(&q))).unwrap();
     // (1,2,0): to mean 0 → 5, to mean 1 → 9+1+4 = 14 → 5. (3,1,−1): 11 vs 1+0+1 = 2 → 2.
-    assert!((s[0] - 5.0).abs() < 1e-10 && (s[1] - 2.0).abs() < 1e-10, "{s:?}");
+    assert!(
+        (s[0] - 5.0).abs() < 1e-10 && (s[1] - 2.0).abs() < 1e-10,
+        "{s:?}"
+    );
     // The explicit-parameter constructor agrees.
     let direct = Mahalanobis::from_parameters(
         &DMatrix::from_row_slice(2, 3, &[0.0, 0.0, 0.0, 4.0, 1.0, -2.0]),
         DMatrix::identity(3, 3),
     );
-    assert_eq!(direct.score(&Observed::new(q.clone(), h.logits(&q))).unwrap(), vec![5.0, 2.0]);
+    assert_eq!(
+        direct
+            .score(&Observed::new(q.clone(), h.logits(&q)))
+            .unwrap(),
+        vec![5.0, 2.0]
+    );
     // Translating training and query features together leaves the score unchanged.
     let shift = DVector::from_vec(vec![10.0, -3.0, 0.5]);
     let move_rows = |m: &DMatrix<f64>| flow_reject::linalg::sub_row(m, &(-&shift));
     let obs2 = Observed::new(move_rows(&f), h.logits(&f));
     let mut m2 = Mahalanobis::default();
     fit(&mut m2, &obs2, &labels, &h);
-    let s2 = m2.score(&Observed::new(move_rows(&q), h.logits(&q))).unwrap();
-    assert!((s2[0] - 5.0).abs() < 1e-9 && (s2[1] - 2.0).abs() < 1e-9, "{s2:?}");
+    let s2 = m2
+        .score(&Observed::new(move_rows(&q), h.logits(&q)))
+        .unwrap();
+    assert!(
+        (s2[0] - 5.0).abs() < 1e-9 && (s2[1] - 2.0).abs() < 1e-9,
+        "{s2:?}"
+    );
 }
 
 #[test]
@@ -240,14 +260,20 @@ fn singular_covariances_are_regularised_not_nan() {
                 },
             )
             .unwrap();
-        assert!(s.score(&qo).unwrap().iter().all(|v| v.is_finite()), "{kind:?}");
+        assert!(
+            s.score(&qo).unwrap().iter().all(|v| v.is_finite()),
+            "{kind:?}"
+        );
     }
     // Mahalanobis ignores the null direction (pseudo-inverse): moving along it changes nothing.
     let mut m = Mahalanobis::default();
     fit(&mut m, &obs, &labels, &h);
     let mut q2 = q.clone();
     q2.column_mut(2).fill(100.0);
-    let (a, b) = (m.score(&qo).unwrap(), m.score(&Observed::new(q2.clone(), h.logits(&q2))).unwrap());
+    let (a, b) = (
+        m.score(&qo).unwrap(),
+        m.score(&Observed::new(q2.clone(), h.logits(&q2))).unwrap(),
+    );
     for (x, y) in a.iter().zip(&b) {
         assert!((x - y).abs() < 1e-8 * (1.0 + x.abs()));
     }
@@ -267,7 +293,10 @@ fn nan_features_give_typed_errors_for_every_score() {
                 head: &h,
             })
             .unwrap_err();
-        assert!(matches!(err, RejectError::NonFinite { row: 4, .. }), "{kind:?}: {err}");
+        assert!(
+            matches!(err, RejectError::NonFinite { row: 4, .. }),
+            "{kind:?}: {err}"
+        );
         fit(s.as_mut(), &obs, &labels, &h);
         let mut q = obs.clone();
         q.logits[(1, 0)] = f64::NAN;
@@ -282,7 +311,12 @@ fn nan_features_give_typed_errors_for_every_score() {
 #[test]
 fn unfitted_scores_refuse_to_score() {
     let (obs, _, _) = train_set(5, 6, 3, 10);
-    for kind in [ScoreKind::DeepKnn, ScoreKind::Mahalanobis, ScoreKind::Vim, ScoreKind::Pca] {
+    for kind in [
+        ScoreKind::DeepKnn,
+        ScoreKind::Mahalanobis,
+        ScoreKind::Vim,
+        ScoreKind::Pca,
+    ] {
         assert!(kind.build(2).score(&obs).is_err(), "{kind:?}");
     }
 }
@@ -350,11 +384,15 @@ fn pca_is_zero_in_the_kept_subspace_and_keeps_enough_variance() {
         &flow_reject::linalg::sub_row(&f, &mu),
     ));
     let inside = as_row(&(&mu + vecs.column(0) * 3.0));
-    let s = p.score(&Observed::new(inside.clone(), h.logits(&inside))).unwrap()[0];
+    let s = p
+        .score(&Observed::new(inside.clone(), h.logits(&inside)))
+        .unwrap()[0];
     assert!(s.abs() < 1e-20, "{s}");
     // Off the subspace by e (unit, orthogonal to v₀): error ‖e‖²/D = 1/3.
     let off = as_row(&(&mu + vecs.column(1)));
-    let s = p.score(&Observed::new(off.clone(), h.logits(&off))).unwrap()[0];
+    let s = p
+        .score(&Observed::new(off.clone(), h.logits(&off)))
+        .unwrap()[0];
     assert!((s - 1.0 / 3.0).abs() < 1e-12, "{s}");
 }
 

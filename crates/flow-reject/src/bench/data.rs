@@ -105,7 +105,9 @@ pub struct RotatedDigits {
 
 /// Images and labels of `d` restricted to labels in `keep`, rotated by `degrees`.
 fn rotated(d: &Digits, degrees: f64, keep: impl Fn(usize) -> bool) -> LabeledSet {
-    let idx: Vec<usize> = (0..d.len()).filter(|&i| keep(d.labels[i] as usize)).collect();
+    let idx: Vec<usize> = (0..d.len())
+        .filter(|&i| keep(d.labels[i] as usize))
+        .collect();
     let sub = d.subset(&idx);
     LabeledSet {
         images: rotate_images(&sub.images(), degrees).to_dtype(DType::F32),
@@ -131,10 +133,13 @@ impl RotatedDigits {
         assert!((2..=10).contains(&k), "known_classes {k} not in 2..=10");
         let splits = Digits::vendored().split(config.train, config.val, seed);
         let known = |l: usize| l < k;
-        let per_source =
-            |d: &Digits| -> Vec<LabeledSet> {
-                config.sources.iter().map(|&a| rotated(d, a, known)).collect()
-            };
+        let per_source = |d: &Digits| -> Vec<LabeledSet> {
+            config
+                .sources
+                .iter()
+                .map(|&a| rotated(d, a, known))
+                .collect()
+        };
         RotatedDigits {
             sources: per_source(&splits.train),
             val: LabeledSet::concat(&per_source(&splits.val)),

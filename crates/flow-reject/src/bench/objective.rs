@@ -76,17 +76,13 @@ impl Objective {
             Objective::Vrex { penalty, warmup } => {
                 let risks = domain_risks(model, batches, classes);
                 let m = mean(&risks);
-                let var = mean(
-                    &risks
-                        .iter()
-                        .map(|r| r.sub(&m).square())
-                        .collect::<Vec<_>>(),
-                );
+                let var = mean(&risks.iter().map(|r| r.sub(&m).square()).collect::<Vec<_>>());
                 let beta = if step < warmup { 1.0 } else { penalty };
                 m.add(&var.mul_scalar(beta))
             }
             Objective::Coral { weight } => {
-                let feats: Vec<Tensor> = batches.iter().map(|b| model.features(&b.images)).collect();
+                let feats: Vec<Tensor> =
+                    batches.iter().map(|b| model.features(&b.images)).collect();
                 let risks: Vec<Tensor> = feats
                     .iter()
                     .zip(batches)
@@ -131,7 +127,12 @@ pub fn one_hot(labels: &[usize], classes: usize, dtype: DType) -> Tensor {
 /// Mean cross-entropy `−mean_i log softmax(l_i)_{y_i}`.
 pub fn cross_entropy(logits: &Tensor, labels: &[usize], classes: usize) -> Tensor {
     let y = one_hot(labels, classes, logits.dtype());
-    logits.log_softmax(1).mul(&y).sum_axis(1, false).mean_all().neg()
+    logits
+        .log_softmax(1)
+        .mul(&y)
+        .sum_axis(1, false)
+        .mean_all()
+        .neg()
 }
 
 fn domain_risks(model: &Classifier, batches: &[LabeledSet], classes: usize) -> Vec<Tensor> {
@@ -146,7 +147,10 @@ pub fn coral_penalty(a: &Tensor, b: &Tensor) -> Tensor {
     let moments = |x: &Tensor| {
         let mu = x.mean_axis(0, true);
         let c = x.sub(&mu);
-        let cov = c.t().matmul(&c).mul_scalar(1.0 / (x.dim(0) as f64 - 1.0).max(1.0));
+        let cov = c
+            .t()
+            .matmul(&c)
+            .mul_scalar(1.0 / (x.dim(0) as f64 - 1.0).max(1.0));
         (mu, cov)
     };
     let (ma, ca) = moments(a);

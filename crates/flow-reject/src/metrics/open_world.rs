@@ -45,7 +45,10 @@ pub fn mix_open<R: Rng + ?Sized>(
     if u > unknown_scores.len() {
         return Err(RejectError::InvalidConfig {
             score: "mix_open",
-            message: format!("needs {u} unknown samples, pool has {}", unknown_scores.len()),
+            message: format!(
+                "needs {u} unknown samples, pool has {}",
+                unknown_scores.len()
+            ),
         });
     }
     let mut pool: Vec<usize> = (0..unknown_scores.len()).collect();

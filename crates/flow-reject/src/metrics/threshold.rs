@@ -98,7 +98,13 @@ impl Threshold {
             }
         }
         let n = scores.len();
-        let ratio = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        let ratio = |a: usize, b: usize| {
+            if b == 0 {
+                f64::NAN
+            } else {
+                a as f64 / b as f64
+            }
+        };
         Ok(ThresholdReport {
             n,
             accepted_fraction: acc_n as f64 / n as f64,

@@ -65,7 +65,10 @@ impl IncompetenceScore for GaussianDensity {
         Ok(())
     }
     fn score(&self, obs: &Observed) -> Result<Vec<f64>, RejectError> {
-        let (mu, chol, constant) = self.fitted.as_ref().ok_or_else(|| super::not_fitted("GMM"))?;
+        let (mu, chol, constant) = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| super::not_fitted("GMM"))?;
         check_finite("features", &obs.features)?;
         if obs.features.ncols() != mu.len() {
             return Err(RejectError::WidthMismatch {

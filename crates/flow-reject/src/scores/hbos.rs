@@ -35,7 +35,9 @@ impl Histogram {
     fn fit(values: &[f64], bins: usize) -> Histogram {
         let (mut lo, mut hi) = values
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
         if lo == hi {
             lo -= 0.5;
             hi += 0.5;
@@ -92,7 +94,10 @@ impl IncompetenceScore for Hbos {
         if self.bins == 0 || self.alpha <= 0.0 {
             return Err(RejectError::InvalidConfig {
                 score: "HBOS",
-                message: format!("bins {} and alpha {} must be positive", self.bins, self.alpha),
+                message: format!(
+                    "bins {} and alpha {} must be positive",
+                    self.bins, self.alpha
+                ),
             });
         }
         if data.train.is_empty() {
@@ -111,7 +116,10 @@ impl IncompetenceScore for Hbos {
         Ok(())
     }
     fn score(&self, obs: &Observed) -> Result<Vec<f64>, RejectError> {
-        let hists = self.fitted.as_ref().ok_or_else(|| super::not_fitted("HBOS"))?;
+        let hists = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| super::not_fitted("HBOS"))?;
         check_finite("features", &obs.features)?;
         if obs.features.ncols() != hists.len() {
             return Err(RejectError::WidthMismatch {

@@ -46,7 +46,11 @@ impl Mahalanobis {
     /// # Panics
     /// If `means` and `whitener` disagree on the feature width.
     pub fn from_parameters(means: &DMatrix<f64>, whitener: DMatrix<f64>) -> Mahalanobis {
-        assert_eq!(means.ncols(), whitener.nrows(), "Mahalanobis: width mismatch");
+        assert_eq!(
+            means.ncols(),
+            whitener.nrows(),
+            "Mahalanobis: width mismatch"
+        );
         Mahalanobis {
             rcond: 1e-10,
             fitted: Some(Fitted {
@@ -91,7 +95,11 @@ impl IncompetenceScore for Mahalanobis {
     }
     fn fit(&mut self, data: &FitData<'_>) -> Result<(), RejectError> {
         check_observed(data.train, None)?;
-        assert_eq!(data.labels.len(), data.train.len(), "Mahalanobis: labels vs samples");
+        assert_eq!(
+            data.labels.len(),
+            data.train.len(),
+            "Mahalanobis: labels vs samples"
+        );
         if data.train.len() < 2 {
             return Err(RejectError::TooFewSamples {
                 score: "Mahalanobis",

@@ -73,7 +73,10 @@ impl IncompetenceScore for PcaError {
         Ok(())
     }
     fn score(&self, obs: &Observed) -> Result<Vec<f64>, RejectError> {
-        let (mu, v, _) = self.fitted.as_ref().ok_or_else(|| super::not_fitted("PCA"))?;
+        let (mu, v, _) = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| super::not_fitted("PCA"))?;
         check_finite("features", &obs.features)?;
         if obs.features.ncols() != mu.len() {
             return Err(RejectError::WidthMismatch {

@@ -87,7 +87,10 @@ impl IncompetenceScore for Vim {
             });
         }
         let w = &data.head.weight;
-        let pinv = w.clone().pseudo_inverse(1e-12).expect("non-negative epsilon");
+        let pinv = w
+            .clone()
+            .pseudo_inverse(1e-12)
+            .expect("non-negative epsilon");
         let origin = -(pinv * &data.head.bias);
         let (_, vecs) = eigh_descending(&second_moment(&sub_row(f, &origin)));
         let residual = vecs.columns(self.dim, d - self.dim).into_owned();
@@ -104,14 +107,17 @@ impl IncompetenceScore for Vim {
                 message: "training features have no residual component".into(),
             });
         }
-        let mean_max_logit = data.train.logits.row_iter().map(|r| r.max()).sum::<f64>()
-            / data.train.len() as f64;
+        let mean_max_logit =
+            data.train.logits.row_iter().map(|r| r.max()).sum::<f64>() / data.train.len() as f64;
         fit.alpha = mean_max_logit / mean_norm;
         self.fitted = Some(fit);
         Ok(())
     }
     fn score(&self, obs: &Observed) -> Result<Vec<f64>, RejectError> {
-        let fit = self.fitted.as_ref().ok_or_else(|| super::not_fitted("ViM"))?;
+        let fit = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| super::not_fitted("ViM"))?;
         check_observed(obs, None)?;
         if obs.features.ncols() != fit.origin.len() {
             return Err(RejectError::WidthMismatch {
