@@ -74,7 +74,7 @@ impl IncompetenceScore for DeepKnn {
         // Blocks of 256 queries bound the memory of the distance matrix.
         for start in (0..q.nrows()).step_by(256) {
             let block = q.rows(start, 256.min(q.nrows() - start));
-            let dots = &block * train.transpose();
+            let dots = block * train.transpose();
             for (i, row) in block.row_iter().enumerate() {
                 let qq = row.norm_squared();
                 let mut d: Vec<f64> = (0..train.nrows())

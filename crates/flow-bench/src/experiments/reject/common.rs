@@ -105,11 +105,11 @@ pub(super) fn run_seeds(
 }
 
 /// A score's summaries on one set across seeds (`None` = the ID test set, else a target).
-pub(super) fn per_seed<'a>(
-    runs: &'a [SeedSummary],
+pub(super) fn per_seed(
+    runs: &[SeedSummary],
     kind: ScoreKind,
     target: Option<usize>,
-) -> Vec<&'a SetSummary> {
+) -> Vec<&SetSummary> {
     runs.iter()
         .map(|r| {
             let s = r
