@@ -170,3 +170,30 @@ fn print_full_size_protocol() {
         println!();
     }
 }
+
+#[test]
+fn the_whole_protocol_is_reproducible_per_seed() {
+    use flow_reject::bench::{ProtocolConfig, run_protocol};
+    use rand::SeedableRng;
+    let config = ProtocolConfig {
+        data: RotatedDigitsConfig {
+            targets: vec![30.0],
+            known_classes: Some(7),
+            ..RotatedDigitsConfig::standard()
+        },
+        hidden: 16,
+        train: small_settings(40),
+        scores: vec![ScoreKind::Softmax, ScoreKind::DeepKnn, ScoreKind::Vim],
+        vim_dim: 4,
+        level: 0.95,
+        open_fraction: 0.2,
+    };
+    let run = |s| {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(s);
+        format!(
+            "{:?}",
+            run_protocol(&config, &Objective::Erm, 11, &mut rng).unwrap()
+        )
+    };
+    assert_eq!(run(0), run(0));
+}

@@ -132,3 +132,23 @@ pub fn aurc_oracle_limit(accuracy: f64) -> f64 {
         (1.0 - accuracy) + accuracy * accuracy.ln()
     }
 }
+
+/// The largest coverage at which the accepted set is still at least `target` accurate (the
+/// paper's point where the accuracy–coverage curve crosses the ID accuracy); 0 when no point
+/// of the curve reaches `target`.
+///
+/// ```
+/// use flow_reject::metrics::{curve, coverage_at_accuracy};
+/// let c = curve(&[0.1, 0.2, 0.3, 0.4], &[true, true, false, true]).unwrap();
+/// assert_eq!(coverage_at_accuracy(&c, 0.9), 0.5);
+/// assert_eq!(coverage_at_accuracy(&c, 0.75), 1.0);
+/// ```
+pub fn coverage_at_accuracy(curve: &AccuracyCoverage, target: f64) -> f64 {
+    curve
+        .coverage
+        .iter()
+        .zip(&curve.accuracy)
+        .filter(|(_, a)| **a >= target)
+        .map(|(c, _)| *c)
+        .fold(0.0, f64::max)
+}

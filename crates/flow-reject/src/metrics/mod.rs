@@ -14,7 +14,10 @@ mod open_world;
 mod quintile;
 mod threshold;
 
-pub use curve::{AccuracyCoverage, aurc, aurc_oracle, aurc_oracle_limit, aurc_random, ausc, curve};
+pub use curve::{
+    AccuracyCoverage, aurc, aurc_oracle, aurc_oracle_limit, aurc_random, ausc,
+    coverage_at_accuracy, curve,
+};
 pub use open_world::{OpenWorldMix, mix_open};
 pub use quintile::{quantile_accuracies, quintile_trend};
 pub use threshold::{Threshold, ThresholdReport};
