@@ -1,6 +1,4 @@
-//! Small statistics helpers: quantiles, rank correlation, bootstrap intervals.
-
-use rand::{Rng, RngExt};
+//! Small statistics helpers: quantiles, rank correlation, Student-t intervals over seeds.
 
 /// The `q`-quantile with linear interpolation between order statistics (numpy's default):
 /// position `q (n − 1)` in the sorted sample.
@@ -70,31 +68,6 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     cov / (vx * vy).sqrt()
 }
 
-/// Percentile-bootstrap `level` interval of the mean of `v` (`resamples` draws with
-/// replacement). With few values (e.g. 3 seeds) the interval is narrow and optimistic; the
-/// callers say so.
-///
-/// # Panics
-/// If `v` is empty.
-pub fn bootstrap_mean_ci<R: Rng + ?Sized>(
-    v: &[f64],
-    level: f64,
-    resamples: usize,
-    rng: &mut R,
-) -> (f64, f64) {
-    assert!(!v.is_empty(), "bootstrap_mean_ci: empty input");
-    let means: Vec<f64> = (0..resamples)
-        .map(|_| {
-            (0..v.len())
-                .map(|_| v[rng.random_range(0..v.len())])
-                .sum::<f64>()
-                / v.len() as f64
-        })
-        .collect();
-    let a = (1.0 - level) / 2.0;
-    (quantile_linear(&means, a), quantile_linear(&means, 1.0 - a))
-}
-
 /// Two-sided Student-t `0.975` quantile for `df` degrees of freedom (table for small `df`,
 /// 1.96 beyond 30): the half-width of a 95 % interval of a mean is `t · sd / √n`.
 pub fn t975(df: usize) -> f64 {
@@ -117,4 +90,21 @@ pub fn mean_ci95(v: &[f64]) -> (f64, f64) {
         mean(v),
         t975(n.saturating_sub(1)) * std_dev(v) / (n as f64).sqrt(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_ranks_and_intervals_match_hand_values() {
+        assert_eq!(quantile_linear(&[4.0, 1.0, 3.0, 2.0], 0.5), 2.5);
+        assert_eq!(ranks(&[10.0, 20.0, 20.0, 5.0]), vec![2.0, 3.5, 3.5, 1.0]);
+        assert!((spearman(&[1.0, 2.0, 3.0], &[9.0, 4.0, 1.0]) + 1.0).abs() < 1e-15);
+        // [1, 2, 3]: mean 2, sd 1, half-width t(2) / √3 = 4.303 / 1.732.
+        let (m, h) = mean_ci95(&[1.0, 2.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((h - 4.303 / 3f64.sqrt()).abs() < 1e-12);
+        assert_eq!(t975(100), 1.96);
+    }
 }
