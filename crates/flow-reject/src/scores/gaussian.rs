@@ -5,8 +5,8 @@
 //!
 //! **Singular covariance:** `ε = reg_covar` (default 1e-6, sklearn `GaussianMixture`'s
 //! `reg_covar` that pyod passes on) is added to the diagonal, which makes `Σ + εI` positive
-//! definite for any training set. Only one component is implemented (the paper's setting);
-//! a multi-component EM fit is not.
+//! definite for any training set. This is the paper's one-component setting in closed form;
+//! [`super::Gmm`] fits more components by EM and agrees with it at one (tested).
 
 use nalgebra::{DMatrix, DVector};
 

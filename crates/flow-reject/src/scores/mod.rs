@@ -4,6 +4,7 @@
 
 mod energy;
 mod gaussian;
+mod gmm;
 mod hbos;
 mod knn;
 mod logit;
@@ -15,6 +16,7 @@ mod vim;
 
 pub use energy::Energy;
 pub use gaussian::GaussianDensity;
+pub use gmm::Gmm;
 pub use hbos::Hbos;
 pub use knn::DeepKnn;
 pub use logit::MaxLogit;
@@ -82,7 +84,7 @@ pub enum ScoreKind {
     Mahalanobis,
     /// [`Vim`].
     Vim,
-    /// [`GaussianDensity`] (the paper's one-component GMM).
+    /// [`GaussianDensity`] (the paper's one-component GMM; [`Gmm`] fits `K > 1` by EM).
     Gmm,
     /// [`Hbos`].
     Hbos,
