@@ -109,6 +109,22 @@ pub fn ausc(scores: &[f64], correct: &[bool]) -> Result<f64, RejectError> {
     aurc(scores, correct).map(|a| 1.0 - a)
 }
 
+/// The "shifted" AUSC of the official code: `AUSC − accuracy`, the area the safe curve gains
+/// over the flat curve of a random score (0 in expectation for a random score, positive when
+/// low scores are more accurate).
+///
+/// # Errors
+/// As [`curve`].
+///
+/// ```
+/// let s = flow_reject::metrics::ausc_shifted(&[0.5; 4], &[true, false, true, true]).unwrap();
+/// assert!(s.abs() < 1e-15);
+/// ```
+pub fn ausc_shifted(scores: &[f64], correct: &[bool]) -> Result<f64, RejectError> {
+    let acc = correct.iter().filter(|&&c| c).count() as f64 / correct.len().max(1) as f64;
+    ausc(scores, correct).map(|a| a - acc)
+}
+
 /// Expected AURC of a score independent of correctness: every prefix has expected risk equal
 /// to the error rate, so `E[AURC] = 1 − m/n` exactly (`m` correct of `n`).
 pub fn aurc_random(n: usize, correct: usize) -> f64 {

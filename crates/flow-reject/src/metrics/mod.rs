@@ -15,7 +15,7 @@ mod quintile;
 mod threshold;
 
 pub use curve::{
-    AccuracyCoverage, aurc, aurc_oracle, aurc_oracle_limit, aurc_random, ausc,
+    AccuracyCoverage, aurc, aurc_oracle, aurc_oracle_limit, aurc_random, ausc, ausc_shifted,
     coverage_at_accuracy, curve,
 };
 pub use open_world::{OpenWorldMix, mix_open};

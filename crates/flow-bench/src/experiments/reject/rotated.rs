@@ -63,6 +63,7 @@ impl Experiment for RejectRotatedDigits {
             tables: vec![
                 shift_table(b, &runs, mild, strong),
                 mild_table(b, &runs, mild),
+                quintile_table(b, &runs, mild),
                 strong_table(b, &runs, mild, strong),
                 overview_table(b, &runs),
             ],
@@ -203,6 +204,32 @@ fn mild_table(b: &RejectPreset, runs: &[SeedSummary], mild: usize) -> Table {
             a.0,
             "> 0: CI lower bound above 0",
             Verdict::check(a.2 >= 2 && a.0 - a.1 > 0.0),
+        );
+    }
+    t
+}
+
+/// Accuracy per score quintile at the mild target (means over seeds), every score.
+fn quintile_table(b: &RejectPreset, runs: &[SeedSummary], mild: usize) -> Table {
+    let mut t = Table::new(
+        &format!(
+            "Accuracy per score quintile at {}° (means over seeds), from the most to the least competent fifth; the number is the drop from the first to the last quintile",
+            b.protocol.data.targets[mild]
+        ),
+        "score: quintile accuracies",
+        "first − last quintile",
+    );
+    for k in ScoreKind::ALL {
+        let s = per_seed(runs, k, Some(mild));
+        let q: Vec<f64> = (0..5)
+            .map(|i| ci(s.iter().map(|x| x.quintiles[i])).0)
+            .collect();
+        let text: Vec<String> = q.iter().map(|v| format!("{v:.3}")).collect();
+        t.push(
+            format!("{}: {}", k.label(), text.join(", ")),
+            q[0] - q[4],
+            "—",
+            Verdict::Info,
         );
     }
     t
