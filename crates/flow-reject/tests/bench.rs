@@ -32,8 +32,20 @@ fn benchmark_is_deterministic_per_seed_and_sized_as_configured() {
             .iter()
             .all(|t| t.known.len() == 497 && t.unknown.is_empty())
     );
-    // The 0° source is the unrotated image set; pixel values stay in [0, 1].
+    // The 0° source is the unrotated training split; pixel values stay in [0, 1].
+    let split = flow_data::digits::Digits::vendored().split(1000, 300, 3);
     let px = a.sources[1].images.to_vec_f64();
+    let raw = split.train.images().to_vec_f64();
+    assert!(px.iter().zip(&raw).all(|(a, b)| (a - b).abs() < 1e-6));
+    assert_eq!(
+        a.sources[1].labels,
+        split
+            .train
+            .labels
+            .iter()
+            .map(|&l| l as usize)
+            .collect::<Vec<_>>()
+    );
     assert!(px.iter().all(|&v| (0.0..=1.0).contains(&v)));
     let t = &a.targets[0].known.images.to_vec_f64();
     assert!(t.iter().all(|&v| (0.0..=1.0 + 1e-6).contains(&v)));

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::classifier::Classifier;
 use super::data::{LabeledSet, RotatedDigits};
 use crate::error::RejectError;
-use crate::input::FitData;
+use crate::input::{FitData, Observed};
 use crate::metrics::Threshold;
 use crate::scores::ScoreKind;
 
@@ -45,11 +45,14 @@ pub struct ScoreRun {
 
 /// Correctness of the classifier's predictions on a set.
 pub fn correctness(model: &Classifier, set: &LabeledSet) -> Vec<bool> {
-    model
-        .observe(&set.images)
-        .predictions()
+    correct_of(&model.observe(&set.images), &set.labels)
+}
+
+/// Whether each argmax prediction of `obs` equals its label.
+fn correct_of(obs: &Observed, labels: &[usize]) -> Vec<bool> {
+    obs.predictions()
         .iter()
-        .zip(&set.labels)
+        .zip(labels)
         .map(|(p, y)| p == y)
         .collect()
 }
@@ -76,12 +79,7 @@ pub fn evaluate(
     let val_obs = model.observe(&bench.val.images);
     let observe = |set: &LabeledSet| {
         let obs = model.observe(&set.images);
-        let correct = obs
-            .predictions()
-            .iter()
-            .zip(&set.labels)
-            .map(|(p, y)| p == y)
-            .collect::<Vec<_>>();
+        let correct = correct_of(&obs, &set.labels);
         (obs, correct)
     };
     let id = observe(&bench.id_test);
@@ -97,7 +95,7 @@ pub fn evaluate(
         .map(|&kind| {
             let score = kind.fit(vim_dim, &fit)?;
             let threshold = Threshold::at_quantile(&score.score(&val_obs)?, level)?;
-            let scored = |(obs, correct): &(crate::Observed, Vec<bool>)| {
+            let scored = |(obs, correct): &(Observed, Vec<bool>)| {
                 score.score(obs).map(|scores| ScoredSet {
                     scores,
                     correct: correct.clone(),

@@ -65,6 +65,7 @@ impl Threshold {
         check_scores(val_scores)?;
         let mut v = val_scores.to_vec();
         v.sort_by(f64::total_cmp);
+        // The 1e-9 keeps rounding (0.95 · 900 = 855.000…01) from moving ⌈α n⌉ up by one.
         let k = (level * v.len() as f64 - 1e-9).ceil().max(0.0) as usize;
         let value = if k >= v.len() { f64::INFINITY } else { v[k] };
         Ok(Threshold { level, value })
