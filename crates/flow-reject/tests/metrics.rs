@@ -1,8 +1,8 @@
 //! The metric invariants of competence-regions.md §5 PT-F2 and §6 items 6–8.
 
 use flow_reject::metrics::{
-    Threshold, aurc, aurc_oracle, aurc_oracle_limit, aurc_random, ausc, curve, mix_open,
-    quantile_accuracies, quintile_trend,
+    Threshold, aurc, aurc_oracle, aurc_oracle_limit, aurc_random, ausc, ausc_over_levels, curve,
+    mix_open, quantile_accuracies, quintile_trend, safe_curve,
 };
 use proptest::prelude::*;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -184,4 +184,27 @@ fn mix_open_inserts_the_requested_fraction_and_counts_unknowns_wrong() {
     assert!(mix.scores[80..].iter().all(|&s| s >= 1000.0));
     // Too small a pool is a typed error.
     assert!(mix_open(&known, &correct, &pool[..10], 0.2, &mut rng).is_err());
+}
+
+#[test]
+fn safe_curve_tracks_the_level_on_id_data_and_integrates_by_trapezoids() {
+    // Target drawn like the validation set: coverage(α) ≈ α within binomial noise
+    // (3 sd of two samples of 2000: 3 · √(α(1 − α) · 2/2000) ≤ 0.048).
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let mut draw =
+        |n: usize| -> Vec<f64> { (0..n).map(|_| StandardNormal.sample(&mut rng)).collect() };
+    let (val, target) = (draw(2000), draw(2000));
+    let correct: Vec<bool> = target.iter().map(|&s| s < 0.0).collect();
+    let g = safe_curve(&val, &target, &correct, 20).unwrap();
+    for p in &g {
+        assert!((p.coverage - p.level).abs() < 0.048, "{p:?}");
+    }
+    assert_eq!(g.last().unwrap().coverage, 1.0);
+    // Accuracy is 1 while S_α holds only negative scores (α ≤ 0.5 up to noise), then falls
+    // as 0.5/α: the area is ∫₀^½ 1 + ∫_½^1 ½/α dα = ½ + ½ ln 2 minus the trapezoid's first
+    // missing panel [0, 0.05] (accuracy 1): 0.8466 − 0.05. Tolerance: sampling noise of the
+    // curve (~0.01) plus the trapezoid error of the convex part (< 0.002).
+    let area = ausc_over_levels(&g);
+    let want = 0.5 + 0.5 * 2f64.ln() - 0.05;
+    assert!((area - want).abs() < 0.02, "{area} vs {want}");
 }

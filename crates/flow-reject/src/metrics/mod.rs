@@ -12,6 +12,7 @@
 mod curve;
 mod open_world;
 mod quintile;
+mod safe;
 mod threshold;
 
 pub use curve::{
@@ -20,4 +21,5 @@ pub use curve::{
 };
 pub use open_world::{OpenWorldMix, mix_open};
 pub use quintile::{quantile_accuracies, quintile_trend};
+pub use safe::{SafePoint, ausc_over_levels, safe_curve};
 pub use threshold::{Threshold, ThresholdReport};
