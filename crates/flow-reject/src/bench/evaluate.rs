@@ -35,6 +35,8 @@ pub struct ScoreRun {
     pub kind: ScoreKind,
     /// The threshold from the ID validation scores.
     pub threshold: Threshold,
+    /// The ID validation scores (thresholds at other levels, the safe curve `G(α)`).
+    pub val_scores: Vec<f64>,
     /// ID test set.
     pub id_test: ScoredSet,
     /// Known-class samples of each target domain.
@@ -94,7 +96,8 @@ pub fn evaluate(
         .iter()
         .map(|&kind| {
             let score = kind.fit(vim_dim, &fit)?;
-            let threshold = Threshold::at_quantile(&score.score(&val_obs)?, level)?;
+            let val_scores = score.score(&val_obs)?;
+            let threshold = Threshold::at_quantile(&val_scores, level)?;
             let scored = |(obs, correct): &(Observed, Vec<bool>)| {
                 score.score(obs).map(|scores| ScoredSet {
                     scores,
@@ -104,6 +107,7 @@ pub fn evaluate(
             Ok(ScoreRun {
                 kind,
                 threshold,
+                val_scores,
                 id_test: scored(&id)?,
                 targets: targets.iter().map(scored).collect::<Result<_, _>>()?,
                 unknown: unknown

@@ -12,8 +12,8 @@ use super::objective::Objective;
 use super::train::{TrainSettings, train_classifier};
 use crate::error::RejectError;
 use crate::metrics::{
-    AccuracyCoverage, Threshold, aurc, aurc_oracle, aurc_random, curve, mix_open,
-    quantile_accuracies, quintile_trend,
+    AccuracyCoverage, SafePoint, Threshold, aurc, aurc_oracle, aurc_random, ausc_over_levels,
+    curve, mix_open, quantile_accuracies, quintile_trend, safe_curve,
 };
 use crate::scores::ScoreKind;
 
@@ -40,13 +40,22 @@ pub struct SetSummary {
     pub quintile_trend: f64,
     /// The accuracy–coverage curve.
     pub curve: AccuracyCoverage,
+    /// The safe-region curve `G(α)` on `α = 0.05, 0.10, …, 1`.
+    pub safe: Vec<SafePoint>,
+    /// Area under `G(α)` (trapezoids over the levels with accepted samples).
+    pub ausc_levels: f64,
 }
 
-/// Summarises one scored set at `threshold`.
+/// Summarises one scored set at `threshold` (set on `val_scores`, which also give `G(α)`).
 ///
 /// # Errors
 /// [`RejectError`] for NaN scores or sets with fewer than 5 samples.
-pub fn summarize_set(set: &ScoredSet, threshold: &Threshold) -> Result<SetSummary, RejectError> {
+pub fn summarize_set(
+    set: &ScoredSet,
+    threshold: &Threshold,
+    val_scores: &[f64],
+) -> Result<SetSummary, RejectError> {
+    let safe = safe_curve(val_scores, &set.scores, &set.correct, 20)?;
     let rep = threshold.report(&set.scores, &set.correct)?;
     let n = set.correct.len();
     let m = set.correct.iter().filter(|&&c| c).count();
@@ -62,6 +71,8 @@ pub fn summarize_set(set: &ScoredSet, threshold: &Threshold) -> Result<SetSummar
         quintile_trend: quintile_trend(&quintiles),
         quintiles,
         curve: curve(&set.scores, &set.correct)?,
+        ausc_levels: ausc_over_levels(&safe),
+        safe,
     })
 }
 
@@ -187,18 +198,18 @@ fn summarize_run<R: Rng + ?Sized>(
                     (a + usize::from(t.accepts(*s)), n + 1)
                 });
             Ok(OpenSummary {
-                mixed: summarize_set(&mixed, t)?,
+                mixed: summarize_set(&mixed, t, &run.val_scores)?,
                 unknown_accepted: acc as f64 / tot.max(1) as f64,
             })
         })
         .collect::<Result<_, RejectError>>()?;
     Ok(ScoreSummary {
         kind: run.kind,
-        id_test: summarize_set(&run.id_test, t)?,
+        id_test: summarize_set(&run.id_test, t, &run.val_scores)?,
         targets: run
             .targets
             .iter()
-            .map(|s| summarize_set(s, t))
+            .map(|s| summarize_set(s, t, &run.val_scores))
             .collect::<Result<_, _>>()?,
         open,
     })

@@ -69,6 +69,25 @@ pub(super) fn save_plots(
         ),
         |path| line("Accuracy per score quintile", "quintile", "accuracy", quint).save_svg(path),
     )?;
+    let safe: Vec<Series> = ScoreKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let s = per_seed(runs, k, Some(mild));
+            let pts = (0..s[0].safe.len())
+                .filter_map(|j| {
+                    let a = ci(s.iter().map(|x| x.safe[j].accuracy)).0;
+                    a.is_finite().then_some((s[0].safe[j].level, a))
+                })
+                .collect();
+            score_series(k.label(), pts, i)
+        })
+        .collect();
+    ctx.save_figure(
+        "safe_curve.svg",
+        format!("The paper's safe-region curve G(α) at {}°: accuracy of the target samples below the α-quantile of the ID validation scores, mean over {} seeds (levels where a score accepts nothing in every seed are left out)", b.mild_degrees, b.seeds),
+        |path| line("G(α): accuracy inside the competence region", "ID quantile level α", "accuracy", safe).save_svg(path),
+    )?;
     let against_angle = |f: fn(&SetSummary) -> f64| -> Vec<Series> {
         ScoreKind::ALL
             .iter()
