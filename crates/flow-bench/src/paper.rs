@@ -241,6 +241,8 @@ pub static PAPERS: [PaperInfo; 12] = [
         note: "competence-regions.md",
         claims: &[
             "Higher incompetence scores predict lower accuracy, giving significant gains below a suitable threshold [abstract].",
+            "The scores are not yet good enough for a favourable accuracy/rejection trade-off in all domains [abstract].",
+            "The representation matters, in the closed and in the open world (unknown classes in the target) [abstract].",
             "DG algorithms do not outperform ERM inside the competence region [abstract].",
         ],
     },
