@@ -3,9 +3,9 @@
 //! them apart with K-fold cross-validation, report the mean held-out accuracy.
 //! 0.5 = indistinguishable; 1 = perfectly separable.
 
-use flow_core::nn::{Activation, MlpConfig, Module, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer};
-use flow_core::{DType, Tensor, grad};
+use flow_core::nn::{Activation, MlpConfig, Module};
+use flow_core::train::{NonFinitePolicy, TrainConfig, Trainer};
+use flow_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
@@ -75,20 +75,27 @@ pub fn c2st(x: &Tensor, y: &Tensor, cfg: &C2stConfig) -> f64 {
         let net = MlpConfig::new(d, &[cfg.hidden_factor * d; 2], 1)
             .with_activation(Activation::Relu)
             .build("c2st", DType::F64, &mut rng);
-        let params = net.parameters();
-        let mut opt = Adam::new(AdamConfig::new(cfg.lr));
         let xt = data.index_select(0, &train);
         let yt = Tensor::from_vec(
             train.iter().map(|&i| labels[i]).collect(),
             &[train.len(), 1],
         );
-        for _ in 0..cfg.steps {
+        // Full-batch Adam on the workspace's training loop; a non-finite step is skipped
+        // (never applied), however many there are, as the classifier has no checkpoint to
+        // fall back to.
+        let config =
+            TrainConfig::new(cfg.steps as u64, cfg.lr).with_non_finite(NonFinitePolicy::Skip {
+                max_consecutive: usize::MAX,
+            });
+        let fitted = Trainer::new(net.parameters(), config).fit(|_, _| {
             let z = net.forward(&xt);
             // Binary cross-entropy with logits: softplus(z) − y z.
-            let loss = z.softplus().sub(&z.mul(&yt)).mean_all();
-            let grads = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
-            opt.step(&params, &grads);
-        }
+            z.softplus().sub(&z.mul(&yt)).mean_all()
+        });
+        debug_assert!(
+            fitted.is_ok(),
+            "no checkpoint, unlimited skips: cannot fail"
+        );
         let logits = flow_core::no_grad(|| net.forward(&data.index_select(0, &test))).to_vec_f64();
         correct += logits
             .iter()

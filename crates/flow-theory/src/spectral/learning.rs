@@ -2,9 +2,9 @@
 //! (Sec. 3, Fig. 1) and inputs on curves of growing complexity (Sec. 4, Fig. 5). The trained
 //! networks feed the robustness measurement of [`crate::spectral::robustness`].
 
-use flow_core::nn::{Activation, Mlp, MlpConfig, Module, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer};
-use flow_core::{DType, Tensor, grad, no_grad};
+use flow_core::nn::{Activation, Mlp, MlpConfig, Module};
+use flow_core::train::{TrainConfig, Trainer};
+use flow_core::{DType, Tensor, no_grad};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -150,16 +150,23 @@ fn fit(
     every: usize,
     mut record: impl FnMut(usize, &Mlp) -> bool,
 ) {
-    let params = net.parameters();
-    let mut opt = Adam::new(AdamConfig::new(lr));
+    // Full-batch Adam on the workspace's training loop, run in segments between records.
+    let config = TrainConfig::new(iterations as u64, lr);
+    let mut trainer = Trainer::new(net.parameters(), config);
     if record(0, net) {
         return;
     }
-    for it in 1..=iterations {
-        let loss = net.forward(x).sub(y).square().mean_all();
-        let grads = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
-        opt.step(&params, &grads);
-        if (it % every == 0 || it == iterations) && record(it, net) {
+    let mut done = 0;
+    while done < iterations {
+        let next = (done + every).min(iterations);
+        let fitted = trainer.fit_until(next as u64, |_, _| {
+            net.forward(x).sub(y).square().mean_all()
+        });
+        if fitted.is_err() {
+            return; // a non-finite loss: the network keeps its last finite parameters
+        }
+        done = next;
+        if record(done, net) {
             return;
         }
     }
