@@ -7,17 +7,18 @@
 //!
 //! - [`manifold`]: the [`Manifold`] trait (projection and tangent projection recorded on the
 //!   tape, tangent bases, uniform sampling, exp/log, geodesic distance, metric log-det) with
-//!   [`Sphere`] `S^n`, flat [`Torus`] `T^k` and [`SpecialOrthogonal`] SO(3);
+//!   [`Sphere`] `S^n`, flat [`Torus`] `T^k`, [`SpecialOrthogonal`] SO(3) and the
+//!   [`PoincareBall`] chart with its metric term;
 //! - [`base`]: base densities ([`Uniform`], the learnable [`VmfMixture`] with its exact
-//!   normaliser from [`bessel`]);
+//!   normaliser from [`bessel`], the [`WrappedNormal`] on the Poincaré ball);
 //! - [`tangent`]: tangent Hutchinson vectors with the `√n` (unbiased) or `√m` (official) scale;
 //! - [`model`]: the [`ManifoldFlow`] and its one-step sampler;
 //! - [`loss`]: the M-FFF loss with the βR, βU, βP regularisers;
 //! - [`exact`]: exact densities w.r.t. the Riemannian volume, `log|det(Rᵀ J Q)|`, chunked;
 //! - [`data`]: the vendored Earth and RNA data with typed errors naming the bad row.
 //!
-//! Not here (yet): the Poincaré ball and its wrapped normal, a Riemannian flow-matching
-//! baseline, SO(3) mixtures; experiments live in `flow-bench`.
+//! Not here (yet): a Riemannian flow-matching baseline, SO(3) mixture data; experiments live
+//! in `flow-bench`.
 //!
 //! ```
 //! use flow_core::DType;
@@ -48,12 +49,16 @@ pub mod manifold;
 pub mod model;
 pub mod tangent;
 pub mod train;
+pub mod wrapped;
 
 pub use base::{ManifoldDensity, Uniform, VmfMixture, sample_vmf};
 pub use data::{DataError, EarthSet, load_earth, load_rna, split_80_10_10};
 pub use exact::{ManifoldExact, Side, exact_log_prob, manifold_log_det};
 pub use loss::{MfffLossConfig, MfffTerms, SurrogateParts, mfff_loss, tangent_surrogate};
-pub use manifold::{DetFix, Manifold, SpecialOrthogonal, Sphere, Torus, rotation_angles};
+pub use manifold::{
+    DetFix, Manifold, PoincareBall, SpecialOrthogonal, Sphere, Torus, rotation_angles,
+};
 pub use model::ManifoldFlow;
 pub use tangent::{TangentScale, tangent_hutchinson};
-pub use train::{TrainSettings, train_mfff};
+pub use train::{mfff_step_loss, train_mfff};
+pub use wrapped::WrappedNormal;

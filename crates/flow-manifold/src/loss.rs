@@ -19,8 +19,9 @@ use crate::tangent::{TangentScale, tangent_hutchinson};
 pub struct MfffLossConfig {
     /// βR: weight of `‖x − g(f(x))‖²` on (noisy) data (`noisy_reconstruction`).
     pub beta_r: f64,
-    /// βU: weight of `‖x_s − g(f(x_s))‖² + ‖z_s − f(g(z_s))‖²` for `x_s, z_s` uniform on M
-    /// (`x_sample_reconstruction`, `z_sample_reconstruction`).
+    /// βU: weight of `‖x_s − g(f(x_s))‖² + ‖z_s − f(g(z_s))‖²` for `x_s, z_s` drawn from the
+    /// base distribution (`x_sample_reconstruction`, `z_sample_reconstruction`; the base is
+    /// uniform on M in most official configs).
     pub beta_u: f64,
     /// βP: weight of `‖f̃(x) − z‖² + ‖g̃(z) − x₁‖²` (`z_projection`, `x1_projection`).
     pub beta_p: f64,
@@ -181,8 +182,8 @@ pub fn mfff_loss(
     let projection = sq_dist(&z_raw, &z).add(&sq_dist(&x1_raw, &x1)).mean_all();
     let sample_reconstruction = if config.beta_u != 0.0 {
         let (n, dtype) = (x.dim(0), x.dtype());
-        let xs = manifold.sample_uniform(n, dtype, rng);
-        let zs = manifold.sample_uniform(n, dtype, rng);
+        let xs = model.base().sample(n, dtype, rng);
+        let zs = model.base().sample(n, dtype, rng);
         let rx = sq_dist(&xs, &model.decode(&model.encode(&xs)));
         let rz = sq_dist(&zs, &model.encode(&model.decode(&zs)));
         rx.add(&rz).mean_all()

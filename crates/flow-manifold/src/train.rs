@@ -1,38 +1,45 @@
-//! A minimal minibatch Adam loop for M-FFF (to be replaced by the workspace's
-//! `flow_core::train` engine once it lands; the per-step loss is the function
-//! [`crate::mfff_loss`] of a minibatch drawn from the step's RNG).
+//! Training M-FFF with the workspace's engine (`flow_core::train`): the step loss is
+//! [`crate::mfff_loss`] on a minibatch drawn from the step's own random stream, so runs are
+//! reproducible and resumable bit for bit.
 
-use flow_core::nn::{Module, Param, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer, Schedule, clip_grad_norm};
-use flow_core::{Tensor, grad};
-use rand::{Rng, RngExt};
-use serde::{Deserialize, Serialize};
+use flow_core::Tensor;
+use flow_core::nn::Module;
+use flow_core::train::{StepLoss, StepRng, TrainConfig, TrainError, TrainReport, Trainer};
+use rand::RngExt;
 
+use crate::exact::{Side, exact_log_prob};
 use crate::loss::{MfffLossConfig, mfff_loss};
 use crate::model::ManifoldFlow;
 
-/// Optimisation settings of [`train_mfff`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainSettings {
-    /// Adam steps.
-    pub steps: u64,
-    /// Minibatch size (drawn with replacement).
-    pub batch_size: usize,
-    /// Base learning rate.
-    pub learning_rate: f64,
-    /// Adam weight decay.
-    pub weight_decay: f64,
-    /// Gradient-norm clipping threshold.
-    pub clip: f64,
+/// One training step's loss: a minibatch of `batch_size` rows of `data` drawn with
+/// replacement from `rng`, then [`mfff_loss`]; records the terms `nll` (surrogate),
+/// `reconstruction`, `sample_reconstruction` and `projection`.
+pub fn mfff_step_loss(
+    model: &ManifoldFlow,
+    data: &Tensor,
+    batch_size: usize,
+    config: &MfffLossConfig,
+    rng: &mut StepRng,
+) -> StepLoss {
+    let n = data.dim(0);
+    let idx: Vec<usize> = (0..batch_size).map(|_| rng.random_range(0..n)).collect();
+    let t = mfff_loss(model, &data.index_select(0, &idx), config, rng);
+    StepLoss::new(t.loss)
+        .with_term("nll", t.nll.mean_all().item())
+        .with_term("reconstruction", t.reconstruction.mean_all().item())
+        .with_term("sample_reconstruction", t.sample_reconstruction.item())
+        .with_term("projection", t.projection.item())
 }
 
-/// Trains `model` on the rows of `data` (`[N, m]`); returns the loss per step. Non-finite
-/// steps are skipped (parameters unchanged) and counted in the second return value.
+/// Trains `model` on `data` (`[N, m]`) with `train` (steps, optimiser, schedule, …). With a
+/// validation set, the exact decoder NLL on it is the validation metric and the best
+/// parameters are restored at the end.
 ///
 /// ```
 /// use flow_core::DType;
+/// use flow_core::train::TrainConfig;
 /// use flow_freeform::ResNetConfig;
-/// use flow_manifold::{Manifold, ManifoldFlow, MfffLossConfig, Sphere, TrainSettings, Uniform, train_mfff};
+/// use flow_manifold::{Manifold, ManifoldFlow, MfffLossConfig, Sphere, Uniform, train_mfff};
 /// use rand::SeedableRng;
 /// use std::rc::Rc;
 /// let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0);
@@ -43,40 +50,34 @@ pub struct TrainSettings {
 ///     Box::new(net.build_decoder("dec", DType::F64, &mut rng)),
 ///     Box::new(Uniform::new(s2.clone())));
 /// let data = s2.sample_uniform(64, DType::F64, &mut rng);
-/// let settings = TrainSettings { steps: 3, batch_size: 16, learning_rate: 1e-3, weight_decay: 0.0, clip: 10.0 };
-/// let (curve, skipped) = train_mfff(&flow, &data, &MfffLossConfig::new(10.0), &settings, &mut rng);
-/// assert_eq!((curve.len(), skipped), (3, 0));
+/// let report = train_mfff(&flow, &data, None, 16, &MfffLossConfig::new(10.0),
+///     TrainConfig::new(3, 1e-3)).expect("finite");
+/// assert_eq!(report.curves.loss.len(), 3);
 /// ```
+///
+/// # Errors
+/// As [`Trainer::fit`].
 pub fn train_mfff(
     model: &ManifoldFlow,
     data: &Tensor,
+    validation: Option<&Tensor>,
+    batch_size: usize,
     loss: &MfffLossConfig,
-    settings: &TrainSettings,
-    rng: &mut dyn Rng,
-) -> (Vec<f64>, usize) {
-    let params: Vec<Param> = model.parameters();
-    let mut adam =
-        Adam::new(AdamConfig::new(settings.learning_rate).with_weight_decay(settings.weight_decay));
-    let schedule = Schedule::one_cycle(settings.steps);
-    let n = data.dim(0);
-    let (mut curve, mut skipped) = (Vec::with_capacity(settings.steps as usize), 0);
-    for step in 0..settings.steps {
-        adam.set_learning_rate(schedule.learning_rate(settings.learning_rate, step));
-        let idx: Vec<usize> = (0..settings.batch_size)
-            .map(|_| rng.random_range(0..n))
-            .collect();
-        let batch = data.index_select(0, &idx);
-        let terms = mfff_loss(model, &batch, loss, rng);
-        let value = terms.loss.item();
-        let grads = grad(&terms.loss, &values(&params).iter().collect::<Vec<_>>());
-        let (grads, norm) = clip_grad_norm(&grads, settings.clip);
-        if !value.is_finite() || !norm.is_finite() {
-            skipped += 1;
-            curve.push(f64::NAN);
-            continue;
+    train: TrainConfig,
+) -> Result<TrainReport, TrainError> {
+    let seed = train.seed;
+    let mut trainer = Trainer::new(model.parameters(), train);
+    trainer.resume_if_present()?;
+    let step = |_: u64, rng: &mut StepRng| mfff_step_loss(model, data, batch_size, loss, rng);
+    match validation {
+        None => trainer.fit(step),
+        Some(val) => {
+            let report = trainer.fit_validated(step, |s| {
+                let mut rng = flow_core::train::step_rng(seed ^ 0x5EED, s);
+                exact_log_prob(model, val, Side::Decoder, 1024, &mut rng).mean_nll()
+            })?;
+            trainer.restore_best();
+            Ok(report)
         }
-        adam.step(&params, &grads);
-        curve.push(value);
     }
-    (curve, skipped)
 }

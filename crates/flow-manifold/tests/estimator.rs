@@ -228,3 +228,40 @@ fn projection_losses_vanish_on_manifold_and_for_exact_inverses() {
         "isometry: S = ‖v‖² = n, got {mean_s}"
     );
 }
+
+#[test]
+fn mobius_translation_is_an_isometry_of_the_ball() {
+    // x ↦ a ⊕ x is a hyperbolic isometry: log|det(Rᵀ J Q)| + ½[log det G(h(x)) − log det G(x)]
+    // = 0, which exercises the metric term of the chart.
+    use flow_manifold::PoincareBall;
+    let b = PoincareBall::new(2);
+    let a = Tensor::from_slice(&[0.3f64, -0.2], &[1, 2]);
+    let aa = a.square().sum_all().item();
+    let h = |x: &Tensor| {
+        let ax = x.mul(&a).sum_axis(1, true);
+        let xx = x.square().sum_axis(1, true);
+        let num = a
+            .mul(&ax.mul_scalar(2.0).add(&xx).add_scalar(1.0))
+            .add(&x.mul_scalar(1.0 - aa));
+        num.div(&ax.mul_scalar(2.0).add(&xx.mul_scalar(aa)).add_scalar(1.0))
+    };
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
+    let x = Tensor::rand_uniform(&[16, 2], -0.6, 0.6, DType::F64, &mut rng);
+    let lv = manifold_log_det(&b, &h, &x, &h(&x), 16, &mut rng);
+    assert!(
+        lv.to_vec_f64().iter().all(|l| l.abs() < 1e-10),
+        "{:?}",
+        lv.to_vec_f64()
+    );
+    // Independent check that h is an isometry: it preserves the closed-form distance.
+    let y = Tensor::rand_uniform(&[16, 2], -0.6, 0.6, DType::F64, &mut rng);
+    let moved = b.dist(&h(&x), &h(&y));
+    assert!(
+        moved
+            .sub(&b.dist(&x, &y))
+            .abs()
+            .to_vec_f64()
+            .iter()
+            .all(|e| *e < 1e-9)
+    );
+}

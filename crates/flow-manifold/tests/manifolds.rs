@@ -235,3 +235,39 @@ fn log_volumes_are_the_known_constants() {
     assert!((Torus::new(7).log_volume() - 7.0 * (2.0 * PI).ln()).abs() < 1e-12);
     assert!((SpecialOrthogonal::default().log_volume() - (8.0 * PI * PI).ln()).abs() < 1e-12);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn poincare_projection_exp_log_and_distance(seed in 0u64..10_000) {
+        use flow_manifold::PoincareBall;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        for n in [2usize, 3] {
+            let b = PoincareBall::new(n);
+            // π lands strictly inside the ball and is idempotent.
+            let big = Tensor::randn(&[8, n], DType::F64, &mut rng).mul_scalar(2.0);
+            let p = b.project(&big);
+            prop_assert!(p.norm(1, false).to_vec_f64().iter().all(|r| *r < 1.0));
+            prop_assert!(max_abs(&b.project(&p).sub(&p)) < TOL);
+            // Points of chart radius ≤ 0.6 and tangent vectors of Riemannian norm ≤ 2.
+            let x = Tensor::randn(&[8, n], DType::F64, &mut rng);
+            let x = x.div(&x.norm(1, true)).mul(&Tensor::rand_uniform(&[8, 1], 0.0, 0.6, DType::F64, &mut rng));
+            let v = Tensor::randn(&[8, n], DType::F64, &mut rng).mul_scalar(0.3);
+            let y = b.exp(&x, &v);
+            prop_assert!(max_abs(&b.log(&x, &y).sub(&v)) < 1e-8);
+            prop_assert!(max_abs(&b.dist(&x, &y).sub(&b.tangent_norm(&x, &v))) < 1e-8);
+        }
+    }
+}
+
+#[test]
+fn poincare_metric_log_det_is_2n_log_lambda() {
+    use flow_manifold::PoincareBall;
+    let x = Tensor::from_slice(&[0.3f64, -0.4, 0.1, 0.0, 0.0, 0.9], &[2, 3]);
+    let got = PoincareBall::new(3).log_metric_det(&x).to_vec_f64();
+    for (row, g) in [0.26f64, 0.81].iter().zip(got) {
+        let lambda = 2.0 / (1.0 - row);
+        assert!((g - 6.0 * lambda.ln()).abs() < 1e-12);
+    }
+}

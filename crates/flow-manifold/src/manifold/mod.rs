@@ -6,10 +6,12 @@
 //! (arXiv:2312.09852, §3: `f = π ∘ f̃`, `g = π ∘ g̃`). Exponential and logarithm maps and
 //! geodesic distances are evaluated without a tape (data preparation, metrics, baselines).
 
+mod poincare;
 mod so3;
 mod sphere;
 mod torus;
 
+pub use poincare::PoincareBall;
 pub use so3::{DetFix, SpecialOrthogonal, rotation_angles};
 pub use sphere::Sphere;
 #[cfg(test)]
