@@ -17,8 +17,10 @@
 //! - [`exact`]: exact densities w.r.t. the Riemannian volume, `log|det(Rᵀ J Q)|`, chunked;
 //! - [`data`]: the vendored Earth and RNA data with typed errors naming the bad row.
 //!
-//! Not here (yet): a Riemannian flow-matching baseline, SO(3) mixture data; experiments live
-//! in `flow-bench`.
+//! - [`rfm`]: the multi-step baseline, Riemannian flow matching (geodesic paths, tangent
+//!   vector field, geodesic Euler and adaptive Heun samplers, exact likelihood).
+//!
+//! Not here (yet): SO(3) mixture data; experiments live in `flow-bench`.
 //!
 //! ```
 //! use flow_core::DType;
@@ -47,6 +49,7 @@ pub mod exact;
 pub mod loss;
 pub mod manifold;
 pub mod model;
+pub mod rfm;
 pub mod tangent;
 pub mod train;
 pub mod wrapped;
@@ -59,6 +62,7 @@ pub use manifold::{
     DetFix, Manifold, PoincareBall, SpecialOrthogonal, Sphere, Torus, rotation_angles,
 };
 pub use model::ManifoldFlow;
+pub use rfm::{VectorField, rfm_log_prob, rfm_loss, sample_adaptive, sample_euler, train_rfm};
 pub use tangent::{TangentScale, tangent_hutchinson};
 pub use train::{mfff_step_loss, train_mfff};
 pub use wrapped::WrappedNormal;

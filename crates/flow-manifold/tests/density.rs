@@ -224,3 +224,27 @@ fn wrapped_normal_integrates_to_one_against_the_metric_volume() {
         .sum();
     assert!((total - 1.0).abs() < 2e-3, "∫ p dvol = {total}");
 }
+
+#[test]
+fn rfm_density_integrates_to_one_on_s2() {
+    // A random (untrained) tangent field: the continuous change of variables with the
+    // Riemannian divergence tr(Qᵀ J Q) gives a normalised density; 100 backward Euler steps
+    // leave an O(h) error, tolerance 0.02.
+    use flow_core::nn::Activation;
+    use flow_manifold::{VectorField, rfm_log_prob};
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+    let s2: Rc<dyn Manifold> = Rc::new(Sphere::new(2));
+    let field = VectorField::new(s2.clone(), &[16], Activation::Tanh, &mut rng);
+    let (grid, w) = sphere_grid(40);
+    let lp = rfm_log_prob(&field, &Uniform::new(s2), &grid, 100, &mut rng);
+    let total = integrate(&lp, &w);
+    assert!((total - 1.0).abs() < 0.02, "∫ p = {total}");
+    let spread = lp
+        .to_vec_f64()
+        .iter()
+        .fold(0.0f64, |a, b| a.max((b + (4.0 * PI).ln()).abs()));
+    assert!(
+        spread > 0.05,
+        "the field moves mass: max |log p − log p_U| = {spread}"
+    );
+}
