@@ -44,6 +44,10 @@ impl ManifoldExact {
     pub fn mean_nll(&self) -> f64 {
         -self.log_prob.mean_all().item()
     }
+    /// Mean reconstruction error.
+    pub fn mean_reconstruction(&self) -> f64 {
+        self.reconstruction.mean_all().item()
+    }
 }
 
 /// `log|det_M h'(u)|` for a map `h: M → M` given row-wise in ambient coordinates, at points
