@@ -20,7 +20,9 @@
 //! - [`rfm`]: the multi-step baseline, Riemannian flow matching (geodesic paths, tangent
 //!   vector field, geodesic Euler and adaptive Heun samplers, exact likelihood).
 //!
-//! Not here (yet): SO(3) mixture data; experiments live in `flow-bench`.
+//! - [`synthetic`]: the SO(3) mixture data of the paper.
+//!
+//! Experiments live in `flow-bench`.
 //!
 //! ```
 //! use flow_core::DType;
@@ -50,6 +52,7 @@ pub mod loss;
 pub mod manifold;
 pub mod model;
 pub mod rfm;
+pub mod synthetic;
 pub mod tangent;
 pub mod train;
 pub mod wrapped;
@@ -63,6 +66,7 @@ pub use manifold::{
 };
 pub use model::ManifoldFlow;
 pub use rfm::{VectorField, rfm_log_prob, rfm_loss, sample_adaptive, sample_euler, train_rfm};
+pub use synthetic::So3Mixture;
 pub use tangent::{TangentScale, tangent_hutchinson};
 pub use train::{mfff_step_loss, train_mfff};
 pub use wrapped::WrappedNormal;
