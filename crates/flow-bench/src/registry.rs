@@ -19,6 +19,8 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::free_form::FffStepTime),
         Box::new(experiments::coupling::CouplingToyFits),
         Box::new(experiments::coupling::CouplingReverseKl),
+        Box::new(experiments::manifold::MfffVmfSphere),
+        Box::new(experiments::manifold::MfffEarth),
         Box::new(experiments::theory::WhiteningDepth),
         Box::new(experiments::theory::GaussianizationLayers),
         Box::new(experiments::theory::VolumePreservingFloor),
