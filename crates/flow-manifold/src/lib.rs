@@ -20,7 +20,8 @@
 //! - [`rfm`]: the multi-step baseline, Riemannian flow matching (geodesic paths, tangent
 //!   vector field, geodesic Euler and adaptive Heun samplers, exact likelihood).
 //!
-//! - [`synthetic`]: the SO(3) mixture data of the paper.
+//! - [`synthetic`]: the SO(3) mixture data of the paper (with its exact density) and wrapped
+//!   normal mixtures on tori.
 //!
 //! Experiments live in `flow-bench`.
 //!
@@ -66,7 +67,7 @@ pub use manifold::{
 };
 pub use model::ManifoldFlow;
 pub use rfm::{VectorField, rfm_log_prob, rfm_loss, sample_adaptive, sample_euler, train_rfm};
-pub use synthetic::So3Mixture;
+pub use synthetic::{So3Mixture, WrappedMixture};
 pub use tangent::{TangentScale, tangent_hutchinson};
 pub use train::{mfff_step_loss, train_mfff};
 pub use wrapped::WrappedNormal;

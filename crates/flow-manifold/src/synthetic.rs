@@ -87,3 +87,81 @@ impl So3Mixture {
         Tensor::from_vec(per, &[n, k]).logsumexp(1, false)
     }
 }
+
+/// A mixture of isotropic wrapped normals on the flat torus `T^k`:
+/// `p(θ) = Σ_c w_c Π_i Σ_j N(θ_i + 2πj; μ_{c,i}, σ_c²)` (wraps `|j| ≤ 4`, enough for
+/// σ ≤ 2), a density w.r.t. the volume of total `(2π)^k` (the angle chart is isometric).
+#[derive(Clone, Debug)]
+pub struct WrappedMixture {
+    /// Component means (angles, radians), one row of k angles per component.
+    pub means: Vec<Vec<f64>>,
+    /// Component standard deviations.
+    pub sigmas: Vec<f64>,
+    /// Component weights (sum to 1).
+    pub weights: Vec<f64>,
+}
+
+impl WrappedMixture {
+    fn torus(&self) -> crate::manifold::Torus {
+        crate::manifold::Torus::new(self.means[0].len())
+    }
+
+    /// `n` draws as `[n, 2k]` points of `T^k`.
+    pub fn sample(&self, n: usize, rng: &mut dyn Rng) -> Tensor {
+        let k = self.means[0].len();
+        let mut angles = Vec::with_capacity(n * k);
+        for _ in 0..n {
+            let u: f64 = rng.random();
+            let mut c = self.weights.len() - 1;
+            let mut acc = 0.0;
+            for (i, w) in self.weights.iter().enumerate() {
+                acc += w;
+                if u < acc {
+                    c = i;
+                    break;
+                }
+            }
+            let e = gaussian_vec(k, rng);
+            angles.extend(
+                e.iter()
+                    .zip(&self.means[c])
+                    .map(|(z, m)| m + self.sigmas[c] * z),
+            );
+        }
+        self.torus().from_angles(&Tensor::from_vec(angles, &[n, k]))
+    }
+
+    /// The exact log-density of `[n, 2k]` points, `[n]` f64 (no tape).
+    pub fn log_prob(&self, x: &Tensor) -> Tensor {
+        let angles = self.torus().angles(x).to_vec_f64();
+        let k = self.means[0].len();
+        let two_pi = 2.0 * std::f64::consts::PI;
+        let dens: Vec<f64> = angles
+            .chunks(k)
+            .map(|a| {
+                let p: f64 = self
+                    .means
+                    .iter()
+                    .zip(&self.sigmas)
+                    .zip(&self.weights)
+                    .map(|((m, s), w)| {
+                        w * a
+                            .iter()
+                            .zip(m)
+                            .map(|(ai, mi)| {
+                                (-4..=4)
+                                    .map(|j| {
+                                        let d = ai + two_pi * j as f64 - mi;
+                                        (-0.5 * d * d / (s * s)).exp() / (s * two_pi.sqrt())
+                                    })
+                                    .sum::<f64>()
+                            })
+                            .product::<f64>()
+                    })
+                    .sum();
+                p.ln()
+            })
+            .collect();
+        Tensor::from_vec(dens, &[x.dim(0)])
+    }
+}
