@@ -1,13 +1,15 @@
 //! Learning Distributions on Manifolds with Free-form Flows (M-FFF, arXiv 2312.09852):
 //! a vMF mixture on S² with known entropy (with the one-step vs flow-matching speed claim)
-//! the Earth event sets and SO(3) mixtures (flow-manifold).
+//! the Earth event sets, SO(3) mixtures and tori (flow-manifold).
 
 mod common;
 pub mod earth;
 pub mod so3;
 mod speed;
+pub mod torus;
 pub mod vmf;
 
 pub use earth::MfffEarth;
 pub use so3::MfffSo3;
+pub use torus::MfffTorus;
 pub use vmf::MfffVmfSphere;
