@@ -284,3 +284,38 @@ fn fit_to_data_names_the_bad_row() {
     .unwrap_err();
     assert!(err.to_string().contains("data row 17"), "{err}");
 }
+
+#[test]
+fn a_cancelled_run_checkpoints_and_resumes_bit_identically() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (x, y) = data();
+    let dir_a = tempfile::tempdir().unwrap();
+    let a = net(1);
+    Trainer::new(a.parameters(), config(dir_a.path()))
+        .fit(|_, r| loss(&a, &x, &y, r))
+        .unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = net(1);
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut tb = Trainer::new(b.parameters(), config(dir_b.path())).with_cancel_flag(flag.clone());
+    let err = tb
+        .fit(|s, r| {
+            if s == 25 {
+                flag.store(true, Ordering::SeqCst); // Ctrl-C during step 25
+            }
+            loss(&b, &x, &y, r)
+        })
+        .unwrap_err();
+    assert!(matches!(err, TrainError::Cancelled { step: 26 }), "{err}");
+    let c = net(7);
+    let mut tc = Trainer::new(c.parameters(), config(dir_b.path()));
+    assert_eq!(
+        tc.resume_if_present().unwrap(),
+        Some(26),
+        "the cancelled step was kept"
+    );
+    let report = tc.fit(|_, r| loss(&c, &x, &y, r)).unwrap();
+    assert_eq!(report.resumes, 1);
+    assert_eq!(flat(&a), flat(&c));
+}

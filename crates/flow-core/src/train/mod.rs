@@ -148,6 +148,13 @@ pub enum TrainError {
         /// What is wrong.
         message: String,
     },
+    /// Training was cancelled ([`Trainer::with_cancel_flag`]) after `step` steps; the state
+    /// was checkpointed if checkpoints are configured.
+    #[error("training cancelled after step {step}")]
+    Cancelled {
+        /// Steps completed.
+        step: u64,
+    },
     /// The data given to [`fit_to_data`] cannot be used.
     #[error("bad data: {0}")]
     Data(String),
@@ -170,4 +177,8 @@ pub struct TrainReport {
     pub stopped_early: bool,
     /// The step this trainer resumed from, if it resumed.
     pub resumed_from: Option<u64>,
+    /// Seconds of the whole run spent in validation (included in `total_seconds`).
+    pub validation_seconds: f64,
+    /// How many times the run was resumed from a checkpoint.
+    pub resumes: u64,
 }

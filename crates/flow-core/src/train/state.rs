@@ -3,8 +3,9 @@
 //!
 //! Layout (safetensors): parameters under their names; optimiser state under `optim.*`; best
 //! validated parameters under `best.{name}`; curves under `train.curve.*`; metadata
-//! `train.step`, `train.seed`, `train.seconds`, `train.stopped_early`, `train.best_step`,
-//! `train.best_value` and `train.config` (the [`TrainConfig`] as JSON, for the record).
+//! `train.step`, `train.seed`, `train.seconds`, `train.validation_seconds`, `train.resumes`,
+//! `train.stopped_early`, `train.best_step`, `train.best_value` and `train.config` (the
+//! [`TrainConfig`] as JSON, for the record); fixed model buffers under `buffer.{name}`.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,12 @@ pub(crate) fn training_checkpoint(trainer: &Trainer, seconds: f64) -> Checkpoint
     ck.set_metadata("train.seed", trainer.config.seed.to_string());
     ck.set_metadata("train.seconds", seconds.to_string());
     ck.set_metadata("train.stopped_early", trainer.stopped_early.to_string());
+    let validation_seconds = trainer.validation_seconds.to_string();
+    ck.set_metadata("train.validation_seconds", validation_seconds);
+    ck.set_metadata("train.resumes", trainer.resumes.to_string());
+    for (name, t) in &trainer.buffers {
+        ck.insert(format!("buffer.{name}"), t.clone());
+    }
     if let Ok(json) = serde_json::to_string(&trainer.config) {
         ck.set_metadata("train.config", json);
     }
@@ -44,6 +51,8 @@ pub(crate) fn training_checkpoint(trainer: &Trainer, seconds: f64) -> Checkpoint
 pub(crate) struct Loaded {
     pub(crate) step: u64,
     seconds: f64,
+    validation_seconds: f64,
+    resumes: u64,
     stopped_early: bool,
     curves: Curves,
     values: Vec<Tensor>,
@@ -65,6 +74,26 @@ fn resume_error(path: &Path, field: &str, message: String) -> TrainError {
     }
 }
 
+/// Checks that the stored buffers equal the model's bit for bit.
+fn check_buffers(
+    ck: &Checkpoint,
+    path: &Path,
+    buffers: &[(String, Tensor)],
+) -> Result<(), TrainError> {
+    for (name, t) in buffers {
+        let key = format!("buffer.{name}");
+        let stored = ck.check_compatible(&key, t)?;
+        if stored.to_vec_f64() != t.to_vec_f64() {
+            return Err(resume_error(
+                path,
+                &key,
+                "differs from the model's (was it built with another seed or config?)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Loaded {
     /// Reads and validates every part of a training checkpoint against the parameters and
     /// the config.
@@ -72,6 +101,7 @@ impl Loaded {
         ck: &Checkpoint,
         path: &Path,
         params: &[Param],
+        buffers: &[(String, Tensor)],
         config: &TrainConfig,
     ) -> Result<Loaded, TrainError> {
         let step: u64 = field(ck, path, "train.step")?;
@@ -98,7 +128,14 @@ impl Loaded {
                 format!("{seconds} is not a duration"),
             ));
         }
+        let validation_seconds: f64 = field(ck, path, "train.validation_seconds")?;
+        if !(validation_seconds.is_finite() && (0.0..=seconds).contains(&validation_seconds)) {
+            let message = format!("{validation_seconds} is not within the {seconds} s run");
+            return Err(resume_error(path, "train.validation_seconds", message));
+        }
+        let resumes: u64 = field(ck, path, "train.resumes")?;
         let stopped_early: bool = field(ck, path, "train.stopped_early")?;
+        check_buffers(ck, path, buffers)?;
         let curves = Curves::load(ck, step)?;
         let values = params
             .iter()
@@ -112,6 +149,8 @@ impl Loaded {
         Ok(Loaded {
             step,
             seconds,
+            validation_seconds,
+            resumes,
             stopped_early,
             curves,
             values,
@@ -160,6 +199,8 @@ impl Loaded {
         trainer.optimizer = self.optimizer;
         trainer.step = self.step;
         trainer.earlier_seconds = self.seconds;
+        trainer.validation_seconds = self.validation_seconds;
+        trainer.resumes = self.resumes + 1;
         trainer.stopped_early = self.stopped_early;
         trainer.curves = self.curves;
         trainer.best = self.best;

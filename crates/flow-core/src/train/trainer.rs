@@ -1,6 +1,8 @@
 //! [`Trainer`]: the one training loop of the workspace.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::autodiff::grad;
@@ -40,6 +42,12 @@ pub struct Trainer {
     pub(crate) curves: Curves,
     pub(crate) best: Option<Best>,
     pub(crate) stopped_early: bool,
+    pub(crate) buffers: Vec<(String, Tensor)>,
+    /// Seconds spent in validation over the whole run (part of the elapsed time).
+    pub(crate) validation_seconds: f64,
+    /// How many times the run was resumed from a checkpoint.
+    pub(crate) resumes: u64,
+    cancel: Option<Arc<AtomicBool>>,
     last_checkpoint: Option<PathBuf>,
     resumed_from: Option<u64>,
 }
@@ -74,9 +82,30 @@ impl Trainer {
             curves: Curves::default(),
             best: None,
             stopped_early: false,
+            buffers: Vec::new(),
+            validation_seconds: 0.0,
+            resumes: 0,
+            cancel: None,
             last_checkpoint: None,
             resumed_from: None,
         }
+    }
+
+    /// Fixed, non-trained tensors of the model (permutations, rotations) that define it as
+    /// much as its parameters. They are stored as `buffer.{name}`, and a resume checks them
+    /// bit for bit, so a model rebuilt with another seed is refused instead of receiving
+    /// weights trained for other buffers.
+    pub fn with_buffers(mut self, buffers: Vec<(String, Tensor)>) -> Trainer {
+        self.buffers = buffers;
+        self
+    }
+
+    /// Stops training when `flag` becomes true (Ctrl-C): the step in progress completes, the
+    /// state is checkpointed (if checkpoints are configured) so a rerun continues from it,
+    /// and the fit returns [`TrainError::Cancelled`].
+    pub fn with_cancel_flag(mut self, flag: Arc<AtomicBool>) -> Trainer {
+        self.cancel = Some(flag);
+        self
     }
 
     /// Continues the run stored at the configured checkpoint path, if that file exists.
@@ -101,7 +130,7 @@ impl Trainer {
     /// config (another seed, more steps than configured, a malformed time).
     pub fn resume_from(&mut self, path: &Path) -> Result<u64, TrainError> {
         let ck = Checkpoint::load(path)?;
-        let loaded = state::Loaded::read(&ck, path, &self.params, &self.config)?;
+        let loaded = state::Loaded::read(&ck, path, &self.params, &self.buffers, &self.config)?;
         let step = loaded.step;
         loaded.commit(self);
         self.last_checkpoint = Some(path.to_path_buf());
@@ -177,15 +206,55 @@ impl Trainer {
         self.run(&mut |s, r| loss(s, r).into(), Some(&mut validate))
     }
 
+    /// As [`Trainer::fit`], but stops once `until` steps are complete (at most
+    /// `config.steps`), so a caller can train in segments (to poll for cancellation, or to
+    /// evaluate between them). The schedule and the random streams are those of the whole
+    /// run, so segments give the same numbers as one call.
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`].
+    pub fn fit_until<L: Into<StepLoss>>(
+        &mut self,
+        until: u64,
+        mut loss: impl FnMut(u64, &mut StepRng) -> L,
+    ) -> Result<TrainReport, TrainError> {
+        self.run_to(until, &mut |s, r| loss(s, r).into(), None)
+    }
+
     fn run(
         &mut self,
+        loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
+        validate: Option<&mut dyn FnMut(u64) -> f64>,
+    ) -> Result<TrainReport, TrainError> {
+        self.run_to(self.config.steps, loss, validate)
+    }
+
+    fn run_to(
+        &mut self,
+        until: u64,
         loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
         mut validate: Option<&mut dyn FnMut(u64) -> f64>,
     ) -> Result<TrainReport, TrainError> {
         let start = Instant::now();
+        let until = until.min(self.config.steps);
         let progress = Progress::new(self.config.progress.as_deref(), self.config.steps);
+        if let Some(validate) = validate.as_deref_mut()
+            && self.step == 0
+            && self.curves.validation.is_empty()
+        {
+            self.validate_now(validate);
+        }
         let mut consecutive = 0usize;
-        while self.step < self.config.steps && !self.stopped_early {
+        while self.step < until && !self.stopped_early {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst))
+            {
+                progress.finish();
+                self.checkpoint_now(start)?;
+                return Err(TrainError::Cancelled { step: self.step });
+            }
             let s = self.step;
             match self.one_step(loss) {
                 Ok(done) => {
@@ -255,10 +324,16 @@ impl Trainer {
 
     fn validate_if_due(&mut self, validate: &mut dyn FnMut(u64) -> f64) {
         let every = self.config.validation.map_or(1, |v| v.every);
-        if !(self.step.is_multiple_of(every) || self.step == self.config.steps) {
-            return;
+        if self.step.is_multiple_of(every) || self.step == self.config.steps {
+            self.validate_now(validate);
         }
+    }
+
+    /// Measures the metric now (the parameters before any step count as a candidate too).
+    fn validate_now(&mut self, validate: &mut dyn FnMut(u64) -> f64) {
+        let t = Instant::now();
         let metric = validate(self.step);
+        self.validation_seconds += t.elapsed().as_secs_f64();
         self.curves.validation.push((self.step, metric));
         let improved = metric.is_finite() && self.best.as_ref().is_none_or(|b| metric < b.value);
         if improved {
@@ -291,6 +366,13 @@ impl Trainer {
             || self.step == self.config.steps
             || self.stopped_early;
         if due {
+            self.checkpoint_now(start)?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint_now(&mut self, start: Instant) -> Result<(), TrainError> {
+        if let Some(spec) = self.config.checkpoint.clone() {
             let seconds = self.earlier_seconds + start.elapsed().as_secs_f64();
             self.save(&spec.path, seconds)?;
             self.last_checkpoint = Some(spec.path);
@@ -308,6 +390,8 @@ impl Trainer {
             best: self.best(),
             stopped_early: self.stopped_early,
             resumed_from: self.resumed_from,
+            validation_seconds: self.validation_seconds,
+            resumes: self.resumes,
         }
     }
 }

@@ -2,9 +2,9 @@
 //! (arXiv 2402.06578, Sec. 6 and App. C.2: GIN/NICE-style volume-preserving couplings plus a
 //! final global `ScalingBlock`, against affine and spline couplings).
 
-use flow_core::nn::{Activation, Module, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer};
-use flow_core::{DType, Tensor, grad, no_grad};
+use flow_core::nn::{Activation, Module};
+use flow_core::train::{StepRng, TrainConfig, TrainError, Trainer};
+use flow_core::{DType, Tensor, no_grad};
 use flow_coupling::{
     ActNorm, ActiveHalf, AdditiveCoupling, AffineCoupling, Bijection, FixedRotation, Flow,
     GlobalScale, SplineConfig, SplineCoupling, SubnetConfig, VolumePreserving,
@@ -93,27 +93,25 @@ pub fn build_flow<R: Rng + ?Sized>(
     Flow::new(dim, dtype, layers)
 }
 
-/// Maximum likelihood with Adam: each step draws a batch with `sample(batch, rng)` and
+/// Maximum likelihood on the workspace's training loop ([`flow_core::train`]): step `s`
+/// draws a batch with `sample(batch, rng)` from its own stream `step_rng(config.seed, s)` and
 /// minimises `−mean log p(x)`. Returns the loss per step.
-pub fn train_nll<R: Rng + ?Sized>(
+///
+/// # Errors
+/// [`TrainError::NonFinite`] at the first non-finite loss or gradient (the flow keeps the
+/// parameters from before that step), as the config's policy says.
+pub fn train_nll(
     flow: &Flow,
-    mut sample: impl FnMut(usize, &mut R) -> Tensor,
-    steps: usize,
+    mut sample: impl FnMut(usize, &mut StepRng) -> Tensor,
+    config: TrainConfig,
     batch: usize,
-    lr: f64,
-    rng: &mut R,
-) -> Vec<f64> {
-    let params = flow.parameters();
-    let mut opt = Adam::new(AdamConfig::new(lr));
-    let mut history = Vec::with_capacity(steps);
-    for _ in 0..steps {
+) -> Result<Vec<f64>, TrainError> {
+    let mut trainer = Trainer::new(flow.parameters(), config);
+    let report = trainer.fit(|_, rng| {
         let x = sample(batch, rng);
-        let loss = flow.log_prob(&x, None).mean_all().neg();
-        let grads = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
-        opt.step(&params, &grads);
-        history.push(loss.item());
-    }
-    history
+        flow.log_prob(&x, None).mean_all().neg()
+    })?;
+    Ok(report.curves.loss)
 }
 
 /// Mean `−log p(x)` over the rows of `x`, in chunks, without recording gradients.

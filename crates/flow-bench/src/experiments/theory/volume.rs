@@ -1,12 +1,14 @@
 //! `volume-preserving-floor`: volume-preserving limits and the universality construction
 //! (arXiv 2402.06578) on the uniform cube and a ring of Gaussians.
 
+use flow_core::train::TrainConfig;
 use flow_core::{DType, Tensor, no_grad};
 use flow_theory::stats::{mean, standard_error};
 use flow_theory::volume::{
     FlowKind, Gmm2, IterativeCoupling, build_flow, rearrangement_grid_2d, train_nll,
     uniform_cube_kl_floor,
 };
+use rand::Rng;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
@@ -48,7 +50,7 @@ impl Experiment for VolumePreservingFloor {
         "volume-preserving-floor"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn paper(&self) -> PaperId {
         PaperId::Universality
@@ -101,11 +103,10 @@ impl Experiment for VolumePreservingFloor {
                 train_nll(
                     &flow,
                     |n, r: &mut Xoshiro256PlusPlus| uniform(n, d, r),
-                    p.steps,
+                    TrainConfig::new(p.steps as u64, 1e-3).with_seed(rng.next_u64()),
                     512,
-                    1e-3,
-                    &mut rng,
-                );
+                )
+                .map_err(|e| ExperimentError::Failed(e.to_string()))?;
                 let lp = no_grad(|| flow.log_prob(&test, None)).to_vec_f64();
                 let nll: Vec<f64> = lp.iter().map(|v| -v).collect();
                 let (m, se) = (mean(&nll), standard_error(&nll));

@@ -1,6 +1,7 @@
 //! `whitening-depth`: whitening by coupling flows (arXiv 2210.14032), the non-standardness S
 //! against depth for optimal linear blocks and trained affine-coupling flows.
 
+use flow_core::train::TrainConfig;
 use flow_core::{DType, Tensor};
 use flow_data::digits::{Digits, Standardizer, dequantize};
 use flow_theory::linalg::{
@@ -14,6 +15,7 @@ use flow_theory::volume::{
 use flow_theory::whitening::{
     SpectrumFamily, fit_rate, non_standardness, optimal_linear_block, rho_a, whiten_depth,
 };
+use rand::Rng;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +65,7 @@ impl Experiment for WhiteningDepth {
         "whitening-depth"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn paper(&self) -> PaperId {
         PaperId::Whitening
@@ -241,11 +243,10 @@ impl Experiment for WhiteningDepth {
                 |n, r: &mut Xoshiro256PlusPlus| {
                     to_tensor(&(gaussian_matrix(n, d, r) * chol.transpose()))
                 },
-                p.train_steps,
+                TrainConfig::new(p.train_steps as u64, 1e-3).with_seed(rng.next_u64()),
                 256,
-                1e-3,
-                &mut rng,
-            );
+            )
+            .map_err(|e| ExperimentError::Failed(e.to_string()))?;
             let s = latent_s(&flow, &test);
             if l == 1 {
                 // Exact: rotation Q (layer 0), one coupling (active = second half), ActNorm.
@@ -280,11 +281,10 @@ impl Experiment for WhiteningDepth {
                         .collect();
                     xd.index_select(0, &idx)
                 },
-                p.train_steps,
+                TrainConfig::new(p.train_steps as u64, 1e-3).with_seed(rng.next_u64()),
                 256,
-                1e-3,
-                &mut rng,
-            );
+            )
+            .map_err(|e| ExperimentError::Failed(e.to_string()))?;
             dig.push(
                 format!("L = {l} (NLL {:.1})", mean_nll(&flow, &xd, 512)),
                 latent_s(&flow, &xd),
