@@ -16,6 +16,8 @@ use crate::manifold::{Manifold, Sphere, gaussian_vec};
 
 /// A density on a manifold, with respect to its Riemannian volume.
 pub trait ManifoldDensity: std::fmt::Debug {
+    /// Width of one point (the ambient dimension m).
+    fn event_dim(&self) -> usize;
     /// `log p(z)` per row, `[batch]`, recorded on the tape (in z and the parameters).
     fn log_prob(&self, z: &Tensor) -> Tensor;
     /// `n` independent draws, `[n, m]`, without a tape.
@@ -51,6 +53,9 @@ impl Uniform {
 }
 
 impl ManifoldDensity for Uniform {
+    fn event_dim(&self) -> usize {
+        self.manifold.ambient_dim()
+    }
     fn log_prob(&self, z: &Tensor) -> Tensor {
         Tensor::full(&[z.dim(0)], -self.manifold.log_volume(), z.dtype())
     }
@@ -197,6 +202,9 @@ pub fn sample_vmf(mu: &[f64], kappa: f64, rng: &mut dyn Rng) -> Vec<f64> {
 }
 
 impl ManifoldDensity for VmfMixture {
+    fn event_dim(&self) -> usize {
+        self.d
+    }
     fn log_prob(&self, z: &Tensor) -> Tensor {
         assert!(
             z.ndim() == 2 && z.dim(1) == self.d,

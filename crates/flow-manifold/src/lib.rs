@@ -15,6 +15,7 @@
 //! - [`model`]: the [`ManifoldFlow`] and its one-step sampler;
 //! - [`loss`]: the M-FFF loss with the βR, βU, βP regularisers;
 //! - [`exact`]: exact densities w.r.t. the Riemannian volume, `log|det(Rᵀ J Q)|`, chunked;
+//! - [`density`]: the workspace's `Density` trait for the model and the bases;
 //! - [`data`]: the vendored Earth and RNA data with typed errors naming the bad row.
 //!
 //! - [`rfm`]: the multi-step baseline, Riemannian flow matching (geodesic paths, tangent
@@ -48,6 +49,7 @@
 pub mod base;
 pub mod bessel;
 pub mod data;
+pub mod density;
 pub mod exact;
 pub mod loss;
 pub mod manifold;

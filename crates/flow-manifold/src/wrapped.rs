@@ -60,6 +60,9 @@ pub fn log_det_exp0(n: usize, r: f64) -> f64 {
 }
 
 impl ManifoldDensity for WrappedNormal {
+    fn event_dim(&self) -> usize {
+        self.n
+    }
     fn log_prob(&self, x: &Tensor) -> Tensor {
         // r = artanh ‖x‖ = ½ log((1 + ‖x‖)/(1 − ‖x‖)); recorded so gradients reach x.
         let nx = x.square().sum_per_sample().add_scalar(1e-300).sqrt();

@@ -293,3 +293,9 @@ fn so3_mixture_samples_are_rotations_concentrated_like_kappa() {
         "{mean} vs {expect}"
     );
 }
+
+#[test]
+#[should_panic(expected = "[batch, 3] for S^2")]
+fn shape_mismatch_panics_naming_the_manifold() {
+    Sphere::new(2).project(&Tensor::zeros(&[2, 4], DType::F64));
+}
