@@ -144,7 +144,7 @@ impl Experiment for MfffSo3 {
             table.push(
                 format!("K = {k}: uniform NLL log 8π² − model NLL"),
                 so3.log_volume() - nll,
-                "> 0 (better than uniform)",
+                "> 3 SE (better than uniform)",
                 Verdict::check(so3.log_volume() - nll > 3.0 * nll_se),
             );
             table.push(
