@@ -168,7 +168,7 @@ pub(super) fn speed_preset(mode: crate::experiment::Mode) -> SpeedPreset {
         },
         euler_steps: pick(mode, 10, 100, 200),
         adaptive_tol: 1e-4,
-        samples: pick(mode, 100, 5000, 20_000),
+        samples: pick(mode, 100, 2000, 20_000),
         nll_points: pick(mode, 50, 1000, 5000),
         nll_gap_band: pick(mode, 1e9, 0.1, 0.05),
         nfe_band: pick(mode, 0.0, 100.0, 100.0),
