@@ -273,8 +273,10 @@ fn tangent_vectors_are_isotropic_in_every_tangent_space() {
     // ≈ 0.064 for m = 9; band 0.25 (≈ 4 SE).
     use flow_manifold::Torus;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-    let manifolds: Vec<Box<dyn Manifold>> =
-        vec![Box::new(SpecialOrthogonal::default()), Box::new(Torus::new(3))];
+    let manifolds: Vec<Box<dyn Manifold>> = vec![
+        Box::new(SpecialOrthogonal::default()),
+        Box::new(Torus::new(3)),
+    ];
     for m in manifolds {
         let (am, n) = (m.ambient_dim(), m.dim());
         let x0 = m.sample_uniform(1, DType::F64, &mut rng);
@@ -288,8 +290,48 @@ fn tangent_vectors_are_isotropic_in_every_tangent_space() {
         ] {
             let v = tangent_hutchinson(m.as_ref(), &x, scale, &mut rng);
             let second = v.t().matmul(&v).mul_scalar(1.0 / draws as f64);
-            let err = second.sub(&p.mul_scalar(factor)).abs().max_axis(0, false).max_axis(0, false);
-            assert!(err.item() < 0.25, "{} {scale:?}: max error {}", m.name(), err.item());
+            let err = second
+                .sub(&p.mul_scalar(factor))
+                .abs()
+                .max_axis(0, false)
+                .max_axis(0, false);
+            assert!(
+                err.item() < 0.25,
+                "{} {scale:?}: max error {}",
+                m.name(),
+                err.item()
+            );
         }
+    }
+}
+
+#[test]
+fn projected_networks_differentiate_through_the_projection() {
+    // Note §9 test 13: raw ResNet outputs lie off M, so J_π must be inside every derivative.
+    // flow_core's checker compares JVPs with central differences and VJPs by the
+    // inner-product identity, to second order (f64, ε = 1e-6, tolerance 1e-6).
+    use flow_freeform::ResNetConfig;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(10);
+    for m in [
+        Rc::new(Sphere::new(2)) as Rc<dyn Manifold>,
+        Rc::new(SpecialOrthogonal::default()),
+    ] {
+        let d = m.ambient_dim();
+        let net = ResNetConfig::new(d, d, &[8], 1);
+        let flow = ManifoldFlow::new(
+            m.clone(),
+            Box::new(net.build_encoder("enc", DType::F64, &mut rng)),
+            Box::new(net.build_decoder("dec", DType::F64, &mut rng)),
+            Box::new(Uniform::new(m.clone())),
+        );
+        let x = m.sample_uniform(3, DType::F64, &mut rng);
+        let raw = flow.encode_raw(&x);
+        assert!(
+            m.distance_to_manifold(&raw)
+                .to_vec_f64()
+                .iter()
+                .any(|e| *e > 1e-3)
+        );
+        flow_core::testing::check_grads(&|u: &[Tensor]| flow.decode(&flow.encode(&u[0])), &[x]);
     }
 }
