@@ -6,4 +6,5 @@ pub mod flow_core;
 pub mod flow_data;
 pub mod free_form;
 pub mod reject;
+pub mod manifold;
 pub mod theory;

@@ -1,0 +1,181 @@
+//! Helpers of the M-FFF experiments: model construction, equal-area sphere grids (which double
+//! as quadrature rules) and sphere map figures.
+
+use std::f64::consts::PI;
+use std::rc::Rc;
+
+use flow_core::nn::Activation;
+use flow_core::{DType, Tensor};
+use flow_freeform::ResNetConfig;
+use flow_manifold::{Manifold, ManifoldDensity, ManifoldFlow, Side, exact_log_prob};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::context::RunContext;
+use crate::experiment::{ExperimentError, Mode};
+use crate::plot::{Heatmap, ScatterPlot, Series};
+
+pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
+    match mode {
+        Mode::Test => test,
+        Mode::Quick => quick,
+        Mode::Full => full,
+    }
+}
+
+/// Network and optimisation sizes of one M-FFF run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetPreset {
+    /// Hidden widths of each residual block.
+    pub hidden: Vec<usize>,
+    /// Residual blocks.
+    pub blocks: usize,
+    /// Block activation.
+    pub activation: Activation,
+    /// Optimiser steps.
+    pub steps: u64,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Peak learning rate (one-cycle).
+    pub lr: f64,
+    /// Adam weight decay.
+    pub weight_decay: f64,
+}
+
+/// An M-FFF model with ResNet encoder and decoder in the ambient space.
+pub(super) fn build_flow(
+    manifold: Rc<dyn Manifold>,
+    net: &NetPreset,
+    base: Box<dyn ManifoldDensity>,
+    rng: &mut dyn Rng,
+) -> ManifoldFlow {
+    let m = manifold.ambient_dim();
+    let cfg = ResNetConfig::new(m, m, &net.hidden, net.blocks).with_activation(net.activation);
+    ManifoldFlow::new(
+        manifold,
+        Box::new(cfg.build_encoder("enc", DType::F64, rng)),
+        Box::new(cfg.build_decoder("dec", DType::F64, rng)),
+        base,
+    )
+}
+
+/// The midpoint grid of the equal-area (Lambert cylindrical) map, `(λ, sin φ)` in
+/// `(−π, π) × (−1, 1)`, row-major with y outermost: `[nx·ny, 3]` points. The area element of
+/// the map is `dλ d(sin φ)`, so every cell has area `(2π/nx)(2/ny)`.
+pub(super) fn equal_area_grid(nx: usize, ny: usize) -> (Tensor, f64) {
+    let mut v = Vec::with_capacity(3 * nx * ny);
+    for j in 0..ny {
+        let s = -1.0 + 2.0 * (j as f64 + 0.5) / ny as f64;
+        let c = (1.0 - s * s).sqrt();
+        for i in 0..nx {
+            let lam = -PI + 2.0 * PI * (i as f64 + 0.5) / nx as f64;
+            v.extend([c * lam.cos(), c * lam.sin(), s]);
+        }
+    }
+    let cell = (2.0 * PI / nx as f64) * (2.0 / ny as f64);
+    (Tensor::from_vec(v, &[nx * ny, 3]), cell)
+}
+
+/// Map coordinates `(λ, sin φ)` of unit vectors.
+pub(super) fn map_coordinates(x: &Tensor) -> Vec<(f64, f64)> {
+    x.to_vec_f64()
+        .chunks(3)
+        .map(|p| (p[1].atan2(p[0]), p[2].clamp(-1.0, 1.0)))
+        .collect()
+}
+
+/// The model's exact decoder density on the equal-area grid and its integral (Riemann sum).
+pub(super) fn density_map(
+    flow: &ManifoldFlow,
+    nx: usize,
+    ny: usize,
+    rng: &mut dyn Rng,
+) -> (Vec<f64>, f64) {
+    let (grid, cell) = equal_area_grid(nx, ny);
+    let e = exact_log_prob(flow, &grid, Side::Decoder, 4096, rng);
+    let dens: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| l.exp()).collect();
+    let mass = dens.iter().sum::<f64>() * cell;
+    (dens, mass)
+}
+
+/// Saves the density map and the data scatter on the same equal-area window.
+pub(super) fn sphere_figures(
+    ctx: &mut RunContext,
+    stem: &str,
+    title: &str,
+    density: Vec<f64>,
+    (nx, ny): (usize, usize),
+    data: &Tensor,
+) -> Result<(), ExperimentError> {
+    ctx.save_figure(
+        &format!("{stem}_density.svg"),
+        format!("{title}: model density (exact, decoder side) on the equal-area map (longitude, sin latitude)"),
+        |path| {
+            Heatmap {
+                title: format!("{title}: model density"),
+                value_label: "density".into(),
+                x_range: (-PI, PI),
+                y_range: (-1.0, 1.0),
+                nx,
+                ny,
+                values: density,
+            }
+            .save_svg(path)
+        },
+    )?;
+    let points = map_coordinates(data);
+    ctx.save_figure(
+        &format!("{stem}_data.svg"),
+        format!("{title}: test points on the same equal-area map"),
+        |path| {
+            ScatterPlot {
+                title: format!("{title}: test data"),
+                x_label: "longitude (rad)".into(),
+                y_label: "sin latitude".into(),
+                x_range: (-PI, PI),
+                y_range: (-1.0, 1.0),
+                groups: vec![Series::solid("data", points, 0)],
+                radius: 1,
+            }
+            .save_svg(path)
+        },
+    )
+}
+
+/// Mean and standard error.
+pub(super) fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, (var / n).sqrt())
+}
+
+/// The engine configuration of an M-FFF run: Adam with one-cycle schedule, clipping at 10,
+/// skipping of isolated non-finite steps, and (when the runner gives a work folder, as in
+/// full mode) a resumable checkpoint every 1000 steps.
+pub(super) fn train_config(
+    ctx: &RunContext,
+    net: &NetPreset,
+    stem: &str,
+    seed: u64,
+) -> Result<flow_core::train::TrainConfig, ExperimentError> {
+    use flow_core::optim::Schedule;
+    use flow_core::train::{NonFinitePolicy, TrainConfig};
+    let mut config = TrainConfig::new(net.steps, net.lr)
+        .with_schedule(Schedule::one_cycle(net.steps))
+        .with_clip_grad_norm(10.0)
+        .with_weight_decay(net.weight_decay)
+        .with_seed(seed)
+        .with_non_finite(NonFinitePolicy::Skip {
+            max_consecutive: 20,
+        });
+    if let Some(dir) = ctx.work_dir()? {
+        config = config.with_checkpoint(dir.join(format!("{stem}.safetensors")), 1000);
+    }
+    Ok(config)
+}
+
+/// Wraps a displayable error as a failed experiment.
+pub(super) fn failed(e: impl std::fmt::Display) -> ExperimentError {
+    ExperimentError::Failed(e.to_string())
+}

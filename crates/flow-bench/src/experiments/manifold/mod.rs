@@ -1,0 +1,17 @@
+//! Learning Distributions on Manifolds with Free-form Flows (M-FFF, arXiv 2312.09852):
+//! a vMF mixture on S² with known entropy (with the one-step vs flow-matching speed claim)
+//! the Earth event sets, SO(3) mixtures, tori and the Poincaré disk (flow-manifold).
+
+mod common;
+pub mod earth;
+pub mod poincare;
+pub mod so3;
+mod speed;
+pub mod torus;
+pub mod vmf;
+
+pub use earth::MfffEarth;
+pub use poincare::MfffPoincare;
+pub use so3::MfffSo3;
+pub use torus::MfffTorus;
+pub use vmf::MfffVmfSphere;
