@@ -5,4 +5,5 @@ pub mod coupling;
 pub mod flow_core;
 pub mod flow_data;
 pub mod free_form;
+pub mod landscape;
 pub mod theory;

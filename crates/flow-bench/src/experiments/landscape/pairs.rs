@@ -1,0 +1,78 @@
+//! One pair of digits minima: the straight path and the AutoNEB path, each evaluated densely
+//! in train and test loss and error.
+
+use flow_core::nn::Mlp;
+use flow_landscape::classifier::{DigitsTask, evaluate, split_landscape};
+use flow_landscape::{AutoNebConfig, DenseProfile, LandscapeError, Path, autoneb};
+use rand::rngs::Xoshiro256PlusPlus;
+
+/// Train/test loss and error sampled along one path.
+pub(super) struct PathCurves {
+    pub train_loss: DenseProfile,
+    pub train_err: Vec<f64>,
+    pub test_loss: DenseProfile,
+    pub test_err: Vec<f64>,
+}
+
+impl PathCurves {
+    pub fn evaluate(mlp: &Mlp, path: &Path, sub: usize, task: &DigitsTask) -> PathCurves {
+        let mut train_err = Vec::new();
+        let train_loss = DenseProfile::evaluate(path, sub, |t| {
+            let (l, e) = evaluate(mlp, t, &task.train);
+            train_err.push(e);
+            l
+        });
+        let mut test_err = Vec::new();
+        let test_loss = DenseProfile::evaluate(path, sub, |t| {
+            let (l, e) = evaluate(mlp, t, &task.test);
+            test_err.push(e);
+            l
+        });
+        PathCurves {
+            train_loss,
+            train_err,
+            test_loss,
+            test_err,
+        }
+    }
+
+    /// Maximum test error along the path.
+    pub fn max_test_err(&self) -> f64 {
+        self.test_err.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// A connected pair.
+pub(super) struct PairResult {
+    pub a: usize,
+    pub b: usize,
+    pub linear: PathCurves,
+    pub neb: PathCurves,
+    /// AutoNEB's saddle (minimum over cycles of the dense train-loss maximum).
+    pub saddle: f64,
+    /// Pivots of the final path.
+    pub path: Path,
+}
+
+/// Runs AutoNEB between minima `a` and `b` (flat vectors `ends`) on the full-batch training
+/// loss and evaluates both paths.
+pub(super) fn connect(
+    mlp: &Mlp,
+    task: &DigitsTask,
+    ends: (&[f64], &[f64]),
+    (a, b): (usize, usize),
+    cfg: &AutoNebConfig,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Result<PairResult, LandscapeError> {
+    let linear_path = Path::linear(ends.0.to_vec(), ends.1.to_vec());
+    let landscape = split_landscape(mlp, &task.train);
+    let out = autoneb(&landscape, linear_path.clone(), cfg, rng)?;
+    Ok(PairResult {
+        a,
+        b,
+        linear: PathCurves::evaluate(mlp, &linear_path, cfg.subpoints, task),
+        neb: PathCurves::evaluate(mlp, &out.path, cfg.subpoints, task),
+        saddle: out.saddle(),
+        path: out.path,
+    })
+}

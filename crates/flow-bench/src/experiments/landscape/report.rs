@@ -1,0 +1,146 @@
+//! Tables, figures and the method note of `landscape-digits-paths`.
+
+use super::digits::DigitsPreset;
+use super::flatness::Flatness;
+use super::pairs::PairResult;
+use crate::context::RunContext;
+use crate::experiment::{ExperimentError, Table, Verdict};
+use crate::plot::{LinePlot, Scale, Series};
+
+/// Rows per connected pair: straight and AutoNEB barriers, their ratio (verdict), and the
+/// saddle test error against the ends' (verdict).
+pub(super) fn pair_rows(table: &mut Table, arch: &str, pairs: &[PairResult], p: &DigitsPreset) {
+    for r in pairs {
+        let tag = format!("{arch}, {}–{}", r.a, r.b);
+        let lin = r.linear.train_loss.barrier();
+        let neb = r.neb.train_loss.barrier();
+        table.push(format!("{tag}: straight-path barrier (train loss)"), lin, "large", Verdict::Info);
+        table.push(format!("{tag}: AutoNEB barrier (train loss; saddle {:.4})", r.neb.train_loss.saddle()), neb, "—", Verdict::Info);
+        let ratio = neb / lin;
+        table.push(
+            format!("{tag}: AutoNEB / straight barrier"),
+            ratio,
+            format!("≤ {}", p.barrier_ratio_band),
+            Verdict::check(ratio <= p.barrier_ratio_band),
+        );
+        table.push(format!("{tag}: straight-path test-loss barrier"), r.linear.test_loss.barrier(), "—", Verdict::Info);
+        table.push(format!("{tag}: AutoNEB test-loss barrier"), r.neb.test_loss.barrier(), "—", Verdict::Info);
+        let ends = 0.5 * (r.neb.test_err[0] + r.neb.test_err[r.neb.test_err.len() - 1]);
+        let rise = r.neb.max_test_err() - ends;
+        table.push(
+            format!("{tag}: AutoNEB max test error − ends' mean (straight path: {:.4})", r.linear.max_test_err() - ends),
+            rise,
+            format!("≤ {}", p.test_error_band),
+            Verdict::check(rise <= p.test_error_band),
+        );
+    }
+}
+
+fn curve(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
+    xs.iter().copied().zip(ys.iter().copied()).collect()
+}
+
+/// Loss and error along the straight and AutoNEB paths of the first pair.
+pub(super) fn pair_figures(ctx: &mut RunContext, pairs: &[PairResult]) -> Result<(), ExperimentError> {
+    let Some(r) = pairs.first() else { return Ok(()) };
+    let (lin, neb) = (&r.linear, &r.neb);
+    let series_loss = vec![
+        Series::dashed("straight, train", curve(&lin.train_loss.position, &lin.train_loss.values), 0),
+        Series::dashed("straight, test", curve(&lin.test_loss.position, &lin.test_loss.values), 1),
+        Series::solid("AutoNEB, train", curve(&neb.train_loss.position, &neb.train_loss.values), 0),
+        Series::solid("AutoNEB, test", curve(&neb.test_loss.position, &neb.test_loss.values), 1),
+    ];
+    let series_err = vec![
+        Series::dashed("straight, train", curve(&lin.train_loss.position, &lin.train_err), 0),
+        Series::dashed("straight, test", curve(&lin.test_loss.position, &lin.test_err), 1),
+        Series::solid("AutoNEB, train", curve(&neb.train_loss.position, &neb.train_err), 0),
+        Series::solid("AutoNEB, test", curve(&neb.test_loss.position, &neb.test_err), 1),
+    ];
+    for (file, what, scale, series) in [
+        ("path_loss.svg", "cross-entropy", Scale::Log, series_loss),
+        ("path_error.svg", "error rate", Scale::Linear, series_err),
+    ] {
+        let plot = LinePlot {
+            title: format!("Minima {}–{}: {what} along the paths", r.a, r.b),
+            x_label: "position along the path (arc length)".into(),
+            y_label: what.into(),
+            x_scale: Scale::Linear,
+            y_scale: scale,
+            series,
+        };
+        ctx.save_figure(file, format!("Train and test {what} along the straight path (dashed) and the AutoNEB path (solid) between minima {} and {}, pivots plus sub-points", r.a, r.b), |path| plot.save_svg(path))?;
+    }
+    Ok(())
+}
+
+/// The Hessian table (near-zero counts beyond symmetries, curvature ratio) and the spectrum
+/// figure.
+pub(super) fn flatness_rows(ctx: &mut RunContext, results: &[Flatness], p: &DigitsPreset) -> Result<Table, ExperimentError> {
+    let mut t = Table::new(
+        "Dense Hessian of the training loss at minima of the first architecture, after projecting out the symmetry directions",
+        "minimum, quantity",
+        "value",
+    );
+    let mut series = Vec::new();
+    for (m, f) in results.iter().enumerate() {
+        let c = &f.count;
+        t.push(format!("{m}: λ_max of PHP (‖∇L‖ = {:.2e}, asymmetry {:.1e})", f.grad_norm, f.asymmetry), c.lambda_max, "—", Verdict::Info);
+        t.push(format!("{m}: symmetry directions removed (rank)"), c.symmetry_rank as f64, "—", Verdict::Info);
+        t.push(
+            format!("{m}: |λ| ≤ {:.0e}·λ_max beyond the symmetries (of {})", c.rel_tol, c.eigenvalues.len() - c.symmetry_rank),
+            c.beyond_symmetries() as f64,
+            "≥ 1",
+            Verdict::check(c.beyond_symmetries() >= 1),
+        );
+        let ratio = f.path_curvature / f.random_curvature;
+        t.push(
+            format!("{m}: curvature along the path chord / mean over {} random directions (path {:.3e}, random {:.3e})", p.random_dirs, f.path_curvature, f.random_curvature),
+            ratio,
+            format!("≤ {}", p.curvature_ratio_band),
+            Verdict::check(ratio <= p.curvature_ratio_band),
+        );
+        let mut abs: Vec<f64> = c.eigenvalues.iter().map(|x| x.abs().max(1e-16)).collect();
+        abs.sort_by(f64::total_cmp);
+        series.push(Series::solid(format!("minimum {m}"), abs.iter().enumerate().map(|(i, v)| (i as f64, *v)).collect(), m));
+    }
+    if let Some(f) = results.first() {
+        let tol = f.count.rel_tol * f.count.lambda_max;
+        let n = f.count.eigenvalues.len() as f64;
+        series.push(Series::dashed("zero threshold", vec![(0.0, tol), (n, tol)], 6));
+    }
+    let plot = LinePlot {
+        title: "Hessian spectrum |λ| of PHP, ascending".into(),
+        x_label: "index".into(),
+        y_label: "|λ|".into(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Log,
+        series,
+    };
+    ctx.save_figure("hessian_spectrum.svg", "Sorted |eigenvalues| of the symmetry-projected Hessian PHP at the minima (floored at 1e-16); dashed: the near-zero threshold rel_tol·λ_max. The first `rank` values are the projected-out symmetry directions.", |path| plot.save_svg(path))?;
+    Ok(t)
+}
+
+/// The method paragraph, generated from the preset.
+pub(super) fn method_note(p: &DigitsPreset) -> String {
+    let s = &p.training;
+    format!(
+        "Data: UCI 8×8 digits (pixels/16), {} training images, the other {} for testing. Minima: ReLU MLPs (PyTorch-default init, seeds differ per minimum), Adam lr {} batch {} for {} steps, then {} full-batch Adam steps at lr {}; weight decay {}. Paths: AutoNEB on the full-batch training cross-entropy, cycle 1 inserts 3 equal pivots, then {} cycles insert ≤ 2 by `highest` (threshold 0.1); {} SGD steps per cycle, lr {}, momentum 0.9, NEB weight decay {}, infinite spring (arc-length re-spacing), H&J improved tangent; {} sub-points per segment in the dense evaluation (the official code uses one minibatch per pivot; here every gradient is full-batch). The tree is the exact MST of saddle train losses (`lazy_mst`: star from the best minimum, then only pairs the cut property needs). Bands: AutoNEB/straight barrier ≤ {} (the paper calls the paths essentially flat; a barrier five times smaller than the straight one is our operational reading), saddle test error within {} of the ends (the note's 1.5 points), curvature along the first path chord ≤ {} of the random-direction mean (the note's suggestion). Hessian: dense, from one exact reverse-over-reverse HVP per basis vector, symmetrised; ReLU rescaling (one per hidden unit) and softmax shift (last hidden width + 1) directions orthonormalised and projected out; |λ| ≤ {:.0e}·λ_max counts as zero.",
+        p.train,
+        1797 - p.train,
+        s.lr,
+        s.batch,
+        s.steps,
+        s.polish_steps,
+        s.lr / 10.0,
+        s.weight_decay,
+        p.later_cycles,
+        p.neb_steps,
+        p.neb_lr,
+        p.neb_weight_decay,
+        p.subpoints,
+        p.barrier_ratio_band,
+        p.test_error_band,
+        p.curvature_ratio_band,
+        p.rel_tol
+    )
+}
