@@ -3,12 +3,11 @@
 //! error rate, and minima trained from different seeds.
 
 use flow_core::nn::{Activation, Mlp, MlpConfig, Module};
-use flow_core::optim::{Adam, AdamConfig, Optimizer};
-use flow_core::{DType, Tensor, grad, no_grad};
+use flow_core::train::{TrainConfig, TrainError, Trainer};
+use flow_core::{DType, Tensor, no_grad};
 use flow_data::digits::{Digits, PIXELS};
-use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::flat::FlatLayout;
@@ -142,49 +141,61 @@ pub fn evaluate(mlp: &Mlp, theta: &[f64], split: &Split) -> (f64, f64) {
     })
 }
 
-/// Settings for training one minimum (Adam on minibatches, then full-batch Adam at a lower
-/// rate to polish the minimum so that the gradient is small).
+/// Settings for training one minimum with the shared engine ([`flow_core::train`]): Adam on
+/// minibatches drawn from each step's own random stream, then a second run of full-batch Adam
+/// at a tenth of the rate (fresh moments) that polishes the minimum so that the gradient is
+/// small.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
     /// Minibatch steps.
     pub steps: usize,
-    /// Minibatch size.
+    /// Minibatch size (drawn with replacement).
     pub batch: usize,
     /// Adam learning rate.
     pub lr: f64,
     /// Full-batch polishing steps (learning rate `lr/10`).
     pub polish_steps: usize,
-    /// Decoupled weight decay of Adam.
+    /// Decoupled weight decay of Adam (AdamW).
     pub weight_decay: f64,
 }
 
-/// Trains `mlp` in place on `split` from the RNG stream `seed` (minibatch order);
-/// returns the final full-batch training loss.
-pub fn train_minimum(mlp: &Mlp, split: &Split, s: &TrainSettings, seed: u64) -> f64 {
-    let params = mlp.parameters();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut opt = Adam::new(AdamConfig::new(s.lr).with_weight_decay(s.weight_decay));
-    let mut order: Vec<usize> = (0..split.len()).collect();
-    let mut cursor = split.len();
-    let step = |batch: &Split, opt: &mut Adam| {
-        let leaves = flow_core::nn::values(&params);
-        let refs: Vec<&Tensor> = leaves.iter().collect();
-        let loss = cross_entropy(&mlp.forward(&batch.x), &batch.onehot);
-        let g = grad(&loss, &refs);
-        opt.step(&params, &g);
-    };
-    for _ in 0..s.steps {
-        if cursor + s.batch > split.len() {
-            order.shuffle(&mut rng);
-            cursor = 0;
-        }
-        let batch = split.rows(&order[cursor..cursor + s.batch]);
-        cursor += s.batch;
-        step(&batch, &mut opt);
-    }
-    opt.set_learning_rate(s.lr / 10.0);
-    for _ in 0..s.polish_steps {
-        step(split, &mut opt);
-    }
-    no_grad(|| cross_entropy(&mlp.forward(&split.x), &split.onehot).item())
+/// The data loss of one minibatch: `batch` rows drawn with replacement from `rng`.
+pub fn minibatch_loss<R: rand::Rng + ?Sized>(
+    mlp: &Mlp,
+    split: &Split,
+    batch: usize,
+    rng: &mut R,
+) -> Tensor {
+    let idx: Vec<usize> = (0..batch)
+        .map(|_| rng.random_range(0..split.len()))
+        .collect();
+    let b = split.rows(&idx);
+    cross_entropy(&mlp.forward(&b.x), &b.onehot)
+}
+
+/// Trains `mlp` in place on `split` (step streams seeded by `seed`); returns the final
+/// full-batch training loss.
+///
+/// # Errors
+/// [`TrainError`] if a loss or gradient turns non-finite (the model keeps its last finite
+/// parameters).
+pub fn train_minimum(
+    mlp: &Mlp,
+    split: &Split,
+    s: &TrainSettings,
+    seed: u64,
+) -> Result<f64, TrainError> {
+    let config = TrainConfig::new(s.steps as u64, s.lr)
+        .with_weight_decay(s.weight_decay)
+        .with_seed(seed);
+    Trainer::new(mlp.parameters(), config)
+        .fit(|_, rng| minibatch_loss(mlp, split, s.batch, rng))?;
+    let polish = TrainConfig::new(s.polish_steps as u64, s.lr / 10.0)
+        .with_weight_decay(s.weight_decay)
+        .with_seed(seed ^ 0x9011_5400);
+    Trainer::new(mlp.parameters(), polish)
+        .fit(|_, _| cross_entropy(&mlp.forward(&split.x), &split.onehot))?;
+    Ok(no_grad(|| {
+        cross_entropy(&mlp.forward(&split.x), &split.onehot).item()
+    }))
 }

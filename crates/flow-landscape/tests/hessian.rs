@@ -170,7 +170,7 @@ fn symmetry_directions_are_null_directions_of_a_trained_relu_network() {
         polish_steps: 300,
         weight_decay: 0.0,
     };
-    train_minimum(&mlp, &task.train, &s, 3);
+    train_minimum(&mlp, &task.train, &s, 3).unwrap();
     let obj = flow_landscape::classifier::split_landscape(&mlp, &task.train);
     let layout = FlatLayout::of(&mlp);
     let theta = layout.read();

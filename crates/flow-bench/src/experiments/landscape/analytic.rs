@@ -75,8 +75,20 @@ impl Experiment for AnalyticSaddles {
         );
         let curvy = CurvyValley::default();
         let surfaces: [(&str, &dyn Landscape, [[f64; 2]; 2], f64, f64); 2] = [
-            ("CurvyValley", &curvy, curvy.minima(), CurvyValley::SADDLE, p.lr_curvy),
-            ("Eggcarton", &Eggcarton, Eggcarton.minima(), Eggcarton::SADDLE, p.lr_egg),
+            (
+                "CurvyValley",
+                &curvy,
+                curvy.minima(),
+                CurvyValley::SADDLE,
+                p.lr_curvy,
+            ),
+            (
+                "Eggcarton",
+                &Eggcarton,
+                Eggcarton.minima(),
+                Eggcarton::SADDLE,
+                p.lr_egg,
+            ),
         ];
         for (k, (name, surface, [a, b], truth, lr)) in surfaces.into_iter().enumerate() {
             let linear = Path::linear(a.to_vec(), b.to_vec());
@@ -108,7 +120,11 @@ impl Experiment for AnalyticSaddles {
                 }
                 ctx.step()?;
             }
-            let (xr, yr) = if k == 0 { ((-9.0, 9.0), (-2.5, 2.5)) } else { ((0.0, 2.0), (0.0, 2.0)) };
+            let (xr, yr) = if k == 0 {
+                ((-9.0, 9.0), (-2.5, 2.5))
+            } else {
+                ((0.0, 2.0), (0.0, 2.0))
+            };
             let paths = vec![
                 Series::solid("straight path", vec![(a[0], a[1]), (b[0], b[1])], 0),
                 Series::solid("AutoNEB (seed 0)", drawn, 2),

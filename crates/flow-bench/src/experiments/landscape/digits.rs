@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::common::pick;
 use super::flatness::analyse;
 use super::pairs::{PairResult, connect};
-use super::report::{flatness_rows, pair_figures, pair_rows};
+use super::report::{flatness_rows, pair_figures, pair_rows, sweep_figure};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
@@ -75,10 +75,17 @@ impl Experiment for DigitsPaths {
             architectures: pick(
                 mode,
                 vec![vec![8]],
-                vec![vec![16]],
-                vec![vec![8], vec![16], vec![32], vec![64], vec![16, 16], vec![32, 32]],
+                vec![vec![16], vec![32]],
+                vec![
+                    vec![8],
+                    vec![16],
+                    vec![32],
+                    vec![64],
+                    vec![16, 16],
+                    vec![32, 32],
+                ],
             ),
-            minima: pick(mode, 3, 3, 5),
+            minima: pick(mode, 3, 4, 5),
             train: pick(mode, 200, 1000, 1000),
             training: TrainSettings {
                 steps: pick(mode, 100, 1500, 4000),
@@ -88,13 +95,13 @@ impl Experiment for DigitsPaths {
                 weight_decay: 0.0,
             },
             later_cycles: pick(mode, 1, 3, 5),
-            neb_steps: pick(mode, 20, 100, 300),
+            neb_steps: pick(mode, 20, 200, 500),
             neb_lr: 0.05,
             neb_weight_decay: 1e-4,
             subpoints: 9,
-            hessian_minima: pick(mode, 1, 1, 3),
+            hessian_minima: pick(mode, 1, 3, 5),
             rel_tol: 1e-4,
-            random_dirs: pick(mode, 5, 50, 100),
+            random_dirs: pick(mode, 5, 100, 100),
             barrier_ratio_band: 0.2,
             test_error_band: 0.015,
             curvature_ratio_band: 0.01,
@@ -119,10 +126,18 @@ impl Experiment for DigitsPaths {
             "architecture",
             "value",
         );
+        let mut sweep = Vec::new();
         let mut first_minima = Vec::new();
         let mut first_pairs: Vec<PairResult> = Vec::new();
         for (arch_i, hidden) in p.architectures.iter().enumerate() {
-            let arch = format!("64-{}-10", hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join("-"));
+            let arch = format!(
+                "64-{}-10",
+                hidden
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            );
             let mlp = relu_mlp(hidden, 0);
             let layout = FlatLayout::of(&mlp);
             let mut thetas = Vec::new();
@@ -131,10 +146,16 @@ impl Experiment for DigitsPaths {
                 ctx.set_message(format!("{arch}: training minimum {m}"));
                 let seed = 1000 * arch_i as u64 + m as u64;
                 let net = relu_mlp(hidden, seed);
-                let loss = train_minimum(&net, &task.train, &p.training, seed);
+                let loss = train_minimum(&net, &task.train, &p.training, seed)
+                    .map_err(|e| ExperimentError::Failed(format!("{arch}, minimum {m}: {e}")))?;
                 let theta = FlatLayout::of(&net).read();
                 let (_, test_err) = evaluate(&mlp, &theta, &task.test);
-                minima_table.push(format!("{arch}, minimum {m} (test error {:.2} %)", 100.0 * test_err), loss, "—", Verdict::Info);
+                minima_table.push(
+                    format!("{arch}, minimum {m} (test error {:.2} %)", 100.0 * test_err),
+                    loss,
+                    "—",
+                    Verdict::Info,
+                );
                 thetas.push(theta);
                 losses.push(loss);
                 ctx.step()?;
@@ -146,25 +167,79 @@ impl Experiment for DigitsPaths {
             let mut results: Vec<PairResult> = Vec::new();
             let tree = lazy_mst(&losses, usize::MAX, |a, b| {
                 ctx.set_message(format!("{arch}: AutoNEB {a}–{b}"));
-                let r = connect(&mlp, &task, (&thetas[a], &thetas[b]), (a, b), &cfg, &mut rng)?;
+                let r = connect(
+                    &mlp,
+                    &task,
+                    (&thetas[a], &thetas[b]),
+                    (a, b),
+                    &cfg,
+                    &mut rng,
+                )?;
                 let s = r.saddle;
                 results.push(r);
-                ctx.step().map_err(|e| flow_landscape::LandscapeError::Config(e.to_string()))?;
+                ctx.step()
+                    .map_err(|e| flow_landscape::LandscapeError::Config(e.to_string()))?;
                 Ok::<_, flow_landscape::LandscapeError>(s)
             })
             .map_err(|e| ExperimentError::Failed(format!("{arch}: {e}")))?;
             pair_rows(&mut pair_table, &arch, &results, &p);
             let mean_min = losses.iter().sum::<f64>() / losses.len() as f64;
-            let mean_saddle = tree.edges.iter().map(|e| e.weight).sum::<f64>() / tree.edges.len().max(1) as f64;
-            mst_table.push(format!("{arch}: mean minimum train loss"), mean_min, "—", Verdict::Info);
-            mst_table.push(format!("{arch}: mean MST saddle train loss ({} of {} pairs computed, exact = {})", tree.evaluated.len(), p.minima * (p.minima - 1) / 2, tree.exact), mean_saddle, "ResNet-20 reference: 0.0324 vs minima 0.0162", Verdict::Info);
-            mst_table.push(format!("{arch}: parameters"), layout.len() as f64, "—", Verdict::Info);
+            let mean_saddle =
+                tree.edges.iter().map(|e| e.weight).sum::<f64>() / tree.edges.len().max(1) as f64;
+            mst_table.push(
+                format!("{arch}: mean minimum train loss"),
+                mean_min,
+                "—",
+                Verdict::Info,
+            );
+            mst_table.push(
+                format!(
+                    "{arch}: mean MST saddle train loss ({} of {} pairs computed, exact = {})",
+                    tree.evaluated.len(),
+                    p.minima * (p.minima - 1) / 2,
+                    tree.exact
+                ),
+                mean_saddle,
+                "ResNet-20 reference: 0.0324 vs minima 0.0162",
+                Verdict::Info,
+            );
+            mst_table.push(
+                format!("{arch}: mean MST saddle / mean minimum train loss"),
+                mean_saddle / mean_min,
+                "ResNet-20 reference: 2.0",
+                Verdict::Info,
+            );
+            mst_table.push(
+                format!("{arch}: parameters"),
+                layout.len() as f64,
+                "—",
+                Verdict::Info,
+            );
+            let mean_of = |f: &dyn Fn(&PairResult) -> f64| {
+                results.iter().map(f).sum::<f64>() / results.len().max(1) as f64
+            };
+            let lin_b = mean_of(&|r| r.linear.train_loss.barrier());
+            let neb_b = mean_of(&|r| r.neb.train_loss.barrier());
+            mst_table.push(
+                format!("{arch}: mean straight-path barrier over computed pairs"),
+                lin_b,
+                "—",
+                Verdict::Info,
+            );
+            mst_table.push(
+                format!("{arch}: mean AutoNEB barrier over computed pairs"),
+                neb_b,
+                "shrinks with size (paper, unconfirmed)",
+                Verdict::Info,
+            );
+            sweep.push((layout.len() as f64, lin_b, neb_b));
             if arch_i == 0 {
                 first_minima = thetas;
                 first_pairs = results;
             }
         }
         pair_figures(ctx, &first_pairs)?;
+        sweep_figure(ctx, &sweep)?;
         let mut tables = vec![minima_table, pair_table, mst_table];
         if p.hessian_minima > 0 {
             let hidden = &p.architectures[0];
@@ -187,7 +262,15 @@ impl Experiment for DigitsPaths {
                         }
                     })
                     .unwrap_or_else(|| vec![0.0; first_minima[m].len()]);
-                results.push(analyse(&mlp, &task, &first_minima[m], &dir, p.random_dirs, p.rel_tol, &mut rng));
+                results.push(analyse(
+                    &mlp,
+                    &task,
+                    &first_minima[m],
+                    &dir,
+                    p.random_dirs,
+                    p.rel_tol,
+                    &mut rng,
+                ));
                 ctx.step()?;
             }
             tables.push(flatness_rows(ctx, &results, &p)?);

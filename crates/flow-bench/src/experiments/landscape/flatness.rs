@@ -3,11 +3,11 @@
 //! random directions (paper note §3 and FULL-E5).
 
 use flow_core::nn::Mlp;
+use flow_core::{DType, Tensor};
 use flow_landscape::classifier::{DigitsTask, split_landscape};
 use flow_landscape::hessian::{
     FlatCount, Symmetries, count_flat, curvature_along, dense_hessian, orthonormal_basis,
 };
-use flow_core::{DType, Tensor};
 use flow_landscape::{FlatLayout, Landscape, norm};
 use rand::rngs::Xoshiro256PlusPlus;
 

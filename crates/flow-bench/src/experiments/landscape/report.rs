@@ -14,8 +14,21 @@ pub(super) fn pair_rows(table: &mut Table, arch: &str, pairs: &[PairResult], p: 
         let tag = format!("{arch}, {}–{}", r.a, r.b);
         let lin = r.linear.train_loss.barrier();
         let neb = r.neb.train_loss.barrier();
-        table.push(format!("{tag}: straight-path barrier (train loss)"), lin, "large", Verdict::Info);
-        table.push(format!("{tag}: AutoNEB barrier (train loss; saddle {:.4})", r.neb.train_loss.saddle()), neb, "—", Verdict::Info);
+        table.push(
+            format!("{tag}: straight-path barrier (train loss)"),
+            lin,
+            "large",
+            Verdict::Info,
+        );
+        table.push(
+            format!(
+                "{tag}: AutoNEB barrier (train loss; saddle {:.4})",
+                r.neb.train_loss.saddle()
+            ),
+            neb,
+            "—",
+            Verdict::Info,
+        );
         let ratio = neb / lin;
         table.push(
             format!("{tag}: AutoNEB / straight barrier"),
@@ -23,12 +36,25 @@ pub(super) fn pair_rows(table: &mut Table, arch: &str, pairs: &[PairResult], p: 
             format!("≤ {}", p.barrier_ratio_band),
             Verdict::check(ratio <= p.barrier_ratio_band),
         );
-        table.push(format!("{tag}: straight-path test-loss barrier"), r.linear.test_loss.barrier(), "—", Verdict::Info);
-        table.push(format!("{tag}: AutoNEB test-loss barrier"), r.neb.test_loss.barrier(), "—", Verdict::Info);
+        table.push(
+            format!("{tag}: straight-path test-loss barrier"),
+            r.linear.test_loss.barrier(),
+            "—",
+            Verdict::Info,
+        );
+        table.push(
+            format!("{tag}: AutoNEB test-loss barrier"),
+            r.neb.test_loss.barrier(),
+            "—",
+            Verdict::Info,
+        );
         let ends = 0.5 * (r.neb.test_err[0] + r.neb.test_err[r.neb.test_err.len() - 1]);
         let rise = r.neb.max_test_err() - ends;
         table.push(
-            format!("{tag}: AutoNEB max test error − ends' mean (straight path: {:.4})", r.linear.max_test_err() - ends),
+            format!(
+                "{tag}: AutoNEB max test error − ends' mean (straight path: {:.4})",
+                r.linear.max_test_err() - ends
+            ),
             rise,
             format!("≤ {}", p.test_error_band),
             Verdict::check(rise <= p.test_error_band),
@@ -41,20 +67,57 @@ fn curve(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
 }
 
 /// Loss and error along the straight and AutoNEB paths of the first pair.
-pub(super) fn pair_figures(ctx: &mut RunContext, pairs: &[PairResult]) -> Result<(), ExperimentError> {
-    let Some(r) = pairs.first() else { return Ok(()) };
+pub(super) fn pair_figures(
+    ctx: &mut RunContext,
+    pairs: &[PairResult],
+) -> Result<(), ExperimentError> {
+    let Some(r) = pairs.first() else {
+        return Ok(());
+    };
     let (lin, neb) = (&r.linear, &r.neb);
     let series_loss = vec![
-        Series::dashed("straight, train", curve(&lin.train_loss.position, &lin.train_loss.values), 0),
-        Series::dashed("straight, test", curve(&lin.test_loss.position, &lin.test_loss.values), 1),
-        Series::solid("AutoNEB, train", curve(&neb.train_loss.position, &neb.train_loss.values), 0),
-        Series::solid("AutoNEB, test", curve(&neb.test_loss.position, &neb.test_loss.values), 1),
+        Series::dashed(
+            "straight, train",
+            curve(&lin.train_loss.position, &lin.train_loss.values),
+            0,
+        ),
+        Series::dashed(
+            "straight, test",
+            curve(&lin.test_loss.position, &lin.test_loss.values),
+            1,
+        ),
+        Series::solid(
+            "AutoNEB, train",
+            curve(&neb.train_loss.position, &neb.train_loss.values),
+            0,
+        ),
+        Series::solid(
+            "AutoNEB, test",
+            curve(&neb.test_loss.position, &neb.test_loss.values),
+            1,
+        ),
     ];
     let series_err = vec![
-        Series::dashed("straight, train", curve(&lin.train_loss.position, &lin.train_err), 0),
-        Series::dashed("straight, test", curve(&lin.test_loss.position, &lin.test_err), 1),
-        Series::solid("AutoNEB, train", curve(&neb.train_loss.position, &neb.train_err), 0),
-        Series::solid("AutoNEB, test", curve(&neb.test_loss.position, &neb.test_err), 1),
+        Series::dashed(
+            "straight, train",
+            curve(&lin.train_loss.position, &lin.train_err),
+            0,
+        ),
+        Series::dashed(
+            "straight, test",
+            curve(&lin.test_loss.position, &lin.test_err),
+            1,
+        ),
+        Series::solid(
+            "AutoNEB, train",
+            curve(&neb.train_loss.position, &neb.train_err),
+            0,
+        ),
+        Series::solid(
+            "AutoNEB, test",
+            curve(&neb.test_loss.position, &neb.test_err),
+            1,
+        ),
     ];
     for (file, what, scale, series) in [
         ("path_loss.svg", "cross-entropy", Scale::Log, series_loss),
@@ -75,7 +138,11 @@ pub(super) fn pair_figures(ctx: &mut RunContext, pairs: &[PairResult]) -> Result
 
 /// The Hessian table (near-zero counts beyond symmetries, curvature ratio) and the spectrum
 /// figure.
-pub(super) fn flatness_rows(ctx: &mut RunContext, results: &[Flatness], p: &DigitsPreset) -> Result<Table, ExperimentError> {
+pub(super) fn flatness_rows(
+    ctx: &mut RunContext,
+    results: &[Flatness],
+    p: &DigitsPreset,
+) -> Result<Table, ExperimentError> {
     let mut t = Table::new(
         "Dense Hessian of the training loss at minima of the first architecture, after projecting out the symmetry directions",
         "minimum, quantity",
@@ -84,10 +151,27 @@ pub(super) fn flatness_rows(ctx: &mut RunContext, results: &[Flatness], p: &Digi
     let mut series = Vec::new();
     for (m, f) in results.iter().enumerate() {
         let c = &f.count;
-        t.push(format!("{m}: λ_max of PHP (‖∇L‖ = {:.2e}, asymmetry {:.1e})", f.grad_norm, f.asymmetry), c.lambda_max, "—", Verdict::Info);
-        t.push(format!("{m}: symmetry directions removed (rank)"), c.symmetry_rank as f64, "—", Verdict::Info);
         t.push(
-            format!("{m}: |λ| ≤ {:.0e}·λ_max beyond the symmetries (of {})", c.rel_tol, c.eigenvalues.len() - c.symmetry_rank),
+            format!(
+                "{m}: λ_max of PHP (‖∇L‖ = {:.2e}, asymmetry {:.1e})",
+                f.grad_norm, f.asymmetry
+            ),
+            c.lambda_max,
+            "—",
+            Verdict::Info,
+        );
+        t.push(
+            format!("{m}: symmetry directions removed (rank)"),
+            c.symmetry_rank as f64,
+            "—",
+            Verdict::Info,
+        );
+        t.push(
+            format!(
+                "{m}: |λ| ≤ {:.0e}·λ_max beyond the symmetries (of {})",
+                c.rel_tol,
+                c.eigenvalues.len() - c.symmetry_rank
+            ),
             c.beyond_symmetries() as f64,
             "≥ 1",
             Verdict::check(c.beyond_symmetries() >= 1),
@@ -101,12 +185,23 @@ pub(super) fn flatness_rows(ctx: &mut RunContext, results: &[Flatness], p: &Digi
         );
         let mut abs: Vec<f64> = c.eigenvalues.iter().map(|x| x.abs().max(1e-16)).collect();
         abs.sort_by(f64::total_cmp);
-        series.push(Series::solid(format!("minimum {m}"), abs.iter().enumerate().map(|(i, v)| (i as f64, *v)).collect(), m));
+        series.push(Series::solid(
+            format!("minimum {m}"),
+            abs.iter()
+                .enumerate()
+                .map(|(i, v)| (i as f64, *v))
+                .collect(),
+            m,
+        ));
     }
     if let Some(f) = results.first() {
         let tol = f.count.rel_tol * f.count.lambda_max;
         let n = f.count.eigenvalues.len() as f64;
-        series.push(Series::dashed("zero threshold", vec![(0.0, tol), (n, tol)], 6));
+        series.push(Series::dashed(
+            "zero threshold",
+            vec![(0.0, tol), (n, tol)],
+            6,
+        ));
     }
     let plot = LinePlot {
         title: "Hessian spectrum |λ| of PHP, ascending".into(),
@@ -143,4 +238,32 @@ pub(super) fn method_note(p: &DigitsPreset) -> String {
         p.curvature_ratio_band,
         p.rel_tol
     )
+}
+
+/// Mean straight and AutoNEB barriers against the parameter count (the width/depth sweep).
+pub(super) fn sweep_figure(
+    ctx: &mut RunContext,
+    sweep: &[(f64, f64, f64)],
+) -> Result<(), ExperimentError> {
+    if sweep.len() < 2 {
+        return Ok(());
+    }
+    let mut pts = sweep.to_vec();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let plot = LinePlot {
+        title: "Barrier against network size".into(),
+        x_label: "parameters".into(),
+        y_label: "mean train-loss barrier".into(),
+        x_scale: Scale::Log,
+        y_scale: Scale::Log,
+        series: vec![
+            Series::dashed("straight path", pts.iter().map(|p| (p.0, p.1)).collect(), 0),
+            Series::solid(
+                "AutoNEB",
+                pts.iter().map(|p| (p.0, p.2.max(1e-8))).collect(),
+                2,
+            ),
+        ],
+    };
+    ctx.save_figure("barrier_sweep.svg", "Mean train-loss barrier over the computed pairs against the parameter count of each architecture (AutoNEB barriers floored at 1e-8 for the log axis)", |path| plot.save_svg(path))
 }
