@@ -37,6 +37,9 @@ pub struct AnalyticPreset {
 /// `landscape-analytic-saddles`.
 pub struct AnalyticSaddles;
 
+/// Name, energy, minima, true saddle energy, NEB learning rate.
+type Surface<'a> = (&'static str, &'a dyn Landscape, [[f64; 2]; 2], f64, f64);
+
 impl Experiment for AnalyticSaddles {
     fn id(&self) -> &'static str {
         "landscape-analytic-saddles"
@@ -74,7 +77,7 @@ impl Experiment for AnalyticSaddles {
             "saddle energy",
         );
         let curvy = CurvyValley::default();
-        let surfaces: [(&str, &dyn Landscape, [[f64; 2]; 2], f64, f64); 2] = [
+        let surfaces: [Surface; 2] = [
             (
                 "CurvyValley",
                 &curvy,

@@ -6,7 +6,8 @@ use flow_core::nn::Mlp;
 use flow_core::{DType, Tensor};
 use flow_landscape::classifier::{DigitsTask, split_landscape};
 use flow_landscape::hessian::{
-    FlatCount, Symmetries, count_flat, curvature_along, dense_hessian, orthonormal_basis,
+    FlatCount, Symmetries, count_flat, curvature_along, dense_hessian, lanczos, orthonormal_basis,
+    project_complement,
 };
 use flow_landscape::{FlatLayout, Landscape, norm};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -22,6 +23,11 @@ pub(super) struct Flatness {
     pub random_curvature: f64,
     /// Gradient norm at the minimum (the symmetry identities are exact only at ∇L = 0).
     pub grad_norm: f64,
+    /// Lanczos (full re-orthogonalisation, `lanczos_steps` HVPs) on `PHP`: the largest and
+    /// smallest Ritz values.
+    pub ritz: (f64, f64),
+    /// Lanczos steps used.
+    pub lanczos_steps: usize,
 }
 
 /// Dense Hessian of the full-batch training loss at `theta` (loaded into `mlp`).
@@ -51,11 +57,25 @@ pub(super) fn analyse(
         .sum::<f64>()
         / random_dirs.max(1) as f64;
     let grad_norm = norm(&landscape.loss_and_grad(theta).1);
+    let lanczos_steps = 100.min(n);
+    let ritz = lanczos(
+        |v| {
+            let pv = project_complement(&basis, v);
+            project_complement(&basis, &landscape.hvp(theta, &pv))
+        },
+        n,
+        lanczos_steps,
+        rng,
+    );
+    let top = ritz.values[ritz.values.len() - 1];
+    let bottom = ritz.values[0];
     Flatness {
         count,
         asymmetry,
         path_curvature,
         random_curvature,
         grad_norm,
+        ritz: (top, bottom),
+        lanczos_steps,
     }
 }

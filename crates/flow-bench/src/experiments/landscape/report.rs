@@ -183,6 +183,32 @@ pub(super) fn flatness_rows(
             format!("≤ {}", p.curvature_ratio_band),
             Verdict::check(ratio <= p.curvature_ratio_band),
         );
+        let (top, bottom) = f.ritz;
+        let ev = &c.eigenvalues;
+        let (dmax, dmin) = (ev[ev.len() - 1], ev[0]);
+        let scale = c.lambda_max;
+        let top_err = (top - dmax).abs() / scale;
+        t.push(
+            format!(
+                "{m}: Lanczos ({} steps) largest Ritz value vs dense, |Δ|/λ_max",
+                f.lanczos_steps
+            ),
+            top_err,
+            "≤ 1e-6 (extreme eigenvalues converge first)",
+            Verdict::check(top_err <= 1e-6),
+        );
+        // Ritz values interlace the spectrum, so the smallest cannot go below λ_min; with a
+        // cluster of hundreds of near-zero eigenvalues one Krylov vector reaches the cluster
+        // but cannot resolve its members.
+        t.push(
+            format!(
+                "{m}: smallest Ritz value / λ_max (dense λ_min/λ_max = {:.2e})",
+                dmin / scale
+            ),
+            bottom / scale,
+            format!("in [λ_min/λ_max − 1e-6, {:.0e}]", c.rel_tol),
+            Verdict::check(bottom >= dmin - 1e-6 * scale && bottom <= c.rel_tol * scale),
+        );
         let mut abs: Vec<f64> = c.eigenvalues.iter().map(|x| x.abs().max(1e-16)).collect();
         abs.sort_by(f64::total_cmp);
         series.push(Series::solid(
