@@ -197,3 +197,40 @@ fn symmetry_directions_are_null_directions_of_a_trained_relu_network() {
     assert!(count.near_zero >= count.symmetry_rank);
     let _ = mlp.num_parameters();
 }
+
+#[test]
+fn module_gradient_matches_finite_differences_of_the_loss() {
+    let (_, obj) = tiny(5);
+    let theta = obj.layout().read();
+    let (l0, g) = obj.loss_and_grad(&theta);
+    assert!((l0 - obj.loss(&theta)).abs() < 1e-14);
+    let h = 1e-6;
+    for k in [0, 7, 19, 30, 42] {
+        let mut tp = theta.clone();
+        let mut tm = theta.clone();
+        tp[k] += h;
+        tm[k] -= h;
+        let fd = (obj.loss(&tp) - obj.loss(&tm)) / (2.0 * h);
+        // Central difference: O(h²) ≈ 1e-12 truncation plus ε/h ≈ 1e-10 round-off.
+        assert!((fd - g[k]).abs() < 1e-8, "coordinate {k}: {fd} vs {}", g[k]);
+    }
+}
+
+#[test]
+fn cross_entropy_and_error_rate_match_hand_computation() {
+    use flow_landscape::classifier::error_rate;
+    // Two rows of 10 logits: row 0 predicts class 2 (label 2), row 1 predicts 0 (label 5).
+    let mut z = vec![0.0; 20];
+    z[2] = 3.0;
+    z[10] = 1.0;
+    let logits = Tensor::from_vec(z.clone(), &[2, 10]);
+    let mut oh = vec![0.0; 20];
+    oh[2] = 1.0;
+    oh[15] = 1.0;
+    let ce = cross_entropy(&logits, &Tensor::from_vec(oh, &[2, 10])).item();
+    let lse0 = (3f64.exp() + 9.0).ln();
+    let lse1 = (1f64.exp() + 9.0).ln();
+    let expected = 0.5 * ((lse0 - 3.0) + lse1);
+    assert!((ce - expected).abs() < 1e-14);
+    assert_eq!(error_rate(&logits, &[2, 5]), 0.5);
+}

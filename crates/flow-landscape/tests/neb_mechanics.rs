@@ -201,3 +201,41 @@ fn nan_loss_on_a_pivot_stops_with_its_index() {
         other => panic!("expected NonFiniteLoss, got {other:?}"),
     }
 }
+
+/// A constant surface: only the spring acts.
+struct Flat;
+impl Landscape for Flat {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn loss(&self, _: &[f64]) -> f64 {
+        0.0
+    }
+    fn loss_and_grad(&self, _: &[f64]) -> (f64, Vec<f64>) {
+        (0.0, vec![0.0, 0.0])
+    }
+}
+
+#[test]
+fn finite_spring_evens_out_the_spacing() {
+    // Pivots bunched toward the start of a straight path; equal target weights. The spring
+    // force k((d_i − d*_i) − (d_{i−1} − d*_{i−1}))τ moves them toward equal spacing (a sign
+    // error would bunch them further).
+    let mut p = Path::linear(vec![0.0, 0.0], vec![4.0, 0.0]);
+    p.insert_equal(3);
+    p.pivots[1][0] = 0.2;
+    p.pivots[2][0] = 0.5;
+    p.pivots[3][0] = 1.0;
+    let mut cfg = AutoNebConfig::standard(0, 0, 500, 0.05);
+    cfg.cycles[0].insert = flow_landscape::Insertion::None;
+    cfg.spring = Some(1.0);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let out = autoneb(&Flat, p, &cfg, &mut rng).unwrap();
+    for l in out.path.segment_lengths() {
+        assert!(
+            (l - 1.0).abs() < 1e-3,
+            "lengths {:?}",
+            out.path.segment_lengths()
+        );
+    }
+}
