@@ -3,7 +3,7 @@
 //! and `configs/{curvy,egg}.yaml`), against the straight path between the same minima.
 
 use flow_landscape::{
-    AutoNebConfig, CurvyValley, DenseProfile, Eggcarton, Landscape, Path, autoneb,
+    AutoNebConfig, CurvyValley, DenseProfile, Eggcarton, Landscape, Path, TangentForm, autoneb,
 };
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +123,18 @@ impl Experiment for AnalyticSaddles {
                 }
                 ctx.step()?;
             }
+            // The official repository's tangent blend (weights swapped at extrema), seed 0.
+            let mut repo = cfg.clone();
+            repo.tangent = TangentForm::OfficialRepo;
+            let mut rng = ctx.rng(100 * k as u64);
+            let out = autoneb(surface, linear.clone(), &repo, &mut rng)
+                .map_err(|e| ExperimentError::Failed(e.to_string()))?;
+            table.push(
+                format!("{name}, AutoNEB seed 0, official-repository tangent"),
+                out.saddle(),
+                format!("{truth} (comparison only)"),
+                Verdict::Info,
+            );
             let (xr, yr) = if k == 0 {
                 ((-9.0, 9.0), (-2.5, 2.5))
             } else {

@@ -3,15 +3,16 @@
 //! AutoNEB saddle (train and test), and the Hessian's flat directions beyond the symmetries
 //! (arXiv 1803.00885; paper note QB-E4 and FULL-E5).
 
+use flow_core::nn::Mlp;
 use flow_landscape::classifier::{DigitsTask, TrainSettings, evaluate, relu_mlp, train_minimum};
-use flow_landscape::{AutoNebConfig, FlatLayout, lazy_mst};
+use flow_landscape::{AutoNebConfig, FlatLayout, Mst, lazy_mst};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::common::pick;
 use super::flatness::analyse;
 use super::pairs::{PairResult, connect};
-use super::report::{flatness_rows, pair_figures, pair_rows, sweep_figure};
+use super::report::{flatness_rows, mst_rows, pair_figures, pair_rows, sweep_figure};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
@@ -127,153 +128,33 @@ impl Experiment for DigitsPaths {
             "value",
         );
         let mut sweep = Vec::new();
-        let mut first_minima = Vec::new();
-        let mut first_pairs: Vec<PairResult> = Vec::new();
+        let mut first: Option<(Vec<Vec<f64>>, Vec<PairResult>)> = None;
         for (arch_i, hidden) in p.architectures.iter().enumerate() {
-            let arch = format!(
-                "64-{}-10",
-                hidden
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>()
-                    .join("-")
-            );
+            let arch = arch_name(hidden);
+            let (thetas, losses) = train_minima(ctx, &p, &task, arch_i, hidden, &mut minima_table)?;
             let mlp = relu_mlp(hidden, 0);
-            let layout = FlatLayout::of(&mlp);
-            let mut thetas = Vec::new();
-            let mut losses = Vec::new();
-            for m in 0..p.minima {
-                ctx.set_message(format!("{arch}: training minimum {m}"));
-                let seed = 1000 * arch_i as u64 + m as u64;
-                let net = relu_mlp(hidden, seed);
-                let loss = train_minimum(&net, &task.train, &p.training, seed)
-                    .map_err(|e| ExperimentError::Failed(format!("{arch}, minimum {m}: {e}")))?;
-                let theta = FlatLayout::of(&net).read();
-                let (_, test_err) = evaluate(&mlp, &theta, &task.test);
-                minima_table.push(
-                    format!("{arch}, minimum {m} (test error {:.2} %)", 100.0 * test_err),
-                    loss,
-                    "—",
-                    Verdict::Info,
-                );
-                thetas.push(theta);
-                losses.push(loss);
-                ctx.step()?;
-            }
-            let mut cfg = AutoNebConfig::standard(3, p.later_cycles, p.neb_steps, p.neb_lr);
-            cfg.weight_decay = p.neb_weight_decay;
-            cfg.subpoints = p.subpoints;
-            let mut rng = ctx.rng(10 + arch_i as u64);
-            let mut results: Vec<PairResult> = Vec::new();
-            let tree = lazy_mst(&losses, usize::MAX, |a, b| {
-                ctx.set_message(format!("{arch}: AutoNEB {a}–{b}"));
-                let r = connect(
-                    &mlp,
-                    &task,
-                    (&thetas[a], &thetas[b]),
-                    (a, b),
-                    &cfg,
-                    &mut rng,
-                )?;
-                let s = r.saddle;
-                results.push(r);
-                ctx.step()
-                    .map_err(|e| flow_landscape::LandscapeError::Config(e.to_string()))?;
-                Ok::<_, flow_landscape::LandscapeError>(s)
-            })
-            .map_err(|e| ExperimentError::Failed(format!("{arch}: {e}")))?;
+            let (tree, results) = connect_tree(ctx, &p, &task, &mlp, &thetas, &losses, arch_i)?;
             pair_rows(&mut pair_table, &arch, &results, &p);
-            let mean_min = losses.iter().sum::<f64>() / losses.len() as f64;
-            let mean_saddle =
-                tree.edges.iter().map(|e| e.weight).sum::<f64>() / tree.edges.len().max(1) as f64;
-            mst_table.push(
-                format!("{arch}: mean minimum train loss"),
-                mean_min,
-                "—",
-                Verdict::Info,
-            );
-            mst_table.push(
-                format!(
-                    "{arch}: mean MST saddle train loss ({} of {} pairs computed, exact = {})",
-                    tree.evaluated.len(),
-                    p.minima * (p.minima - 1) / 2,
-                    tree.exact
-                ),
-                mean_saddle,
-                "ResNet-20 reference: 0.0324 vs minima 0.0162",
-                Verdict::Info,
-            );
-            mst_table.push(
-                format!("{arch}: mean MST saddle / mean minimum train loss"),
-                mean_saddle / mean_min,
-                "ResNet-20 reference: 2.0",
-                Verdict::Info,
-            );
-            mst_table.push(
-                format!("{arch}: parameters"),
-                layout.len() as f64,
-                "—",
-                Verdict::Info,
-            );
-            let mean_of = |f: &dyn Fn(&PairResult) -> f64| {
-                results.iter().map(f).sum::<f64>() / results.len().max(1) as f64
-            };
-            let lin_b = mean_of(&|r| r.linear.train_loss.barrier());
-            let neb_b = mean_of(&|r| r.neb.train_loss.barrier());
-            mst_table.push(
-                format!("{arch}: mean straight-path barrier over computed pairs"),
-                lin_b,
-                "—",
-                Verdict::Info,
-            );
-            mst_table.push(
-                format!("{arch}: mean AutoNEB barrier over computed pairs"),
-                neb_b,
-                "shrinks with size (paper, unconfirmed)",
-                Verdict::Info,
-            );
-            sweep.push((layout.len() as f64, lin_b, neb_b));
+            let n = FlatLayout::of(&mlp).len();
+            sweep.push(mst_rows(&mut mst_table, &arch, &losses, &tree, &results, n));
             if arch_i == 0 {
-                first_minima = thetas;
-                first_pairs = results;
+                first = Some((thetas, results));
             }
         }
+        let (first_minima, first_pairs) = first.unwrap_or_default();
         pair_figures(ctx, &first_pairs)?;
         sweep_figure(ctx, &sweep)?;
         let mut tables = vec![minima_table, pair_table, mst_table];
-        if p.hessian_minima > 0 {
-            let hidden = &p.architectures[0];
-            let mlp = relu_mlp(hidden, 0);
-            let mut rng = ctx.rng(99);
-            let mut results = Vec::new();
-            for m in 0..p.hessian_minima.min(first_minima.len()) {
-                ctx.set_message(format!("dense Hessian at minimum {m}"));
-                // The chord from the minimum to the next pivot of an AutoNEB path leaving it.
-                let dir = first_pairs
-                    .iter()
-                    .find_map(|r| {
-                        let piv = &r.path.pivots;
-                        if r.a == m {
-                            Some(sub(&piv[1], &piv[0]))
-                        } else if r.b == m {
-                            Some(sub(&piv[piv.len() - 2], &piv[piv.len() - 1]))
-                        } else {
-                            None
-                        }
-                    })
-                    .unwrap_or_else(|| vec![0.0; first_minima[m].len()]);
-                results.push(analyse(
-                    &mlp,
-                    &task,
-                    &first_minima[m],
-                    &dir,
-                    p.random_dirs,
-                    p.rel_tol,
-                    &mut rng,
-                ));
-                ctx.step()?;
-            }
-            tables.push(flatness_rows(ctx, &results, &p)?);
+        if p.hessian_minima > 0 && !first_minima.is_empty() {
+            let mlp = relu_mlp(&p.architectures[0], 0);
+            tables.push(hessian_table(
+                ctx,
+                &p,
+                &task,
+                &mlp,
+                &first_minima,
+                &first_pairs,
+            )?);
         }
         Ok(Outcome {
             tables,
@@ -284,6 +165,102 @@ impl Experiment for DigitsPaths {
             ],
         })
     }
+}
+
+/// `64-h1-…-10`.
+fn arch_name(hidden: &[usize]) -> String {
+    let h: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+    format!("64-{}-10", h.join("-"))
+}
+
+/// Trains `p.minima` networks from different seeds; returns their flat parameters and final
+/// full-batch training losses, and adds one row per minimum.
+fn train_minima(
+    ctx: &mut RunContext,
+    p: &DigitsPreset,
+    task: &DigitsTask,
+    arch_i: usize,
+    hidden: &[usize],
+    table: &mut Table,
+) -> Result<(Vec<Vec<f64>>, Vec<f64>), ExperimentError> {
+    let arch = arch_name(hidden);
+    let (mut thetas, mut losses) = (Vec::new(), Vec::new());
+    for m in 0..p.minima {
+        ctx.set_message(format!("{arch}: training minimum {m}"));
+        let seed = 1000 * arch_i as u64 + m as u64;
+        let net = relu_mlp(hidden, seed);
+        let loss = train_minimum(&net, &task.train, &p.training, seed)
+            .map_err(|e| ExperimentError::Failed(format!("{arch}, minimum {m}: {e}")))?;
+        let theta = FlatLayout::of(&net).read();
+        let (_, test_err) = evaluate(&net, &theta, &task.test);
+        let label = format!("{arch}, minimum {m} (test error {:.2} %)", 100.0 * test_err);
+        table.push(label, loss, "—", Verdict::Info);
+        thetas.push(theta);
+        losses.push(loss);
+        ctx.step()?;
+    }
+    Ok((thetas, losses))
+}
+
+/// The exact MST over the minima, running AutoNEB for each pair it needs.
+fn connect_tree(
+    ctx: &mut RunContext,
+    p: &DigitsPreset,
+    task: &DigitsTask,
+    mlp: &Mlp,
+    thetas: &[Vec<f64>],
+    losses: &[f64],
+    arch_i: usize,
+) -> Result<(Mst, Vec<PairResult>), ExperimentError> {
+    let mut cfg = AutoNebConfig::standard(3, p.later_cycles, p.neb_steps, p.neb_lr);
+    cfg.weight_decay = p.neb_weight_decay;
+    cfg.subpoints = p.subpoints;
+    let mut rng = ctx.rng(10 + arch_i as u64);
+    let mut results: Vec<PairResult> = Vec::new();
+    let arch = arch_name(&p.architectures[arch_i]);
+    let tree = lazy_mst(losses, usize::MAX, |a, b| {
+        ctx.set_message(format!("{arch}: AutoNEB {a}–{b}"));
+        let ends = (thetas[a].as_slice(), thetas[b].as_slice());
+        let r = connect(mlp, task, ends, (a, b), &cfg, &mut rng)
+            .map_err(|e| ExperimentError::Failed(format!("{arch}, pair {a}–{b}: {e}")))?;
+        let s = r.saddle;
+        results.push(r);
+        ctx.step()?;
+        Ok::<_, ExperimentError>(s)
+    })?;
+    Ok((tree, results))
+}
+
+/// Dense-Hessian analysis at the first `p.hessian_minima` minima of the first architecture.
+fn hessian_table(
+    ctx: &mut RunContext,
+    p: &DigitsPreset,
+    task: &DigitsTask,
+    mlp: &Mlp,
+    minima: &[Vec<f64>],
+    pairs: &[PairResult],
+) -> Result<Table, ExperimentError> {
+    let mut rng = ctx.rng(99);
+    let mut results = Vec::new();
+    for (m, theta) in minima.iter().enumerate().take(p.hessian_minima) {
+        ctx.set_message(format!("dense Hessian at minimum {m}"));
+        // The chord from the minimum to the next pivot of an AutoNEB path leaving it (every
+        // minimum is an end of some computed pair: the tree spans them all).
+        let dir = pairs
+            .iter()
+            .find_map(|r| {
+                let piv = &r.path.pivots;
+                let k = piv.len();
+                (r.a == m)
+                    .then(|| sub(&piv[1], &piv[0]))
+                    .or_else(|| (r.b == m).then(|| sub(&piv[k - 2], &piv[k - 1])))
+            })
+            .ok_or_else(|| ExperimentError::Failed(format!("no path leaves minimum {m}")))?;
+        let f = analyse(mlp, task, theta, &dir, p.random_dirs, p.rel_tol, &mut rng);
+        results.push(f);
+        ctx.step()?;
+    }
+    flatness_rows(ctx, &results, p)
 }
 
 fn sub(a: &[f64], b: &[f64]) -> Vec<f64> {

@@ -3,6 +3,8 @@
 use super::digits::DigitsPreset;
 use super::flatness::Flatness;
 use super::pairs::PairResult;
+use flow_landscape::Mst;
+
 use crate::context::RunContext;
 use crate::experiment::{ExperimentError, Table, Verdict};
 use crate::plot::{LinePlot, Scale, Series};
@@ -60,6 +62,66 @@ pub(super) fn pair_rows(table: &mut Table, arch: &str, pairs: &[PairResult], p: 
             Verdict::check(rise <= p.test_error_band),
         );
     }
+}
+
+/// Rows summarising one architecture's tree; returns `(parameters, mean straight barrier,
+/// mean AutoNEB barrier)` for the sweep figure.
+pub(super) fn mst_rows(
+    table: &mut Table,
+    arch: &str,
+    losses: &[f64],
+    tree: &Mst,
+    pairs: &[PairResult],
+    parameters: usize,
+) -> (f64, f64, f64) {
+    let mean = |v: &mut dyn Iterator<Item = f64>, n: usize| v.sum::<f64>() / n.max(1) as f64;
+    let mean_min = mean(&mut losses.iter().copied(), losses.len());
+    let mean_saddle = mean(&mut tree.edges.iter().map(|e| e.weight), tree.edges.len());
+    let all_pairs = losses.len() * losses.len().saturating_sub(1) / 2;
+    let lin_b = mean(
+        &mut pairs.iter().map(|r| r.linear.train_loss.barrier()),
+        pairs.len(),
+    );
+    let neb_b = mean(
+        &mut pairs.iter().map(|r| r.neb.train_loss.barrier()),
+        pairs.len(),
+    );
+    let computed = format!(
+        "{} of {all_pairs} pairs computed, exact = {}",
+        tree.evaluated.len(),
+        tree.exact
+    );
+    for (what, value, paper) in [
+        (
+            "mean minimum train loss".to_string(),
+            mean_min,
+            "ResNet-20 reference: 0.0162",
+        ),
+        (
+            format!("mean MST saddle train loss ({computed})"),
+            mean_saddle,
+            "ResNet-20 reference: 0.0324",
+        ),
+        (
+            "mean MST saddle / mean minimum train loss".to_string(),
+            mean_saddle / mean_min,
+            "ResNet-20 reference: 2.0",
+        ),
+        ("parameters".to_string(), parameters as f64, "—"),
+        (
+            "mean straight-path barrier over computed pairs".to_string(),
+            lin_b,
+            "—",
+        ),
+        (
+            "mean AutoNEB barrier over computed pairs".to_string(),
+            neb_b,
+            "shrinks with size (paper, unconfirmed)",
+        ),
+    ] {
+        table.push(format!("{arch}: {what}"), value, paper, Verdict::Info);
+    }
+    (parameters as f64, lin_b, neb_b)
 }
 
 fn curve(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
