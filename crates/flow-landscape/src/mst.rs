@@ -22,7 +22,7 @@ pub struct Edge {
 pub struct Mst {
     /// Number of minima.
     pub nodes: usize,
-    /// `nodes − 1` tree edges, in the order accepted.
+    /// The `nodes − 1` tree edges, by decreasing weight.
     pub edges: Vec<Edge>,
     /// All evaluated pairs (tree edges included).
     pub evaluated: Vec<Edge>,

@@ -8,7 +8,7 @@
 //!   class's output weights (one direction per last hidden unit) or the same constant to every
 //!   output bias. `∇L·t = 0` and `H t = 0` exactly.
 
-use flow_core::nn::{Mlp, Module};
+use flow_core::nn::{Activation, Mlp, Module};
 
 use crate::flat::FlatLayout;
 use crate::objective::{dot, norm};
@@ -26,8 +26,17 @@ impl Symmetries {
     /// Builds the tangents for `mlp`, whose parameters `layout` holds (in the same order).
     ///
     /// # Panics
-    /// If a layer's parameter is missing from `layout`.
+    /// If a layer's parameter is missing from `layout`, or the activation is not positively
+    /// homogeneous (ReLU, leaky ReLU, identity), so that the rescaling is no symmetry.
     pub fn of_relu_mlp(mlp: &Mlp, layout: &FlatLayout) -> Symmetries {
+        assert!(
+            matches!(
+                mlp.activation,
+                Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity
+            ),
+            "Symmetries::of_relu_mlp: activation {:?} is not positively homogeneous",
+            mlp.activation
+        );
         let theta = layout.read();
         let n = layout.len();
         let locate = |p: &flow_core::nn::Param| {
