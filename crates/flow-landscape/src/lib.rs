@@ -46,5 +46,5 @@ pub use neb::{
     AutoNebConfig, AutoNebResult, CycleConfig, DenseProfile, Insertion, Path, TangentForm, autoneb,
     improved_tangent,
 };
-pub use objective::{Landscape, ModuleLandscape, dot, fd_hvp, norm};
+pub use objective::{Landscape, MinibatchLandscape, ModuleLandscape, dot, fd_hvp, norm};
 pub use surfaces::{CurvyValley, Eggcarton};

@@ -3,6 +3,8 @@
 //! with a loss closure.
 
 use flow_core::{Tensor, grad, grad_with_graph, no_grad, vjp};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
 
 use crate::flat::FlatLayout;
 
@@ -16,6 +18,14 @@ pub trait Landscape {
 
     /// `(L(θ), ∇L(θ))`.
     fn loss_and_grad(&self, theta: &[f64]) -> (f64, Vec<f64>);
+
+    /// `(L_B(θ), ∇L_B(θ))` on a random minibatch `B` chosen by `seed`: what each NEB pivot's
+    /// gradient uses in the official code (one minibatch per pivot and step). The default is
+    /// the full-batch [`Landscape::loss_and_grad`]; see [`MinibatchLandscape`].
+    fn sample_loss_and_grad(&self, theta: &[f64], seed: u64) -> (f64, Vec<f64>) {
+        let _ = seed;
+        self.loss_and_grad(theta)
+    }
 
     /// `∇²L(θ) v`. The default is the central difference of gradients
     /// `(∇L(θ + hv) − ∇L(θ − hv)) / 2h` with `h = 1e-4·max(1, ‖θ‖/√n)/‖v‖` (error `O(h²)`);
@@ -129,6 +139,54 @@ impl<F: Fn() -> Tensor> Landscape for ModuleLandscape<F> {
         };
         let hv = vjp(&gv, &refs, &gv.ones_like());
         self.layout.flatten(&hv)
+    }
+}
+
+/// A full-batch [`Landscape`] whose [`Landscape::sample_loss_and_grad`] evaluates a minibatch
+/// loss instead: `batch_loss(rng)` builds the loss of the module on a minibatch drawn from
+/// `rng` (seeded per pivot and step), so NEB follows the official stochastic schedule while
+/// the dense evaluation, saddles and Hessians stay full-batch.
+pub struct MinibatchLandscape<L, G> {
+    full: L,
+    layout: FlatLayout,
+    batch_loss: G,
+}
+
+impl<L: Landscape, G: Fn(&mut Xoshiro256PlusPlus) -> Tensor> MinibatchLandscape<L, G> {
+    /// Wraps the full-batch landscape `full` of the module whose parameters `layout` holds.
+    pub fn new(full: L, layout: FlatLayout, batch_loss: G) -> Self {
+        MinibatchLandscape {
+            full,
+            layout,
+            batch_loss,
+        }
+    }
+}
+
+impl<L: Landscape, G: Fn(&mut Xoshiro256PlusPlus) -> Tensor> Landscape
+    for MinibatchLandscape<L, G>
+{
+    fn dim(&self) -> usize {
+        self.full.dim()
+    }
+    fn loss(&self, theta: &[f64]) -> f64 {
+        self.full.loss(theta)
+    }
+    fn loss_and_grad(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        self.full.loss_and_grad(theta)
+    }
+    fn sample_loss_and_grad(&self, theta: &[f64], seed: u64) -> (f64, Vec<f64>) {
+        self.layout
+            .load(theta)
+            .unwrap_or_else(|e| panic!("MinibatchLandscape: {e}"));
+        let leaves = flow_core::nn::values(self.layout.params());
+        let refs: Vec<&Tensor> = leaves.iter().collect();
+        let loss = (self.batch_loss)(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
+        let g = grad(&loss, &refs);
+        (loss.item(), self.layout.flatten(&g))
+    }
+    fn hvp(&self, theta: &[f64], v: &[f64]) -> Vec<f64> {
+        self.full.hvp(theta, v)
     }
 }
 

@@ -277,3 +277,32 @@ fn block_lanczos_counts_a_planted_zero_cluster() {
         .filter(|(mu, _)| lmax - **mu < 0.5);
     assert!(cluster.clone().count() == 8 && cluster.into_iter().all(|(_, res)| *res < 1e-3 * lmax));
 }
+
+#[test]
+fn minibatch_landscape_samples_reproducibly_and_defaults_to_full_batch() {
+    use flow_landscape::MinibatchLandscape;
+    use flow_landscape::classifier::{DigitsTask, minibatch_loss, split_landscape};
+    let task = DigitsTask::new(100, 1);
+    let mlp = relu_mlp(&[4], 0);
+    let theta = FlatLayout::of(&mlp).read();
+    let (net, train) = (mlp.clone(), task.train.clone());
+    let mb = MinibatchLandscape::new(
+        split_landscape(&mlp, &task.train),
+        FlatLayout::of(&mlp),
+        move |rng| minibatch_loss(&net, &train, 10, rng),
+    );
+    let (a, ga) = mb.sample_loss_and_grad(&theta, 7);
+    let (b, gb) = mb.sample_loss_and_grad(&theta, 7);
+    assert_eq!((a, &ga), (b, &gb), "same seed, same minibatch");
+    let (c, _) = mb.sample_loss_and_grad(&theta, 8);
+    assert_ne!(a, c, "another seed draws another minibatch");
+    // Full-batch methods are those of the wrapped landscape; the analytic surfaces' sampled
+    // gradient is their full gradient.
+    let full = split_landscape(&mlp, &task.train);
+    assert_eq!(mb.loss_and_grad(&theta), full.loss_and_grad(&theta));
+    let e = flow_landscape::CurvyValley::default();
+    assert_eq!(
+        e.sample_loss_and_grad(&[0.3, 0.1], 5),
+        e.loss_and_grad(&[0.3, 0.1])
+    );
+}

@@ -2,7 +2,7 @@
 //! on a path with fixed ends, each preceded by pivot insertion and followed by a dense
 //! evaluation whose maximum is the cycle's saddle estimate.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 use super::dense::{DenseProfile, insert_highest};
@@ -167,7 +167,7 @@ pub fn autoneb<L: Landscape + ?Sized, R: Rng + ?Sized>(
         if c == 0 && config.init_noise > 0.0 {
             path.perturb_interior(config.init_noise, rng);
         }
-        optimise_cycle(landscape, &mut path, config, c, cycle)?;
+        optimise_cycle(landscape, &mut path, config, (c, cycle), rng)?;
         profile = DenseProfile::evaluate(&path, config.subpoints, |t| landscape.loss(t));
         records.push(CycleRecord {
             pivots: path.len(),
@@ -182,13 +182,14 @@ pub fn autoneb<L: Landscape + ?Sized, R: Rng + ?Sized>(
     })
 }
 
-/// `steps` SGD-momentum steps on all interior pivots (fresh momentum).
-fn optimise_cycle<L: Landscape + ?Sized>(
+/// `steps` SGD-momentum steps on all interior pivots (fresh momentum); `rng` seeds each
+/// step's minibatches.
+fn optimise_cycle<L: Landscape + ?Sized, R: Rng + ?Sized>(
     landscape: &L,
     path: &mut Path,
     config: &AutoNebConfig,
-    cycle_index: usize,
-    cycle: &CycleConfig,
+    (cycle_index, cycle): (usize, &CycleConfig),
+    rng: &mut R,
 ) -> Result<(), LandscapeError> {
     let n = path.len();
     let end_losses = [
@@ -210,14 +211,12 @@ fn optimise_cycle<L: Landscape + ?Sized>(
         if config.spring.is_none() {
             path.redistribute();
         }
-        let grads =
-            neb_gradients(landscape, path, config, end_losses).map_err(|(pivot, loss)| {
-                LandscapeError::NonFiniteLoss {
-                    pivot,
-                    cycle: cycle_index,
-                    step,
-                    loss,
-                }
+        let grads = neb_gradients(landscape, path, config, end_losses, rng.random::<u64>())
+            .map_err(|(pivot, loss)| LandscapeError::NonFiniteLoss {
+                pivot,
+                cycle: cycle_index,
+                step,
+                loss,
             })?;
         for i in 1..n - 1 {
             for ((v, g), t) in velocity[i]
@@ -237,19 +236,22 @@ fn optimise_cycle<L: Landscape + ?Sized>(
 }
 
 /// The NEB gradients of all interior pivots, or the first pivot (index, value) whose loss or
-/// gradient is not finite. The ends get no update.
+/// gradient is not finite. The ends get no update. Pivot `i` uses
+/// [`Landscape::sample_loss_and_grad`] with a seed derived from `step_seed` and `i`.
 pub fn neb_gradients<L: Landscape + ?Sized>(
     landscape: &L,
     path: &Path,
     config: &AutoNebConfig,
     end_losses: [f64; 2],
+    step_seed: u64,
 ) -> Result<Vec<Vec<f64>>, (usize, f64)> {
     let n = path.len();
     let mut losses = vec![end_losses[0]; n];
     losses[n - 1] = end_losses[1];
     let mut raw = Vec::with_capacity(n.saturating_sub(2));
     for i in 1..n - 1 {
-        let (l, g) = landscape.loss_and_grad(&path.pivots[i]);
+        let seed = step_seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let (l, g) = landscape.sample_loss_and_grad(&path.pivots[i], seed);
         if !l.is_finite() || g.iter().any(|x| !x.is_finite()) {
             return Err((i, l));
         }

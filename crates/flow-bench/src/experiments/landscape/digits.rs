@@ -36,6 +36,8 @@ pub struct DigitsPreset {
     pub neb_lr: f64,
     /// NEB weight decay λ on the pivots.
     pub neb_weight_decay: f64,
+    /// Minibatch per pivot and step (the official code); `None`: full-batch pivot gradients.
+    pub neb_batch: Option<usize>,
     /// Sub-points per segment in the dense evaluation.
     pub subpoints: usize,
     /// Minima whose dense Hessian is analysed (first architecture).
@@ -99,6 +101,7 @@ impl Experiment for DigitsPaths {
             neb_steps: pick(mode, 20, 150, 500),
             neb_lr: 0.05,
             neb_weight_decay: 1e-4,
+            neb_batch: pick(mode, Some(32), None, None),
             subpoints: 9,
             hessian_minima: pick(mode, 1, 3, 5),
             rel_tol: 1e-4,
@@ -221,7 +224,7 @@ fn connect_tree(
     let tree = lazy_mst(losses, usize::MAX, |a, b| {
         ctx.set_message(format!("{arch}: AutoNEB {a}–{b}"));
         let ends = (thetas[a].as_slice(), thetas[b].as_slice());
-        let r = connect(mlp, task, ends, (a, b), &cfg, &mut rng)
+        let r = connect(mlp, task, ends, (a, b), (&cfg, p.neb_batch), &mut rng)
             .map_err(|e| ExperimentError::Failed(format!("{arch}, pair {a}–{b}: {e}")))?;
         let s = r.saddle;
         results.push(r);

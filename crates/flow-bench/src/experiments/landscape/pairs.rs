@@ -2,8 +2,10 @@
 //! in train and test loss and error.
 
 use flow_core::nn::Mlp;
-use flow_landscape::classifier::{DigitsTask, evaluate, split_landscape};
-use flow_landscape::{AutoNebConfig, DenseProfile, LandscapeError, Path, autoneb};
+use flow_landscape::classifier::{DigitsTask, evaluate, minibatch_loss, split_landscape};
+use flow_landscape::{
+    AutoNebConfig, DenseProfile, FlatLayout, LandscapeError, MinibatchLandscape, Path, autoneb,
+};
 use rand::rngs::Xoshiro256PlusPlus;
 
 /// Train/test loss and error sampled along one path.
@@ -54,19 +56,29 @@ pub(super) struct PairResult {
     pub path: Path,
 }
 
-/// Runs AutoNEB between minima `a` and `b` (flat vectors `ends`) on the full-batch training
-/// loss and evaluates both paths.
+/// Runs AutoNEB between minima `a` and `b` (flat vectors `ends`) on the training loss
+/// (full-batch pivot gradients, or minibatches of `batch` as in the official code) and
+/// evaluates both paths.
 pub(super) fn connect(
     mlp: &Mlp,
     task: &DigitsTask,
     ends: (&[f64], &[f64]),
     (a, b): (usize, usize),
-    cfg: &AutoNebConfig,
+    (cfg, batch): (&AutoNebConfig, Option<usize>),
     rng: &mut Xoshiro256PlusPlus,
 ) -> Result<PairResult, LandscapeError> {
     let linear_path = Path::linear(ends.0.to_vec(), ends.1.to_vec());
     let landscape = split_landscape(mlp, &task.train);
-    let out = autoneb(&landscape, linear_path.clone(), cfg, rng)?;
+    let out = match batch {
+        None => autoneb(&landscape, linear_path.clone(), cfg, rng)?,
+        Some(size) => {
+            let (net, train) = (mlp.clone(), task.train.clone());
+            let sampled = MinibatchLandscape::new(landscape, FlatLayout::of(mlp), move |r| {
+                minibatch_loss(&net, &train, size, r)
+            });
+            autoneb(&sampled, linear_path.clone(), cfg, rng)?
+        }
+    };
     Ok(PairResult {
         a,
         b,

@@ -307,7 +307,7 @@ pub(super) fn flatness_rows(
 pub(super) fn method_note(p: &DigitsPreset) -> String {
     let s = &p.training;
     format!(
-        "Data: UCI 8×8 digits (pixels/16), {} training images, the other {} for testing. Minima: ReLU MLPs (PyTorch-default init, seeds differ per minimum), Adam lr {} batch {} for {} steps, then {} full-batch Adam steps at lr {}; weight decay {}. Paths: AutoNEB on the full-batch training cross-entropy, cycle 1 inserts 3 equal pivots, then {} cycles insert ≤ 2 by `highest` (threshold 0.1); {} SGD steps per cycle, lr {}, momentum 0.9, NEB weight decay {}, infinite spring (arc-length re-spacing), H&J improved tangent; {} sub-points per segment in the dense evaluation (the official code uses one minibatch per pivot; here every gradient is full-batch). The tree is the exact MST of saddle train losses (`lazy_mst`: star from the best minimum, then only pairs the cut property needs). Bands: AutoNEB/straight barrier ≤ {} (the paper calls the paths essentially flat; a barrier five times smaller than the straight one is our operational reading), saddle test error within {} of the ends (the note's 1.5 points), curvature along the first path chord ≤ {} of the random-direction mean (the note's suggestion). Hessian: dense, from one exact reverse-over-reverse HVP per basis vector, symmetrised; ReLU rescaling (one per hidden unit) and softmax shift (last hidden width + 1) directions orthonormalised and projected out; |λ| ≤ {:.0e}·λ_max counts as zero.",
+        "Data: UCI 8×8 digits (pixels/16), {} training images, the other {} for testing. Minima: ReLU MLPs (PyTorch-default init, seeds differ per minimum), Adam lr {} batch {} for {} steps, then {} full-batch Adam steps at lr {}; weight decay {}. Paths: AutoNEB on the training cross-entropy ({}), cycle 1 inserts 3 equal pivots, then {} cycles insert ≤ 2 by `highest` (threshold 0.1); {} SGD steps per cycle, lr {}, momentum 0.9, NEB weight decay {}, infinite spring (arc-length re-spacing), H&J improved tangent; {} sub-points per segment in the dense evaluation (full batch). The tree is the exact MST of saddle train losses (`lazy_mst`: star from the best minimum, then only pairs the cut property needs). Bands: AutoNEB/straight barrier ≤ {} (the paper calls the paths essentially flat; a barrier five times smaller than the straight one is our operational reading), saddle test error within {} of the ends (the note's 1.5 points), curvature along the first path chord ≤ {} of the random-direction mean (the note's suggestion). Hessian: dense, from one exact reverse-over-reverse HVP per basis vector, symmetrised; ReLU rescaling (one per hidden unit) and softmax shift (last hidden width + 1) directions orthonormalised and projected out; |λ| ≤ {:.0e}·λ_max counts as zero.",
         p.train,
         1797 - p.train,
         s.lr,
@@ -316,6 +316,11 @@ pub(super) fn method_note(p: &DigitsPreset) -> String {
         s.polish_steps,
         s.lr / 10.0,
         s.weight_decay,
+        match p.neb_batch {
+            Some(b) => format!("one minibatch of {b} per pivot and step, as in the official code"),
+            None =>
+                "full-batch pivot gradients; the official code uses one minibatch per pivot".into(),
+        },
         p.later_cycles,
         p.neb_steps,
         p.neb_lr,
