@@ -9,11 +9,13 @@
 //!   endpoints' layouts differ.
 //! - [`Landscape`]: a loss in flat coordinates with gradient and Hessian-vector product;
 //!   [`ModuleLandscape`] (any module plus a loss closure, exact reverse-over-reverse HVP),
+//!   [`MinibatchLandscape`] (one minibatch per pivot and step, as the official code),
 //!   [`CurvyValley`] and [`Eggcarton`] (analytic, known saddles 1 and 0).
 //! - [`neb`]: the path, the improved tangent, force projection, springs and arc-length
 //!   re-spacing, [`autoneb`] cycles with `highest` insertion, dense profiles, saddle, barrier.
-//! - [`hessian`]: dense Hessians, Lanczos with full re-orthogonalisation, the ReLU-rescaling
-//!   and softmax-shift symmetry directions, near-zero counts beyond them.
+//! - [`hessian`]: dense Hessians, Lanczos (single-vector and block) with full
+//!   re-orthogonalisation, the ReLU-rescaling and softmax-shift symmetry directions, near-zero
+//!   counts beyond them.
 //! - [`lazy_mst`]: the minimum spanning tree over many minima, computing only needed paths.
 //! - [`classifier`]: the digits MLP classifier objective used by the experiments.
 //!
