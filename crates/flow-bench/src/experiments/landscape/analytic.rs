@@ -148,7 +148,7 @@ impl Experiment for AnalyticSaddles {
                 format!("{name}: energy with paths"),
                 xr,
                 yr,
-                120,
+                80,
                 |x, y| surface.loss(&[x, y]),
                 paths,
             );

@@ -70,12 +70,22 @@ impl SurfaceWithPaths {
             .map_err(e)?;
         let (lo, hi) = crate::plot::finite_range(self.values.iter().copied());
         let (dx, dy) = ((x1 - x0) / self.n as f64, (y1 - y0) / self.n as f64);
-        let cells = (0..self.n * self.n).map(|k| {
-            let (ix, iy) = (k % self.n, k / self.n);
-            let t = ((self.values[k] - lo) / (hi - lo)).clamp(0.0, 1.0);
-            let (xa, ya) = (x0 + ix as f64 * dx, y0 + iy as f64 * dy);
-            Rectangle::new([(xa, ya), (xa + dx, ya + dy)], viridis(t).filled())
-        });
+        // 64 colour levels; equal neighbours in a row merge into one rectangle (smaller SVG).
+        let level = |v: f64| (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * 63.0).round() as usize;
+        let mut cells = Vec::new();
+        for iy in 0..self.n {
+            let row = &self.values[iy * self.n..(iy + 1) * self.n];
+            let mut start = 0;
+            for ix in 1..=self.n {
+                if ix == self.n || level(row[ix]) != level(row[start]) {
+                    let c = viridis(level(row[start]) as f64 / 63.0);
+                    let (xa, xb) = (x0 + start as f64 * dx, x0 + ix as f64 * dx);
+                    let ya = y0 + iy as f64 * dy;
+                    cells.push(Rectangle::new([(xa, ya), (xb, ya + dy)], c.filled()));
+                    start = ix;
+                }
+            }
+        }
         chart.draw_series(cells).map_err(e)?;
         chart
             .configure_mesh()
