@@ -4,6 +4,7 @@
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
 
 use crate::objective::norm;
 
@@ -17,7 +18,7 @@ use crate::objective::norm;
 /// assert_eq!(p.pivots.len(), 5);
 /// assert!((p.pivots[1][0] - 1.0).abs() < 1e-12);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Path {
     /// The pivots; the first and last are fixed.
     pub pivots: Vec<Vec<f64>>,

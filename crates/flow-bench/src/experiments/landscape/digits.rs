@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::pick;
 use super::flatness::analyse;
-use super::pairs::{PairResult, connect};
+use super::pairs::{PairResult, connect, load_json, save_json};
 use super::report::{flatness_rows, mst_rows, pair_figures, pair_rows, sweep_figure};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -190,11 +190,24 @@ fn train_minima(
     let (mut thetas, mut losses) = (Vec::new(), Vec::new());
     for m in 0..p.minima {
         ctx.set_message(format!("{arch}: training minimum {m}"));
+        let file = ctx
+            .work_dir()?
+            .map(|d| d.join(format!("minimum-{arch}-{m}.json")));
         let seed = 1000 * arch_i as u64 + m as u64;
         let net = relu_mlp(hidden, seed);
-        let loss = train_minimum(&net, &task.train, &p.training, seed)
-            .map_err(|e| ExperimentError::Failed(format!("{arch}, minimum {m}: {e}")))?;
-        let theta = FlatLayout::of(&net).read();
+        let saved: Option<(Vec<f64>, f64)> = file.as_deref().and_then(load_json);
+        let (theta, loss) = match saved {
+            Some(done) => done,
+            None => {
+                let loss = train_minimum(&net, &task.train, &p.training, seed)
+                    .map_err(|e| ExperimentError::Failed(format!("{arch}, minimum {m}: {e}")))?;
+                let done = (FlatLayout::of(&net).read(), loss);
+                if let Some(f) = &file {
+                    save_json(f, &done).map_err(ExperimentError::Failed)?;
+                }
+                done
+            }
+        };
         let (_, test_err) = evaluate(&net, &theta, &task.test);
         let label = format!("{arch}, minimum {m} (test error {:.2} %)", 100.0 * test_err);
         table.push(label, loss, "—", Verdict::Info);
@@ -218,14 +231,28 @@ fn connect_tree(
     let mut cfg = AutoNebConfig::standard(3, p.later_cycles, p.neb_steps, p.neb_lr);
     cfg.weight_decay = p.neb_weight_decay;
     cfg.subpoints = p.subpoints;
-    let mut rng = ctx.rng(10 + arch_i as u64);
     let mut results: Vec<PairResult> = Vec::new();
     let arch = arch_name(&p.architectures[arch_i]);
     let tree = lazy_mst(losses, usize::MAX, |a, b| {
         ctx.set_message(format!("{arch}: AutoNEB {a}–{b}"));
-        let ends = (thetas[a].as_slice(), thetas[b].as_slice());
-        let r = connect(mlp, task, ends, (a, b), (&cfg, p.neb_batch), &mut rng)
-            .map_err(|e| ExperimentError::Failed(format!("{arch}, pair {a}–{b}: {e}")))?;
+        // Each pair has its own stream and its own saved result, so a resumed run computes
+        // the same numbers as an uninterrupted one.
+        let file = ctx
+            .work_dir()?
+            .map(|d| d.join(format!("pair-{arch}-{a}-{b}.json")));
+        let r = match file.as_deref().and_then(load_json::<PairResult>) {
+            Some(r) => r,
+            None => {
+                let mut rng = ctx.rng(1_000_000 * (arch_i as u64 + 1) + 1000 * a as u64 + b as u64);
+                let ends = (thetas[a].as_slice(), thetas[b].as_slice());
+                let r = connect(mlp, task, ends, (a, b), (&cfg, p.neb_batch), &mut rng)
+                    .map_err(|e| ExperimentError::Failed(format!("{arch}, pair {a}–{b}: {e}")))?;
+                if let Some(f) = &file {
+                    save_json(f, &r).map_err(ExperimentError::Failed)?;
+                }
+                r
+            }
+        };
         let s = r.saddle;
         results.push(r);
         ctx.step()?;

@@ -7,8 +7,10 @@ use flow_landscape::{
     AutoNebConfig, DenseProfile, FlatLayout, LandscapeError, MinibatchLandscape, Path, autoneb,
 };
 use rand::rngs::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
 
 /// Train/test loss and error sampled along one path.
+#[derive(Serialize, Deserialize)]
 pub(super) struct PathCurves {
     pub train_loss: DenseProfile,
     pub train_err: Vec<f64>,
@@ -45,6 +47,7 @@ impl PathCurves {
 }
 
 /// A connected pair.
+#[derive(Serialize, Deserialize)]
 pub(super) struct PairResult {
     pub a: usize,
     pub b: usize,
@@ -87,4 +90,19 @@ pub(super) fn connect(
         saddle: out.saddle(),
         path: out.path,
     })
+}
+
+/// Reads a JSON value saved by [`save_json`], if the file exists and parses.
+pub(super) fn load_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Option<T> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Writes `value` as JSON atomically (temporary file, then rename), so an interrupted run
+/// never leaves a half-written result for [`load_json`].
+pub(super) fn save_json<T: Serialize>(path: &std::path::Path, value: &T) -> Result<(), String> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
