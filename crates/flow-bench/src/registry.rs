@@ -28,6 +28,8 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::theory::GaussianizationLayers),
         Box::new(experiments::theory::VolumePreservingFloor),
         Box::new(experiments::theory::SpectralBiasExperiment),
+        Box::new(experiments::landscape::AnalyticSaddles),
+        Box::new(experiments::landscape::DigitsPaths),
         Box::new(experiments::reject::RejectRotatedDigits),
         Box::new(experiments::reject::RejectDgVsErm),
         Box::new(experiments::reject::RejectOpenWorld),

@@ -7,4 +7,5 @@ pub mod flow_data;
 pub mod free_form;
 pub mod reject;
 pub mod manifold;
+pub mod landscape;
 pub mod theory;

@@ -1,0 +1,68 @@
+//! Counting near-zero Hessian eigenvalues beyond the symmetries, and curvature along chosen
+//! directions (the paper's "at least one vanishing eigenvalue beyond trivial invariance").
+
+use nalgebra::DMatrix;
+use serde::{Deserialize, Serialize};
+
+use super::dense::symmetric_eigenvalues;
+use super::symmetry::project_complement;
+use crate::objective::{Landscape, dot};
+
+/// The spectrum of `PHP` (`P` projects out the symmetry span) and its near-zero count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlatCount {
+    /// Eigenvalues of `PHP`, ascending.
+    pub eigenvalues: Vec<f64>,
+    /// Largest `|λ|` of `PHP`.
+    pub lambda_max: f64,
+    /// Relative threshold: `|λ| ≤ rel_tol · λ_max` counts as zero.
+    pub rel_tol: f64,
+    /// Dimension of the projected-out symmetry span (each gives one exact zero of `PHP`).
+    pub symmetry_rank: usize,
+    /// Near-zero eigenvalues of `PHP` in total.
+    pub near_zero: usize,
+}
+
+impl FlatCount {
+    /// Near-zero eigenvalues beyond the symmetry span (`near_zero − symmetry_rank`, at least 0).
+    pub fn beyond_symmetries(&self) -> usize {
+        self.near_zero.saturating_sub(self.symmetry_rank)
+    }
+}
+
+/// Spectrum of `PHP` for a dense Hessian `h` and an orthonormal symmetry `basis`.
+pub fn count_flat(h: &DMatrix<f64>, basis: &[Vec<f64>], rel_tol: f64) -> FlatCount {
+    let n = h.nrows();
+    let mut p = DMatrix::<f64>::identity(n, n);
+    for q in basis {
+        let qv = nalgebra::DVector::from_column_slice(q);
+        p -= &qv * qv.transpose();
+    }
+    let php = &p * h * &p;
+    let php = (&php + php.transpose()) * 0.5;
+    let eigenvalues = symmetric_eigenvalues(&php);
+    let lambda_max = eigenvalues.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let near_zero = eigenvalues
+        .iter()
+        .filter(|x| x.abs() <= rel_tol * lambda_max)
+        .count();
+    FlatCount {
+        eigenvalues,
+        lambda_max,
+        rel_tol,
+        symmetry_rank: basis.len(),
+        near_zero,
+    }
+}
+
+/// Rayleigh quotient `vᵀHv / vᵀv` of the symmetry-projected direction `v` at `θ`.
+pub fn curvature_along<L: Landscape + ?Sized>(
+    landscape: &L,
+    theta: &[f64],
+    basis: &[Vec<f64>],
+    v: &[f64],
+) -> f64 {
+    let w = project_complement(basis, v);
+    let hw = landscape.hvp(theta, &w);
+    dot(&w, &hw) / dot(&w, &w)
+}
