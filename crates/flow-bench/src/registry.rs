@@ -23,6 +23,7 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::theory::GaussianizationLayers),
         Box::new(experiments::theory::VolumePreservingFloor),
         Box::new(experiments::theory::SpectralBiasExperiment),
+        Box::new(experiments::trade::TradeDoubleWell),
     ]
 }
 

@@ -6,3 +6,4 @@ pub mod flow_core;
 pub mod flow_data;
 pub mod free_form;
 pub mod theory;
+pub mod trade;
