@@ -11,7 +11,8 @@
 //! - [`hvp`], dense per-sample [`jacobian`], [`Tensor::slogdet`], [`no_grad`].
 //!
 //! On top: [`nn`] layers with named parameters and safetensors checkpoints, [`optim`]
-//! optimisers and schedules, [`distributions`], and (feature `testing`) a gradient checker.
+//! optimisers and schedules, [`train`] (the one training loop: checkpoints, resume,
+//! validation, early stopping), [`distributions`], and (feature `testing`) a gradient checker.
 //!
 //! Not here: bijections and flows (`flow-coupling`), data sets and energies (`flow-data`).
 //!
@@ -38,6 +39,7 @@ pub mod optim;
 pub mod tensor;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod train;
 
 pub use autodiff::{
     GradModeGuard, Gradients, grad, grad_with_graph, hvp, is_grad_enabled, jacobian,

@@ -1,14 +1,15 @@
-//! [`Flow`]: a standard-normal base distribution and a stack of bijections.
+//! [`Flow`]: a base distribution (standard normal unless set) and a stack of bijections.
 
-use flow_core::distributions::StandardNormal;
+use flow_core::distributions::{Base, BaseConfig, Density, StandardNormal};
 use flow_core::nn::{Module, Param};
 use flow_core::{DType, Tensor, no_grad};
 use rand::Rng;
 
 use crate::bijection::{Bijection, check_input};
 
-/// A normalizing flow `p(x | c) = N(f(x; c); 0, I) · |det ∂f/∂x|`, with
-/// `f = f_L ∘ ⋯ ∘ f_1` (layer 0 sees the data first).
+/// A normalizing flow `p(x | c) = p_Z(f(x; c)) · |det ∂f/∂x|`, with
+/// `f = f_L ∘ ⋯ ∘ f_1` (layer 0 sees the data first) and a base `p_Z` that is `N(0, I)`
+/// unless [`Flow::with_base`] sets another (a learnable one trains with the layers).
 ///
 /// The condition (if the flow declares one) is routed to the conditional layers only; the
 /// others never see it. A `Flow` is itself a [`Bijection`], so flows nest.
@@ -27,7 +28,7 @@ use crate::bijection::{Bijection, check_input};
 /// ```
 pub struct Flow {
     layers: Vec<Box<dyn Bijection>>,
-    base: StandardNormal,
+    base: Box<dyn Base>,
     dim: usize,
     cond_dim: Option<usize>,
     dtype: DType,
@@ -61,11 +62,26 @@ impl Flow {
         }
         Flow {
             layers,
-            base: StandardNormal::new(dim),
+            base: Box::new(StandardNormal::new(dim).with_dtype(dtype)),
             dim,
             cond_dim,
             dtype,
         }
+    }
+
+    /// Replaces the base distribution by the one `config` names (learnable parameters are
+    /// named `base.*`; `rng` initialises mixture means).
+    ///
+    /// # Panics
+    /// If `config` is invalid ([`BaseConfig::validate`]).
+    pub fn with_base<R: Rng + ?Sized>(mut self, config: &BaseConfig, rng: &mut R) -> Flow {
+        self.base = config.build(self.dim, self.dtype, rng);
+        self
+    }
+
+    /// The base distribution.
+    pub fn base(&self) -> &dyn Base {
+        self.base.as_ref()
     }
 
     /// The layers, in forward order.
@@ -92,7 +108,7 @@ impl Flow {
     /// If `x` is not `[batch, dim]` or the condition does not match (see [`check_input`]).
     pub fn log_prob(&self, x: &Tensor, cond: Option<&Tensor>) -> Tensor {
         let (z, ladj) = self.forward_and_ladj(x, cond);
-        self.base.log_prob(&z).add(&ladj)
+        self.base.log_prob(&z, None).add(&ladj)
     }
 
     /// `n` samples `x = f⁻¹(z)`, `z ~ N(0, I)`; `cond` must be `[n, cond_dim]` for a
@@ -101,7 +117,7 @@ impl Flow {
     /// # Panics
     /// If the condition does not match.
     pub fn sample<R: Rng + ?Sized>(&self, n: usize, cond: Option<&Tensor>, rng: &mut R) -> Tensor {
-        let z = self.base.sample(n, self.dtype, rng);
+        let z = self.base.rsample(n, None, &mut &mut *rng);
         self.inverse(&z, cond)
     }
 
@@ -116,9 +132,9 @@ impl Flow {
         cond: Option<&Tensor>,
         rng: &mut R,
     ) -> (Tensor, Tensor) {
-        let z = self.base.sample(n, self.dtype, rng);
+        let z = self.base.rsample(n, None, &mut &mut *rng);
         let (x, ladj) = self.inverse_and_ladj(&z, cond);
-        (x, self.base.log_prob(&z).sub(&ladj))
+        (x, self.base.log_prob(&z, None).sub(&ladj))
     }
 
     /// Data-dependent initialisation: pushes `x` through the layers without recording,
@@ -141,7 +157,29 @@ impl Flow {
 
 impl Module for Flow {
     fn parameters(&self) -> Vec<Param> {
-        self.layers.iter().flat_map(|l| l.parameters()).collect()
+        let mut params: Vec<Param> = self.layers.iter().flat_map(|l| l.parameters()).collect();
+        params.extend(self.base.parameters());
+        params
+    }
+}
+
+impl Density for Flow {
+    fn event_dim(&self) -> usize {
+        self.dim
+    }
+    fn log_prob(&self, x: &Tensor, condition: Option<&Tensor>) -> Tensor {
+        Flow::log_prob(self, x, condition)
+    }
+    fn rsample(&self, n: usize, condition: Option<&Tensor>, rng: &mut dyn Rng) -> Tensor {
+        Flow::sample(self, n, condition, rng)
+    }
+    fn sample_and_log_prob(
+        &self,
+        n: usize,
+        condition: Option<&Tensor>,
+        rng: &mut dyn Rng,
+    ) -> (Tensor, Tensor) {
+        Flow::sample_and_log_prob(self, n, condition, rng)
     }
 }
 

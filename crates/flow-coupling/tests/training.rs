@@ -60,7 +60,7 @@ fn nan_stops_with_step_and_keeps_last_good_checkpoint() {
         })
         .expect_err("must stop");
     match err {
-        TrainError::NonFiniteAt {
+        TrainError::NonFinite {
             step,
             quantity,
             last_checkpoint,
@@ -100,7 +100,7 @@ fn nan_gradient_is_detected() {
     assert!(
         matches!(
             err,
-            TrainError::NonFiniteAt {
+            TrainError::NonFinite {
                 step: 4,
                 quantity: NonFinite::GradientNorm,
                 last_checkpoint: None
@@ -140,8 +140,9 @@ fn resume_gives_identical_numbers() {
     let mut t2 = Trainer::resume(&second, config, &path).expect("resume");
     assert_eq!(t2.step(), 12);
     train_nll(&mut t2, &data, 64).expect("second half");
+    // The resumed run's history holds the first half from the checkpoint's curves.
     let resumed: Vec<f64> = t2.history().iter().map(|r| r.loss).collect();
-    assert_eq!(resumed, losses[12..].to_vec());
+    assert_eq!(resumed, losses);
     for (a, b) in straight.parameters().iter().zip(second.parameters()) {
         assert_eq!(a.get().to_vec_f64(), b.get().to_vec_f64(), "{}", a.name());
     }

@@ -3,14 +3,13 @@
 //! A flow checkpoint holds every parameter under its name and every fixed buffer
 //! (permutations, fixed rotations, LU pivots) under `buffer.{name}`; loading checks the
 //! buffers first, so a model rebuilt with another seed is rejected instead of silently
-//! receiving mismatched weights. A training checkpoint adds Adam's state and
-//! `train.step`/`train.seed`.
+//! receiving mismatched weights. Training checkpoints are the engine's
+//! ([`flow_core::train`]), which store the same `buffer.{name}` entries.
 
 use std::path::Path;
 
 use flow_core::io::{Checkpoint, CheckpointError};
 use flow_core::nn::Module;
-use flow_core::optim::{Adam, Optimizer};
 
 use crate::bijection::Bijection;
 use crate::flow::Flow;
@@ -67,35 +66,4 @@ pub fn save_flow(flow: &Flow, path: impl AsRef<Path>) -> Result<(), CheckpointEr
 /// As [`Checkpoint::load`] and [`restore_flow`].
 pub fn load_flow(flow: &Flow, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
     restore_flow(&Checkpoint::load(path)?, flow)
-}
-
-/// The full state of a run after `step` steps.
-pub fn training_checkpoint(flow: &Flow, optimizer: &Adam, step: u64, seed: u64) -> Checkpoint {
-    let mut ck = flow_checkpoint(flow);
-    optimizer.save_state(&mut ck);
-    ck.set_metadata("train.step", step.to_string());
-    ck.set_metadata("train.seed", seed.to_string());
-    ck
-}
-
-/// Restores a run written by [`training_checkpoint`]; returns the step to continue from.
-/// Nothing is changed on error.
-///
-/// # Errors
-/// As [`restore_flow`]; [`CheckpointError::Metadata`] if `train.step` is missing, and
-/// optimiser-state errors from [`Optimizer::load_state`].
-pub fn restore_training(
-    ck: &Checkpoint,
-    flow: &Flow,
-    optimizer: &mut Adam,
-) -> Result<u64, CheckpointError> {
-    let step: u64 = ck.metadata_parsed("train.step")?;
-    let params = flow.parameters();
-    let mut fresh = Adam::new(flow_core::optim::AdamConfig::new(optimizer.learning_rate()));
-    if step > 0 {
-        fresh.load_state(ck, &params)?;
-    }
-    restore_flow(ck, flow)?;
-    *optimizer = fresh;
-    Ok(step)
 }

@@ -1,10 +1,10 @@
-//! Training loops: maximum likelihood ([`nll`]) and reverse KL ([`reverse_kl`]) share one
-//! [`Trainer`] with Adam, a learning-rate schedule, gradient-norm clipping, NaN detection and
-//! atomic, resumable checkpoints ([`checkpointing`]).
+//! Training of coupling flows: maximum likelihood ([`nll`]) and reverse KL ([`reverse_kl`])
+//! run on the workspace's one training loop, [`flow_core::train::Trainer`], through the thin
+//! [`Trainer`] here (which adds the flow's fixed buffers to its checkpoints).
 //!
 //! Reproducibility: step `s` draws its randomness from [`step_rng`]`(seed, s)` alone, and a
-//! checkpoint holds parameters, optimiser moments and the step count, so a run resumed from
-//! a checkpoint produces bit-identical numbers to an uninterrupted one.
+//! checkpoint holds parameters, optimiser moments, step and curves, so a run resumed from a
+//! checkpoint produces bit-identical numbers to an uninterrupted one.
 
 pub mod checkpointing;
 pub mod nll;
@@ -12,11 +12,12 @@ pub mod reverse_kl;
 
 use std::path::{Path, PathBuf};
 
-use flow_core::io::CheckpointError;
-use flow_core::nn::{Module, Param, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer, Schedule, clip_grad_norm};
-use flow_core::{Tensor, grad};
-use rand::SeedableRng;
+use flow_core::Tensor;
+use flow_core::nn::Module;
+use flow_core::optim::Schedule;
+use flow_core::train::Trainer as Engine;
+
+use crate::bijection::Bijection;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
@@ -86,48 +87,22 @@ impl TrainConfig {
     }
 }
 
-/// The random stream of step `step` of a run with seed `seed`.
-pub fn step_rng(seed: u64, step: u64) -> Xoshiro256PlusPlus {
-    // seed_from_u64 expands its input with SplitMix64, so nearby inputs give unrelated streams.
-    Xoshiro256PlusPlus::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step)
-}
+/// The random stream of step `step` of a run with seed `seed` (the engine's, see
+/// [`flow_core::train::step_rng`]).
+pub use flow_core::train::step_rng;
 
-/// What turned non-finite.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NonFinite {
-    /// The loss.
-    Loss,
-    /// The gradient norm.
-    GradientNorm,
-}
+pub use flow_core::train::{NonFinite, TrainError};
 
-impl std::fmt::Display for NonFinite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NonFinite::Loss => "loss",
-            NonFinite::GradientNorm => "gradient norm",
-        })
+impl TrainConfig {
+    /// The engine's config for this run (Adam at `learning_rate`, the schedule, clipping,
+    /// the seed; stop at the first non-finite step).
+    pub fn engine(&self) -> flow_core::train::TrainConfig {
+        let mut c = flow_core::train::TrainConfig::new(self.steps, self.learning_rate)
+            .with_schedule(self.schedule.clone())
+            .with_seed(self.seed);
+        c.clip_grad_norm = self.max_grad_norm;
+        c
     }
-}
-
-/// Why training stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// A NaN or infinity appeared; the model keeps the parameters of the last good step and
-    /// the last checkpoint on disk (if any) is left untouched.
-    #[error("non-finite {quantity} at step {step}; last good checkpoint: {}",
-        last_checkpoint.as_ref().map_or_else(|| "none".to_string(), |p| p.display().to_string()))]
-    NonFiniteAt {
-        /// The step (0-based) whose loss or gradient was non-finite.
-        step: u64,
-        /// What was non-finite.
-        quantity: NonFinite,
-        /// The last checkpoint written by this run, if any.
-        last_checkpoint: Option<PathBuf>,
-    },
-    /// Writing or reading a checkpoint failed.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
 }
 
 /// One step's record.
@@ -141,16 +116,12 @@ pub struct StepRecord {
     pub grad_norm: f64,
 }
 
-/// Runs optimiser steps on a [`Flow`] for any loss (see the module docs).
+/// Runs optimiser steps on a [`Flow`] for any loss: the workspace's one training loop
+/// ([`flow_core::train::Trainer`]) over the flow's parameters, with the flow's fixed buffers
+/// (permutations, rotations) stored in and checked against every checkpoint.
 pub struct Trainer<'a> {
     flow: &'a Flow,
-    params: Vec<Param>,
-    optimizer: Adam,
-    config: TrainConfig,
-    step: u64,
-    checkpoints: Option<(PathBuf, u64)>,
-    last_checkpoint: Option<PathBuf>,
-    history: Vec<StepRecord>,
+    engine: Engine,
 }
 
 impl<'a> Trainer<'a> {
@@ -158,67 +129,82 @@ impl<'a> Trainer<'a> {
     pub fn new(flow: &'a Flow, config: TrainConfig) -> Trainer<'a> {
         Trainer {
             flow,
-            params: flow.parameters(),
-            optimizer: Adam::new(AdamConfig::new(config.learning_rate)),
-            config,
-            step: 0,
-            checkpoints: None,
-            last_checkpoint: None,
-            history: Vec::new(),
+            engine: Self::engine(flow, config.engine()),
         }
     }
 
-    /// Writes a checkpoint to `path` (atomically) every `every` steps.
-    pub fn with_checkpoints(mut self, path: impl Into<PathBuf>, every: u64) -> Trainer<'a> {
-        self.checkpoints = Some((path.into(), every.max(1)));
-        self
+    fn engine(flow: &Flow, config: flow_core::train::TrainConfig) -> Engine {
+        Engine::new(flow.parameters(), config).with_buffers(flow.buffers())
     }
 
-    /// Continues the run stored at `path`: restores parameters, optimiser state and step.
+    /// Writes a checkpoint to `path` (atomically) every `every` steps and after the last.
+    pub fn with_checkpoints(self, path: impl Into<PathBuf>, every: u64) -> Trainer<'a> {
+        let config = self.engine.config().clone().with_checkpoint(path, every);
+        Trainer {
+            flow: self.flow,
+            engine: Self::engine(self.flow, config),
+        }
+    }
+
+    /// Continues the run stored at `path`: restores parameters, optimiser state, step and
+    /// curves (see [`flow_core::train::Trainer::resume_from`]). Nothing changes on error.
     ///
     /// # Errors
-    /// [`TrainError::Checkpoint`] if the file is unreadable or does not fit the model.
+    /// [`TrainError::Checkpoint`] if the file is unreadable or does not fit the model;
+    /// [`TrainError::Resume`] naming the field if it contradicts the config or the buffers.
     pub fn resume(
         flow: &'a Flow,
         config: TrainConfig,
         path: impl AsRef<Path>,
     ) -> Result<Trainer<'a>, TrainError> {
         let mut trainer = Trainer::new(flow, config);
-        let ck = flow_core::io::Checkpoint::load(path.as_ref())?;
-        trainer.step = checkpointing::restore_training(&ck, flow, &mut trainer.optimizer)?;
-        trainer.last_checkpoint = Some(path.as_ref().to_path_buf());
+        trainer.engine.resume_from(path.as_ref())?;
         Ok(trainer)
     }
 
     /// Steps completed.
     pub fn step(&self) -> u64 {
-        self.step
+        self.engine.step()
     }
 
-    /// Records of the steps run by this trainer (not those before a resume).
-    pub fn history(&self) -> &[StepRecord] {
-        &self.history
+    /// Records of every step of the run (after a resume, the earlier ones too).
+    pub fn history(&self) -> Vec<StepRecord> {
+        let c = self.engine.curves();
+        c.loss
+            .iter()
+            .zip(&c.grad_norm)
+            .enumerate()
+            .map(|(i, (&loss, &grad_norm))| StepRecord {
+                step: i as u64,
+                loss,
+                grad_norm,
+            })
+            .collect()
+    }
+
+    /// The underlying engine (curves, config, best parameters).
+    pub fn engine_ref(&self) -> &Engine {
+        &self.engine
     }
 
     /// Saves the full training state (atomically).
     ///
     /// # Errors
-    /// [`CheckpointError::Io`] if the file cannot be written.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
-        checkpointing::training_checkpoint(self.flow, &self.optimizer, self.step, self.config.seed)
-            .save(path)
+    /// [`TrainError::Checkpoint`] if the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), TrainError> {
+        self.engine.save(path.as_ref(), 0.0)
     }
 
     /// Runs until `config.steps`; `loss(flow, rng)` returns the scalar loss of one step.
     ///
     /// # Errors
-    /// [`TrainError::NonFiniteAt`] at the first non-finite loss or gradient (the model keeps
+    /// [`TrainError::NonFinite`] at the first non-finite loss or gradient (the model keeps
     /// the last good parameters); [`TrainError::Checkpoint`] if a checkpoint write fails.
     pub fn run(
         &mut self,
         loss: impl FnMut(&Flow, &mut Xoshiro256PlusPlus) -> Tensor,
     ) -> Result<(), TrainError> {
-        self.run_until(self.config.steps, loss)
+        self.run_until(u64::MAX, loss)
     }
 
     /// Runs until `until` steps are complete (at most `config.steps`).
@@ -230,51 +216,8 @@ impl<'a> Trainer<'a> {
         until: u64,
         mut loss: impl FnMut(&Flow, &mut Xoshiro256PlusPlus) -> Tensor,
     ) -> Result<(), TrainError> {
-        let until = until.min(self.config.steps);
-        while self.step < until {
-            let s = self.step;
-            let mut rng = step_rng(self.config.seed, s);
-            let lr = self
-                .config
-                .schedule
-                .learning_rate(self.config.learning_rate, s);
-            self.optimizer.set_learning_rate(lr);
-            let l = loss(self.flow, &mut rng);
-            let value = l.item();
-            if !value.is_finite() {
-                return Err(self.non_finite(s, NonFinite::Loss));
-            }
-            let vals = values(&self.params);
-            let grads = grad(&l, &vals.iter().collect::<Vec<_>>());
-            let (grads, norm) = match self.config.max_grad_norm {
-                Some(max) => clip_grad_norm(&grads, max),
-                None => clip_grad_norm(&grads, f64::INFINITY),
-            };
-            if !norm.is_finite() {
-                return Err(self.non_finite(s, NonFinite::GradientNorm));
-            }
-            self.optimizer.step(&self.params, &grads);
-            self.step += 1;
-            self.history.push(StepRecord {
-                step: s,
-                loss: value,
-                grad_norm: norm,
-            });
-            if let Some((path, every)) = &self.checkpoints
-                && self.step.is_multiple_of(*every)
-            {
-                self.save(path)?;
-                self.last_checkpoint = Some(path.clone());
-            }
-        }
+        let flow = self.flow;
+        self.engine.fit_until(until, |_, rng| loss(flow, rng))?;
         Ok(())
-    }
-
-    fn non_finite(&self, step: u64, quantity: NonFinite) -> TrainError {
-        TrainError::NonFiniteAt {
-            step,
-            quantity,
-            last_checkpoint: self.last_checkpoint.clone(),
-        }
     }
 }
