@@ -18,17 +18,8 @@ pub enum TradeError {
         /// The optimiser step (0 before training).
         step: u64,
     },
-    /// The loss or its gradient norm was not finite at `step`; parameters keep their last
-    /// good values (the step is not applied).
-    #[error("non-finite {what} at step {step}")]
-    NonFiniteStep {
-        /// "loss" or "gradient norm".
-        what: &'static str,
-        /// The optimiser step.
-        step: u64,
-    },
     /// The training loop stopped (non-finite loss or gradient, checkpoint failure); the model
     /// keeps the last good parameters.
     #[error(transparent)]
-    Train(#[from] flow_coupling::TrainError),
+    Train(#[from] flow_core::train::TrainError),
 }

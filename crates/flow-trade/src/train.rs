@@ -7,16 +7,16 @@
 //! - [`nll_step`]: NLL at `c₀` only (with a latent `N(0, cI)` this is the "NLL + latent
 //!   temperature scaling" baseline when the flow is unconditional).
 //!
-//! The loop mirrors the planned `flow_core::train` engine (per-step RNG streams, Adam with a
-//! cosine schedule, gradient clipping, stop on non-finite values keeping the last good
-//! parameters); switching to the engine changes only [`optimize`].
+//! Every objective runs on the workspace's training engine `flow_core::train` through
+//! [`optimize`] (per-step RNG streams, Adam with a cosine schedule, gradient clipping, stop on
+//! non-finite values keeping the last good parameters).
 
+use flow_core::Tensor;
 use flow_core::nn::Module;
-use flow_core::nn::{Param, values};
-use flow_core::optim::{Adam, AdamConfig, Optimizer, Schedule, clip_grad_norm};
-use flow_core::{Tensor, grad};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{Rng, RngExt, SeedableRng};
+use flow_core::nn::Param;
+use flow_core::optim::Schedule;
+use flow_core::train::{StepLoss, StepRng, TrainConfig, Trainer};
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TradeError;
@@ -38,48 +38,46 @@ pub struct LoopConfig {
     pub seed: u64,
 }
 
-/// The RNG stream of step `s` of a run seeded `seed`.
-pub fn step_rng(seed: u64, step: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
+/// The report of a training run: the engine's curves (loss, gradient norm, and for TRADE the
+/// terms `boundary`, `residual` and `lambda`).
+pub type Curves = flow_core::train::Curves;
 
-/// Runs `steps` Adam steps on `params` with the loss `loss(step, rng)`; returns the loss curve.
+/// Runs `config.steps` steps of `flow_core::train` (Adam, cosine decay to 0, gradient
+/// clipping, per-step RNG streams) on `params` with the loss `loss(step, rng)`.
 ///
 /// # Errors
-/// [`TradeError::NonFiniteStep`] at the first non-finite loss or gradient norm (that step is
-/// not applied); any error `loss` returns (e.g. a non-finite SNIS weight with its `c`).
+/// An error `loss` returns (e.g. a non-finite SNIS weight, with its `c` and step): training
+/// stops there and the model keeps the parameters from before that step;
+/// [`TradeError::Train`] when the engine stops on a non-finite loss or gradient.
 pub fn optimize(
     params: &[Param],
     config: &LoopConfig,
-    mut loss: impl FnMut(u64, &mut Xoshiro256PlusPlus) -> Result<Tensor, TradeError>,
-) -> Result<Vec<f64>, TradeError> {
-    let mut adam = Adam::new(AdamConfig::new(config.learning_rate));
-    let schedule = Schedule::Cosine {
-        total_steps: config.steps,
-        final_factor: 0.0,
-    };
-    let mut curve = Vec::with_capacity(config.steps as usize);
-    for step in 0..config.steps {
-        let mut rng = step_rng(config.seed, step);
-        adam.set_learning_rate(schedule.learning_rate(config.learning_rate, step));
-        let l = loss(step, &mut rng)?;
-        let value = l.item();
-        if !value.is_finite() {
-            return Err(TradeError::NonFiniteStep { what: "loss", step });
+    mut loss: impl FnMut(u64, &mut StepRng) -> Result<StepLoss, TradeError>,
+) -> Result<Curves, TradeError> {
+    let tc = TrainConfig::new(config.steps, config.learning_rate)
+        .with_schedule(Schedule::Cosine {
+            total_steps: config.steps,
+            final_factor: 0.0,
+        })
+        .with_clip_grad_norm(config.clip)
+        .with_seed(config.seed);
+    let mut trainer = Trainer::new(params.to_vec(), tc);
+    let mut failure: Option<TradeError> = None;
+    let anchor = params.first().map(|p| p.get());
+    let result = trainer.fit(|step, rng| match loss(step, rng) {
+        Ok(l) => l,
+        Err(e) => {
+            failure = Some(e);
+            // A NaN loss on the graph makes the engine stop without applying the step.
+            let a = anchor.as_ref().expect("optimize: no parameters");
+            StepLoss::new(a.sum_all().mul_scalar(f64::NAN))
         }
-        let vals = values(params);
-        let grads = grad(&l, &vals.iter().collect::<Vec<_>>());
-        let (grads, norm) = clip_grad_norm(&grads, config.clip);
-        if !norm.is_finite() {
-            return Err(TradeError::NonFiniteStep {
-                what: "gradient norm",
-                step,
-            });
-        }
-        adam.step(params, &grads);
-        curve.push(value);
+    });
+    match (result, failure) {
+        (_, Some(e)) => Err(e),
+        (Ok(report), None) => Ok(report.curves),
+        (Err(e), None) => Err(TradeError::Train(e)),
     }
-    Ok(curve)
 }
 
 /// A random minibatch of `n` rows of `data`.
@@ -167,6 +165,7 @@ impl TradeConfig {
 }
 
 /// Mutable state of a TRADE run: the grid with its table and loss averages.
+#[derive(Clone, Debug)]
 pub struct TradeState {
     /// The grid.
     pub grid: ExpectationGrid,
@@ -189,7 +188,7 @@ fn boundary_loss(
     data: Option<&Tensor>,
     boundary: Boundary,
     batch: usize,
-    rng: &mut Xoshiro256PlusPlus,
+    rng: &mut StepRng,
 ) -> Tensor {
     match (boundary, data) {
         (Boundary::Nll, Some(d)) => nll_boundary(model, &minibatch(d, batch, rng), family.c0()),
@@ -215,12 +214,13 @@ pub fn trade_step(
     state: &mut TradeState,
     step: u64,
     steps: u64,
-    rng: &mut Xoshiro256PlusPlus,
-) -> Result<Tensor, TradeError> {
+    rng: &mut StepRng,
+) -> Result<StepLoss, TradeError> {
     let b = boundary_loss(model, family, data, config.boundary, config.batch, rng);
     let lambda = config.pde_lambda(step, steps);
     if lambda == 0.0 {
-        return Ok(b);
+        let bv = b.item();
+        return Ok(StepLoss::new(b).with_term("boundary", bv));
     }
     let grid = &mut state.grid;
     let since = step - (config.pde_start * steps as f64).ceil() as u64;
@@ -254,7 +254,12 @@ pub fn trade_step(
     }
     let terms = residual_terms(model, &x, &c, &target, config.huber_delta);
     grid.update_losses(&idx, &terms.detach().to_vec_f64(), config.alpha_loss);
-    Ok(b.add(&terms.mean_all().mul_scalar(lambda)))
+    let r = terms.mean_all();
+    let (bv, rv) = (b.item(), r.item());
+    Ok(StepLoss::new(b.add(&r.mul_scalar(lambda)))
+        .with_term("boundary", bv)
+        .with_term("residual", rv)
+        .with_term("lambda", lambda))
 }
 
 /// The reverse-KL-across-c baseline: `mean[log q_θ(x|c) + E(x, c)]`, `x ~ q_θ(·|c)`, with
@@ -263,7 +268,7 @@ pub fn reverse_kl_step(
     model: &ParamFlow,
     family: &Family,
     batch: usize,
-    rng: &mut Xoshiro256PlusPlus,
+    rng: &mut StepRng,
 ) -> Tensor {
     let (lo, hi) = family.range();
     let cs: Vec<f64> = (0..batch)
@@ -279,7 +284,7 @@ pub fn nll_step(
     data: &Tensor,
     c0: f64,
     batch: usize,
-    rng: &mut Xoshiro256PlusPlus,
+    rng: &mut StepRng,
 ) -> Tensor {
     nll_boundary(model, &minibatch(data, batch, rng), c0)
 }
@@ -295,7 +300,7 @@ pub fn fit_trade(
     data: Option<&Tensor>,
     loop_cfg: &LoopConfig,
     config: &TradeConfig,
-) -> Result<(Vec<f64>, TradeState), TradeError> {
+) -> Result<(Curves, TradeState), TradeError> {
     config.validate()?;
     if config.boundary == Boundary::Nll && data.is_none() {
         return Err(TradeError::Config(
@@ -319,9 +324,9 @@ pub fn fit_reverse_kl(
     family: &Family,
     batch: usize,
     loop_cfg: &LoopConfig,
-) -> Result<Vec<f64>, TradeError> {
+) -> Result<Curves, TradeError> {
     optimize(&model.parameters(), loop_cfg, |_, rng| {
-        Ok(reverse_kl_step(model, family, batch, rng))
+        Ok(StepLoss::new(reverse_kl_step(model, family, batch, rng)))
     })
 }
 
@@ -336,8 +341,8 @@ pub fn fit_nll(
     c0: f64,
     batch: usize,
     loop_cfg: &LoopConfig,
-) -> Result<Vec<f64>, TradeError> {
+) -> Result<Curves, TradeError> {
     optimize(&model.parameters(), loop_cfg, |_, rng| {
-        Ok(nll_step(model, data, c0, batch, rng))
+        Ok(StepLoss::new(nll_step(model, data, c0, batch, rng)))
     })
 }
