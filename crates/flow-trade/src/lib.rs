@@ -21,6 +21,7 @@
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
 
+pub mod continuous;
 pub mod error;
 pub mod exact;
 pub mod family;

@@ -19,6 +19,7 @@ use flow_core::train::{StepLoss, StepRng, TrainConfig, Trainer};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
+use crate::continuous::{Widening, continuous_residual};
 use crate::error::TradeError;
 use crate::family::{Family, c_vec};
 use crate::flow::ParamFlow;
@@ -125,6 +126,19 @@ pub struct TradeConfig {
     pub epsilon: f64,
     /// Huber threshold δ.
     pub huber_delta: f64,
+    /// How `c` is sampled: the cached grid (default) or fresh SNIS on a widening interval.
+    #[serde(default)]
+    pub sampler: Sampler,
+}
+
+/// How TRADE samples the parameter and estimates `E_c[A]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Sampler {
+    /// Log-spaced grid with an EMA-refreshed `E_c[A]` table and causality weights.
+    #[default]
+    Grid,
+    /// Fresh SNIS at a few `c` per step on a widening interval ([`crate::continuous`]).
+    Continuous(Widening),
 }
 
 impl TradeConfig {
@@ -222,6 +236,23 @@ pub fn trade_step(
         let bv = b.item();
         return Ok(StepLoss::new(b).with_term("boundary", bv));
     }
+    if let Sampler::Continuous(w) = &config.sampler {
+        let t0 = (config.pde_start * steps as f64).ceil();
+        let progress = (step as f64 - t0) / (steps as f64 - t0).max(1.0);
+        let cs = w.draw(family.c0(), family.range(), progress, rng);
+        let points = config.residual_batch.div_ceil(cs.len());
+        let r = continuous_residual(
+            model,
+            family,
+            &cs,
+            points,
+            config.snis_samples,
+            config.huber_delta,
+            step,
+            rng,
+        )?;
+        return Ok(finish(b, r, lambda));
+    }
     let grid = &mut state.grid;
     let since = step - (config.pde_start * steps as f64).ceil() as u64;
     if grid.table().is_none() || since.is_multiple_of(config.refresh_every) {
@@ -254,12 +285,16 @@ pub fn trade_step(
     }
     let terms = residual_terms(model, &x, &c, &target, config.huber_delta);
     grid.update_losses(&idx, &terms.detach().to_vec_f64(), config.alpha_loss);
-    let r = terms.mean_all();
+    Ok(finish(b, terms.mean_all(), lambda))
+}
+
+/// `boundary + λ · residual` with its terms recorded.
+fn finish(b: Tensor, r: Tensor, lambda: f64) -> StepLoss {
     let (bv, rv) = (b.item(), r.item());
-    Ok(StepLoss::new(b.add(&r.mul_scalar(lambda)))
+    StepLoss::new(b.add(&r.mul_scalar(lambda)))
         .with_term("boundary", bv)
         .with_term("residual", rv)
-        .with_term("lambda", lambda))
+        .with_term("lambda", lambda)
 }
 
 /// The reverse-KL-across-c baseline: `mean[log q_θ(x|c) + E(x, c)]`, `x ~ q_θ(·|c)`, with

@@ -13,7 +13,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 fn randomize(model: &ParamFlow, scale: f64, rng: &mut Xoshiro256PlusPlus) {
     for p in model.parameters() {
         let v = p.get();
-        p.set(v.add(&Tensor::randn(&v.shape(), DType::F64, rng).mul_scalar(scale)));
+        p.set(v.add(&Tensor::randn(v.shape(), DType::F64, rng).mul_scalar(scale)));
     }
 }
 
@@ -110,7 +110,7 @@ fn residual_gradient_in_theta_matches_finite_difference() {
             let bump = |s: f64| {
                 let mut v = base.to_vec_f64();
                 v[j] += s;
-                p.set(Tensor::from_vec(v, &base.shape()));
+                p.set(Tensor::from_vec(v, base.shape()));
                 let l = no_grad(|| loss().item());
                 p.set(base.clone());
                 l

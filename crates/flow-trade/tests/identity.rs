@@ -81,7 +81,7 @@ fn identity_on_the_double_well() {
 fn randomize(model: &ParamFlow, scale: f64, rng: &mut Xoshiro256PlusPlus) {
     for p in model.parameters() {
         let v = p.get();
-        p.set(v.add(&Tensor::randn(&v.shape(), DType::F64, rng).mul_scalar(scale)));
+        p.set(v.add(&Tensor::randn(v.shape(), DType::F64, rng).mul_scalar(scale)));
     }
 }
 

@@ -4,7 +4,7 @@
 use flow_core::{DType, Tensor};
 use flow_data::energy::{DiagonalGaussian, Energy, Parameter, Tempered};
 use flow_trade::metrics::forward_kl;
-use flow_trade::train::{Boundary, LoopConfig, TradeConfig, fit_trade};
+use flow_trade::train::{Boundary, LoopConfig, Sampler, TradeConfig, fit_trade};
 use flow_trade::{Family, ParamFlowConfig, TradeError};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -24,6 +24,7 @@ fn small_trade(boundary: Boundary) -> TradeConfig {
         alpha_loss: 0.9,
         epsilon: 0.1,
         huber_delta: 1.0,
+        sampler: Sampler::Grid,
     }
 }
 
