@@ -14,17 +14,27 @@
 //!   ([`snis`]) cached on a log-spaced grid with EMA refresh ([`grid`]).
 //!
 //! Modules: [`family`] (the target family and its parameter derivative `A`), [`flow`] (the
-//! parameter-aware flow), [`snis`], [`grid`] (E_c[A] table and causality weights), [`loss`]
-//! (Huber, boundary, residual), [`free_energy`] (thermodynamic integration), [`train`] (TRADE
-//! and the baselines on one loop), [`metrics`].
+//! parameter-aware flow), [`snis`], [`grid`] (E_c[A] table and causality weights),
+//! [`continuous`] (the widening c-schedule with fresh SNIS), [`loss`] (Huber, boundary,
+//! residual), [`free_energy`] (thermodynamic integration), [`train`] (TRADE and the baselines
+//! on `flow_core::train`), [`metrics`] (forward KL, ESS, energy-free residual, self-consistency
+//! KL), [`exact`] (exact double-well samples and E_T[A] by quadrature).
+//!
+//! [`adaptive`] holds the PINN-style adaptive weights of the two terms.
+//!
+//! Not here yet (issue 16): the Lightning-path adaptive weights, the energy-free training
+//! variant (its residual exists as a metric), the NLL + reverse KL and reweighting baselines,
+//! and the GMM-6, multi-well, φ⁴ and two-moons experiments.
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
 
+pub mod adaptive;
 pub mod continuous;
 pub mod error;
 pub mod exact;
 pub mod family;
+pub mod fit;
 pub mod flow;
 pub mod free_energy;
 pub mod grid;

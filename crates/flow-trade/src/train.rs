@@ -11,17 +11,19 @@
 //! [`optimize`] (per-step RNG streams, Adam with a cosine schedule, gradient clipping, stop on
 //! non-finite values keeping the last good parameters).
 
-use flow_core::Tensor;
 use flow_core::nn::Module;
 use flow_core::nn::Param;
 use flow_core::optim::Schedule;
 use flow_core::train::{StepLoss, StepRng, TrainConfig, Trainer};
+use flow_core::{Tensor, grad};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
+use crate::adaptive::{AdaptiveConfig, AdaptiveWeights};
 use crate::continuous::{Widening, continuous_residual};
 use crate::error::TradeError;
 use crate::family::{Family, c_vec};
+pub use crate::fit::{fit_nll, fit_reverse_kl, fit_trade};
 use crate::flow::ParamFlow;
 use crate::grid::ExpectationGrid;
 use crate::loss::{nll_boundary, residual_target, residual_terms, reverse_kl_at};
@@ -129,6 +131,9 @@ pub struct TradeConfig {
     /// How `c` is sampled: the cached grid (default) or fresh SNIS on a widening interval.
     #[serde(default)]
     pub sampler: Sampler,
+    /// Adaptive weighting of the residual against the boundary (`None`: fixed weight).
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveConfig>,
 }
 
 /// How TRADE samples the parameter and estimates `E_c[A]`.
@@ -183,6 +188,8 @@ impl TradeConfig {
 pub struct TradeState {
     /// The grid.
     pub grid: ExpectationGrid,
+    /// The adaptive weights (updated only with [`TradeConfig::adaptive`]).
+    pub weights: AdaptiveWeights,
 }
 
 impl TradeState {
@@ -191,6 +198,7 @@ impl TradeState {
         let (lo, hi) = family.range();
         TradeState {
             grid: ExpectationGrid::new(lo, hi, config.grid_points, family.c0()),
+            weights: AdaptiveWeights::default(),
         }
     }
 }
@@ -251,6 +259,7 @@ pub fn trade_step(
             step,
             rng,
         )?;
+        let lambda = adapt(model, config, state, &b, &r, lambda, step);
         return Ok(finish(b, r, lambda));
     }
     let grid = &mut state.grid;
@@ -285,7 +294,38 @@ pub fn trade_step(
     }
     let terms = residual_terms(model, &x, &c, &target, config.huber_delta);
     grid.update_losses(&idx, &terms.detach().to_vec_f64(), config.alpha_loss);
-    Ok(finish(b, terms.mean_all(), lambda))
+    let r = terms.mean_all();
+    let lambda = adapt(model, config, state, &b, &r, lambda, step);
+    Ok(finish(b, r, lambda))
+}
+
+/// The residual weight after the adaptive update (if configured): `λ(step) · λ_r/λ_b`, with
+/// the two gradient norms measured every `every` steps.
+fn adapt(
+    model: &ParamFlow,
+    config: &TradeConfig,
+    state: &mut TradeState,
+    b: &Tensor,
+    r: &Tensor,
+    lambda: f64,
+    step: u64,
+) -> f64 {
+    let Some(a) = &config.adaptive else {
+        return lambda;
+    };
+    if step.is_multiple_of(a.every.max(1)) {
+        let vals: Vec<Tensor> = model.parameters().iter().map(|p| p.get()).collect();
+        let refs: Vec<&Tensor> = vals.iter().collect();
+        let norm = |t: &Tensor| {
+            grad(t, &refs)
+                .iter()
+                .map(|g| g.square().sum_all().item())
+                .sum::<f64>()
+                .sqrt()
+        };
+        state.weights.update(norm(b), norm(r), a.alpha);
+    }
+    lambda * state.weights.ratio()
 }
 
 /// `boundary + λ · residual` with its terms recorded.
@@ -322,62 +362,4 @@ pub fn nll_step(
     rng: &mut StepRng,
 ) -> Tensor {
     nll_boundary(model, &minibatch(data, batch, rng), c0)
-}
-
-/// Trains `model` with TRADE (grid variant); returns the loss curve and the final state
-/// (its grid holds the `E_c[A]` table for the free-energy curve).
-///
-/// # Errors
-/// [`TradeError::Config`] for a bad configuration; otherwise as [`optimize`].
-pub fn fit_trade(
-    model: &ParamFlow,
-    family: &Family,
-    data: Option<&Tensor>,
-    loop_cfg: &LoopConfig,
-    config: &TradeConfig,
-) -> Result<(Curves, TradeState), TradeError> {
-    config.validate()?;
-    if config.boundary == Boundary::Nll && data.is_none() {
-        return Err(TradeError::Config(
-            "the NLL boundary needs data at c0".into(),
-        ));
-    }
-    let mut state = TradeState::new(family, config);
-    let steps = loop_cfg.steps;
-    let curve = optimize(&model.parameters(), loop_cfg, |step, rng| {
-        trade_step(model, family, data, config, &mut state, step, steps, rng)
-    })?;
-    Ok((curve, state))
-}
-
-/// Trains `model` by reverse KL across `c` (baseline).
-///
-/// # Errors
-/// As [`optimize`].
-pub fn fit_reverse_kl(
-    model: &ParamFlow,
-    family: &Family,
-    batch: usize,
-    loop_cfg: &LoopConfig,
-) -> Result<Curves, TradeError> {
-    optimize(&model.parameters(), loop_cfg, |_, rng| {
-        Ok(StepLoss::new(reverse_kl_step(model, family, batch, rng)))
-    })
-}
-
-/// Trains `model` by NLL at `c₀` only (baseline; with an unconditional flow and latent
-/// `N(0, cI)` this is "NLL + latent temperature scaling").
-///
-/// # Errors
-/// As [`optimize`].
-pub fn fit_nll(
-    model: &ParamFlow,
-    data: &Tensor,
-    c0: f64,
-    batch: usize,
-    loop_cfg: &LoopConfig,
-) -> Result<Curves, TradeError> {
-    optimize(&model.parameters(), loop_cfg, |_, rng| {
-        Ok(StepLoss::new(nll_step(model, data, c0, batch, rng)))
-    })
 }

@@ -25,6 +25,7 @@ fn small_trade(boundary: Boundary) -> TradeConfig {
         epsilon: 0.1,
         huber_delta: 1.0,
         sampler: Sampler::Grid,
+        adaptive: None,
     }
 }
 
@@ -139,4 +140,34 @@ fn configuration_errors_are_typed() {
         fit_trade(&model, &fam, None, &lc, &bad),
         Err(TradeError::Config(_))
     ));
+}
+
+/// With adaptive weights the run still trains and the weights move off their initial values
+/// (the residual's gradient norm differs from the boundary's).
+#[test]
+fn adaptive_weights_are_updated_during_training() {
+    let g = DiagonalGaussian {
+        mean: vec![0.0, 0.0],
+        std: vec![1.0, 0.5],
+    };
+    let fam = Family::new(Box::new(Tempered::temperature(g)), 1.0, 0.4, 1.5).unwrap();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let model = ParamFlowConfig::affine(2, 2, &[8]).build(DType::F64, &mut rng);
+    let lc = LoopConfig {
+        steps: 40,
+        learning_rate: 1e-2,
+        clip: 3.0,
+        seed: 0,
+    };
+    let mut cfg = small_trade(Boundary::ReverseKl);
+    cfg.adaptive = Some(flow_trade::adaptive::AdaptiveConfig {
+        every: 5,
+        alpha: 0.5,
+    });
+    let (curves, state) = fit_trade(&model, &fam, None, &lc, &cfg).unwrap();
+    assert_ne!(
+        state.weights,
+        flow_trade::adaptive::AdaptiveWeights::default()
+    );
+    assert!(curves.loss.iter().all(|l| l.is_finite()));
 }

@@ -170,6 +170,7 @@ impl Experiment for TradeDoubleWell {
                 epsilon: 5.0,
                 huber_delta: 1.0,
                 sampler: Sampler::Grid,
+                adaptive: None,
             },
             continuous: Widening {
                 params_per_step: 4,
@@ -280,7 +281,7 @@ impl Experiment for TradeDoubleWell {
                     per_seed.join("; ")
                 ),
                 format!(
-                    "Every method: the same conditional affine flow ({} blocks, subnets {:?}, SiLU, latent N(0, T·I), log T fed to every subnet), Adam lr {} with cosine decay, {} steps, clip {}, batch {}; the latent-scaling baseline is the same flow without the condition. TRADE: NLL at T = 1 plus the Huber residual ∂_T log q − (Ê_T[A] − A) with A = −u/T², ramped in from {:.0}% to {:.0}% of the run, on a {}-point log grid with SNIS ({} flow samples per point, refreshed every {} steps, EMA {}). Forward KL uses {} exact samples per T and the exact log Z(T) by quadrature. Timings are on a shared machine.",
+                    "Every method: the same conditional affine flow ({} blocks, subnets {:?}, SiLU, latent N(0, T·I), log T fed to every subnet), Adam lr {} with cosine decay, {} steps, clip {}, batch {}; the latent-scaling baseline is the same flow without the condition. TRADE: NLL at T = 1 plus the Huber residual ∂_T log q − (Ê_T[A] − A) with A = −u/T², ramped in from {:.0}% to {:.0}% of the run, on a {}-point log grid with SNIS ({} flow samples per point, refreshed every {} steps, EMA {}), causality ε = {}, Huber δ = {}, residual weight {}; the continuous variant draws {} values of T per step (T = 1 among them) on an interval widening log-linearly to the full range by {:.0}% of the residual phase, with fresh SNIS at each. Forward KL uses {} exact samples per T and the exact log Z(T) by quadrature. Timings are on a shared machine.",
                     p.blocks,
                     p.hidden,
                     p.learning_rate,
@@ -293,6 +294,11 @@ impl Experiment for TradeDoubleWell {
                     p.trade.snis_samples,
                     p.trade.refresh_every,
                     p.trade.alpha_ex,
+                    p.trade.epsilon,
+                    p.trade.huber_delta,
+                    p.trade.pde_weight,
+                    p.continuous.params_per_step,
+                    100.0 * p.continuous.widen_full,
                     p.test
                 ),
             ],
