@@ -24,6 +24,7 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::manifold::MfffSo3),
         Box::new(experiments::manifold::MfffTorus),
         Box::new(experiments::manifold::MfffPoincare),
+        Box::new(experiments::trade::TradeDoubleWell),
         Box::new(experiments::theory::WhiteningDepth),
         Box::new(experiments::theory::GaussianizationLayers),
         Box::new(experiments::theory::VolumePreservingFloor),

@@ -9,3 +9,4 @@ pub mod landscape;
 pub mod manifold;
 pub mod reject;
 pub mod theory;
+pub mod trade;
