@@ -102,7 +102,7 @@ impl ReproduceArgs {
 /// Options of `flows list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Also print each experiment's claim and its preset in this mode (quick, full or test).
+    /// Also print each experiment's claim and its preset in this mode (quick, full or smoke).
     #[arg(long, value_enum)]
     pub presets: Option<Mode>,
 }

@@ -11,7 +11,10 @@ use crate::paper::PaperId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// Tiny sizes for the test suite: seconds for the whole registry.
+    /// Tiny sizes for the test suite: seconds for the whole registry. Selected by `--smoke`
+    /// and named `smoke` in `flows list --presets` and result files (`test` is still read).
+    #[serde(rename = "smoke", alias = "test")]
+    #[value(name = "smoke", alias = "test")]
     Test,
     /// The default: the whole report in minutes on 2 cores.
     Quick,

@@ -18,8 +18,8 @@ use crate::paper::PaperId;
 use crate::registry;
 use crate::report::{self, Entry, RunInfo, Status};
 
-/// Default output folder.
-pub const DEFAULT_OUT: &str = "report";
+/// Default output folder (the one the README opens).
+pub const DEFAULT_OUT: &str = "reports";
 
 /// Sub-folder of the output folder with per-run scratch state (training checkpoints) that
 /// lets an interrupted run resume; removed once a result is stored.
