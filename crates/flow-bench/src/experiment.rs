@@ -48,6 +48,11 @@ pub trait Experiment: Send + Sync {
     fn claim(&self) -> &'static str;
     /// The typed preset for `mode`, serialised (see [`preset_value`]). The cache key hashes it.
     fn preset(&self, mode: Mode) -> serde_json::Value;
+    /// Lower bounds of count fields this experiment's code needs beyond the generic ranges of
+    /// [`crate::validate`] (checked before anything runs).
+    fn preset_limits(&self) -> &'static [crate::validate::PresetLimit] {
+        &[]
+    }
     /// Bump when the experiment's code changes its numbers, to invalidate cached results.
     fn version(&self) -> u32 {
         1

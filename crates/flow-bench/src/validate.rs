@@ -28,11 +28,23 @@ pub struct PresetError {
     pub allowed: String,
 }
 
+/// A lower bound of a count field that one experiment's code needs beyond the generic one
+/// (e.g. a fit that needs two rows), from [`Experiment::preset_limits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PresetLimit {
+    /// The field name, wherever it appears in the preset.
+    pub field: &'static str,
+    /// The smallest value accepted.
+    pub min: u64,
+    /// The largest value accepted ([`MAX_COUNT`] where only the generic bound applies).
+    pub max: u64,
+}
+
 /// One check a field's value must pass.
 #[derive(Clone, Copy, Debug)]
 enum Allowed {
-    /// An integer (or each integer of an array) in `min..=MAX_COUNT`.
-    Count { min: u64 },
+    /// An integer (or each integer of an array) in `min..=max`.
+    Count { min: u64, max: u64 },
     /// A count whose memory is about `bytes` per unit raised to `power` (a grid side holds
     /// `grid²` cells); bounded by the available memory.
     Size { bytes: f64, power: i32 },
@@ -69,7 +81,10 @@ const NON_NEGATIVE: Allowed = real(0.0, false, f64::MAX, false);
 const FRACTION: Allowed = real(0.0, true, 1.0, true);
 const LEARNING_RATE: Allowed = real(0.0, true, 10.0, false);
 const UNIT: Allowed = real(0.0, false, 1.0, false);
-const COUNT: Allowed = Allowed::Count { min: 1 };
+const COUNT: Allowed = Allowed::Count {
+    min: 1,
+    max: MAX_COUNT,
+};
 const SAMPLES: Allowed = Allowed::Size {
     bytes: SAMPLE_BYTES,
     power: 1,
@@ -97,7 +112,10 @@ fn rules(field: &str) -> &'static [Allowed] {
         | "batch_per_domain"
         | "sine_train" => &[COUNT, SAMPLES],
         "grid" => &[
-            Allowed::Count { min: 2 },
+            Allowed::Count {
+                min: 2,
+                max: MAX_COUNT,
+            },
             Allowed::Size {
                 bytes: SAMPLE_BYTES,
                 power: 2,
@@ -178,6 +196,7 @@ pub fn check(exp: &dyn Experiment, preset: &Value, memory: u64) -> Result<(), Pr
     let mut walker = Walker {
         experiment: exp.id(),
         memory,
+        limits: exp.preset_limits(),
     };
     walker.walk(preset, &refs, "", None)
 }
@@ -185,6 +204,7 @@ pub fn check(exp: &dyn Experiment, preset: &Value, memory: u64) -> Result<(), Pr
 struct Walker<'a> {
     experiment: &'a str,
     memory: u64,
+    limits: &'static [PresetLimit],
 }
 
 fn escape(key: &str) -> String {
@@ -222,6 +242,13 @@ impl Walker<'_> {
         if let Some(field) = field {
             for rule in rules(field) {
                 self.range(value, *rule, pointer)?;
+            }
+            for limit in self.limits.iter().filter(|l| l.field == field) {
+                let rule = Allowed::Count {
+                    min: limit.min,
+                    max: limit.max,
+                };
+                self.range(value, rule, pointer)?;
             }
         }
         match value {
@@ -334,9 +361,9 @@ impl Walker<'_> {
                 }
                 Ok(())
             }
-            (Allowed::Count { min }, Value::Number(n)) => match n.as_u64() {
-                Some(v) if (min..=MAX_COUNT).contains(&v) => Ok(()),
-                _ => Err(self.fail(pointer, value, format!("an integer in {min}..={MAX_COUNT}"))),
+            (Allowed::Count { min, max }, Value::Number(n)) => match n.as_u64() {
+                Some(v) if (min..=max).contains(&v) => Ok(()),
+                _ => Err(self.fail(pointer, value, format!("an integer in {min}..={max}"))),
             },
             (Allowed::Size { bytes, power }, Value::Number(n)) => {
                 let need = n.as_f64().unwrap_or(f64::INFINITY).powi(power) * bytes;

@@ -37,7 +37,7 @@ fn preset_error(set: &str, memory: u64) -> PresetError {
     let o: PresetOverride = set.parse().unwrap();
     let all = registry();
     let exp = all.iter().find(|e| e.id() == o.experiment).unwrap();
-    let preset = overrides::resolved_preset(exp.as_ref(), Mode::Test, &[o.clone()])
+    let preset = overrides::resolved_preset(exp.as_ref(), Mode::Test, std::slice::from_ref(&o))
         .unwrap_or_else(|e| panic!("{set} does not apply: {e}"));
     validate::check(exp.as_ref(), &preset, memory).expect_err(set)
 }
@@ -71,6 +71,25 @@ fn every_command_of_the_issue_gets_a_typed_preset_error() {
         (
             r#"fff-toys:/moons/net={"batch":64,"beta":100.0,"blocks":1,"hidden":[16],"lr":0.001,"steps":20,"stpes":5}"#,
             "/moons/net/stpes",
+        ),
+        // Found by probing every count at 1 (each panicked in a library assert before).
+        ("whitening-depth:/dims/0=1", "/dims/0"),
+        ("whitening-depth:/trained_dim=1", "/trained_dim"),
+        ("gaussianization-layers:/samples=1", "/samples"),
+        ("gaussianization-layers:/dims/0=1", "/dims/0"),
+        ("volume-preserving-floor:/dims/0=1", "/dims/0"),
+        (
+            "volume-preserving-floor:/construction_samples=1",
+            "/construction_samples",
+        ),
+        ("coupling-toy-fits:/fits/1/bins=1", "/fits/1/bins"),
+        (
+            "reject-open-world:/base/protocol/data/known_classes=11",
+            "/base/protocol/data/known_classes",
+        ),
+        (
+            "reject-open-world:/base/protocol/data/train=1",
+            "/base/protocol/data/train",
         ),
     ];
     for (set, pointer) in cases {
