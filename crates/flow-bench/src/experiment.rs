@@ -53,6 +53,17 @@ pub trait Experiment: Send + Sync {
     fn preset_limits(&self) -> &'static [crate::validate::PresetLimit] {
         &[]
     }
+    /// Constraints between fields of a resolved preset (e.g. `eval ≤ test`), checked before
+    /// anything runs after the field ranges of [`crate::validate`] passed.
+    ///
+    /// # Errors
+    /// A [`crate::validate::PresetError`] naming the field that breaks the constraint.
+    fn check_preset(
+        &self,
+        _preset: &serde_json::Value,
+    ) -> Result<(), crate::validate::PresetError> {
+        Ok(())
+    }
     /// Bump when the experiment's code changes its numbers, to invalidate cached results.
     fn version(&self) -> u32 {
         1

@@ -72,6 +72,7 @@ fn every_command_of_the_issue_gets_a_typed_preset_error() {
             r#"fff-toys:/moons/net={"batch":64,"beta":100.0,"blocks":1,"hidden":[16],"lr":0.001,"steps":20,"stpes":5}"#,
             "/moons/net/stpes",
         ),
+        ("fff-egnn-boltzmann:/0/test=1", "/0/eval"),
         // Found by probing every count at 1 (each panicked in a library assert before).
         ("whitening-depth:/dims/0=1", "/dims/0"),
         ("whitening-depth:/trained_dim=1", "/trained_dim"),
