@@ -73,6 +73,14 @@ fn every_command_of_the_issue_gets_a_typed_preset_error() {
             "/moons/net/stpes",
         ),
         ("fff-egnn-boltzmann:/0/test=1", "/0/eval"),
+        (
+            "reject-dg-vs-erm:/base/mild_degrees=0.0",
+            "/base/mild_degrees",
+        ),
+        (
+            "reject-open-world:/base/protocol/open_fraction=1.0",
+            "/base/protocol/open_fraction",
+        ),
         // Found by probing every count at 1 (each panicked in a library assert before).
         ("whitening-depth:/dims/0=1", "/dims/0"),
         ("whitening-depth:/trained_dim=1", "/trained_dim"),

@@ -41,6 +41,7 @@ const POSITIVE: Allowed = real(0.0, true, f64::MAX, false);
 const NON_NEGATIVE: Allowed = real(0.0, false, f64::MAX, false);
 const FRACTION: Allowed = real(0.0, true, 1.0, true);
 const LEARNING_RATE: Allowed = real(0.0, true, 10.0, false);
+const HALF_OPEN_UNIT: Allowed = real(0.0, false, 1.0, true);
 const UNIT: Allowed = real(0.0, false, 1.0, false);
 const COUNT: Allowed = Allowed::Count {
     min: 1,
@@ -125,7 +126,8 @@ pub(super) fn rules(field: &str) -> &'static [Allowed] {
             &[NON_NEGATIVE]
         }
         "level" | "pct_start" => &[FRACTION],
-        "open_fraction" | "final_factor" => &[UNIT],
+        "final_factor" => &[UNIT],
+        "open_fraction" => &[HALF_OPEN_UNIT],
         _ => &[],
     }
 }

@@ -50,6 +50,9 @@ fn open_values(
 }
 
 impl Experiment for RejectOpenWorld {
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), crate::validate::PresetError> {
+        super::common::check_shift_angles(self.id(), preset)
+    }
     /// Known classes of the ten digits: 2..=10; 100 training images keep every source domain non-empty after the class filter.
     fn preset_limits(&self) -> &'static [PresetLimit] {
         &[
