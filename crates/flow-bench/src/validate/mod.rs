@@ -61,6 +61,19 @@ pub fn available_memory() -> u64 {
 /// Checks `preset` (what `exp` would run with in `mode`) against the experiment's own presets
 /// and the field rules, with `memory` bytes available.
 ///
+/// ```
+/// use flow_bench::registry::registry;
+/// use flow_bench::{Mode, validate};
+///
+/// let all = registry();
+/// let gallery = all.iter().find(|e| e.id() == "data-gallery").unwrap();
+/// let mut preset = gallery.preset(Mode::Test);
+/// assert!(validate::check(gallery.as_ref(), &preset, 1 << 30).is_ok());
+/// preset["grid"] = serde_json::json!(0);
+/// let e = validate::check(gallery.as_ref(), &preset, 1 << 30).unwrap_err();
+/// assert_eq!((e.pointer.as_str(), e.value.as_str()), ("/grid", "0"));
+/// ```
+///
 /// # Errors
 /// The first [`PresetError`] found, in document order.
 pub fn check(exp: &dyn Experiment, preset: &Value, memory: u64) -> Result<(), PresetError> {
