@@ -16,11 +16,17 @@ pub const RESULTS_DIR: &str = "results";
 /// Sub-folder of the output folder that holds figures.
 pub const FIGURES_DIR: &str = "figures";
 
-/// What identifies a result: experiment, preset (hashed with the experiment version), seed.
+/// What identifies a result: experiment, preset (hashed with the experiment version), seed;
+/// mode and version are kept beside the hash so [`load`] can check a stored result against
+/// every part of its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResultKey {
     /// Experiment id.
     pub experiment: String,
+    /// Mode the preset belongs to.
+    pub mode: Mode,
+    /// Experiment version ([`Experiment::version`]).
+    pub version: u32,
     /// 16 hex digits of the FNV-1a hash of the preset JSON and version.
     pub preset_hash: String,
     /// Seed.
@@ -30,19 +36,21 @@ pub struct ResultKey {
 impl ResultKey {
     /// The key of `experiment` in `mode` with `seed`.
     pub fn new(experiment: &dyn Experiment, mode: Mode, seed: u64) -> ResultKey {
-        ResultKey::for_preset(experiment, &experiment.preset(mode), seed)
+        ResultKey::for_preset(experiment, mode, &experiment.preset(mode), seed)
     }
 
     /// The key of `experiment` run with `preset` (a mode's preset after `--set` overrides).
     pub fn for_preset(
         experiment: &dyn Experiment,
+        mode: Mode,
         preset: &serde_json::Value,
         seed: u64,
     ) -> ResultKey {
-        let text = format!("v{}:{}", experiment.version(), preset);
         ResultKey {
             experiment: experiment.id().to_string(),
-            preset_hash: format!("{:016x}", fnv1a(text.as_bytes())),
+            mode,
+            version: experiment.version(),
+            preset_hash: preset_hash(experiment.version(), preset),
             seed,
         }
     }
@@ -68,6 +76,11 @@ impl ResultKey {
     }
 }
 
+/// 16 hex digits of the FNV-1a hash of `v<version>:<preset JSON>`.
+pub fn preset_hash(version: u32, preset: &serde_json::Value) -> String {
+    format!("{:016x}", fnv1a(format!("v{version}:{preset}").as_bytes()))
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -87,6 +100,10 @@ pub struct ExperimentResult {
     pub seed: u64,
     /// Hash of preset and version (see [`ResultKey`]).
     pub preset_hash: String,
+    /// Experiment version it ran with (0 in files written before the field existed, which
+    /// therefore rerun).
+    #[serde(default)]
+    pub version: u32,
     /// The preset it ran with.
     pub preset: serde_json::Value,
     /// Wall time of the run in seconds.
@@ -99,21 +116,70 @@ pub struct ExperimentResult {
     pub outcome: Outcome,
 }
 
-/// Loads the result for `key`, or `None` if there is none or it cannot be read (a damaged
-/// file counts as missing, with a warning on stderr, and is rerun).
+/// Loads the result for `key`, or `None` if there is none, it cannot be read, or it does not
+/// match its key (see [`load_checked`]); a damaged or mismatched file gets a warning on stderr
+/// and is rerun.
 pub fn load(out: &Path, key: &ResultKey) -> Option<ExperimentResult> {
+    load_checked(out, key).unwrap_or_else(|why| {
+        eprintln!("warning: rerunning {}: {why}", key.json_path(out).display());
+        None
+    })
+}
+
+/// The result for `key`: `Ok(None)` if no file exists, `Err` (the reason) if the file is
+/// unreadable, belongs to another experiment, mode, seed, version or preset (its stored preset
+/// is hashed again), or one of its figures is missing.
+///
+/// # Errors
+/// The reason the stored file cannot stand for `key`.
+pub fn load_checked(out: &Path, key: &ResultKey) -> Result<Option<ExperimentResult>, String> {
     let path = key.json_path(out);
-    let text = std::fs::read_to_string(&path).ok()?;
-    match serde_json::from_str(&text) {
-        Ok(result) => Some(result),
-        Err(e) => {
-            eprintln!(
-                "warning: ignoring unreadable result {}: {e}",
-                path.display()
-            );
-            None
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(None);
+    };
+    let result: ExperimentResult =
+        serde_json::from_slice(&bytes).map_err(|e| format!("unreadable result: {e}"))?;
+    verify(out, key, &result)?;
+    Ok(Some(result))
+}
+
+/// Checks a stored result against its key and its figures against the output folder.
+///
+/// # Errors
+/// What does not match, in words.
+pub fn verify(out: &Path, key: &ResultKey, result: &ExperimentResult) -> Result<(), String> {
+    let mismatch = |what: &str, stored: &dyn std::fmt::Display, want: &dyn std::fmt::Display| {
+        Err(format!(
+            "stored {what} {stored} does not match the key's {want}"
+        ))
+    };
+    if result.experiment != key.experiment {
+        return mismatch("experiment", &result.experiment, &key.experiment);
+    }
+    if result.mode != key.mode {
+        return mismatch("mode", &result.mode.flag(), &key.mode.flag());
+    }
+    if result.seed != key.seed {
+        return mismatch("seed", &result.seed, &key.seed);
+    }
+    if result.version != key.version {
+        return mismatch("version", &result.version, &key.version);
+    }
+    let rehashed = preset_hash(result.version, &result.preset);
+    if result.preset_hash != key.preset_hash || rehashed != key.preset_hash {
+        return mismatch("preset hash", &rehashed, &key.preset_hash);
+    }
+    for figure in &result.outcome.figures {
+        let rel = Path::new(&figure.path);
+        let inside = rel.is_relative()
+            && rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || !out.join(rel).is_file() {
+            return Err(format!("figure {} is missing", figure.path));
         }
     }
+    Ok(())
 }
 
 /// Stores `result` as JSON and its tables as CSV, each atomically.

@@ -102,7 +102,7 @@ impl ReproduceArgs {
 /// Options of `flows list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Also print each experiment's claim and its preset in this mode (quick, full or test).
+    /// Also print each experiment's claim and its preset in this mode (quick, full or smoke).
     #[arg(long, value_enum)]
     pub presets: Option<Mode>,
 }
@@ -135,13 +135,31 @@ pub struct ReferenceArgs {
     pub dir: PathBuf,
 }
 
-fn reference(args: &ReferenceArgs) -> Result<(), BenchError> {
+/// Runs `flows reference`.
+///
+/// # Errors
+/// [`BenchError::BadArgument`] for a sample count of 0 or one that cannot fit in memory;
+/// [`BenchError::Data`] for an unreadable cache.
+pub fn reference(args: &ReferenceArgs) -> Result<(), BenchError> {
     use flow_data::mcmc::{ReferenceTarget, load_or_generate_reference};
     let target = match args.system {
         ReferenceSystem::Dw4 => ReferenceTarget::Dw4,
         ReferenceSystem::Lj13 => ReferenceTarget::Lj13,
         ReferenceSystem::Lj13OrderedPairs => ReferenceTarget::Lj13OrderedPairs,
     };
+    // A cached set holds `samples × 39` f64 at most (LJ13); the chains keep a few copies.
+    let bytes = (args.samples as f64) * 39.0 * 8.0 * 4.0;
+    let memory = crate::validate::available_memory();
+    if args.samples == 0 || bytes > memory as f64 {
+        return Err(BenchError::BadArgument {
+            arg: format!("--samples {}", args.samples),
+            why: format!(
+                "need at least 1 sample and at most {} (about 1.2 kB each against {:.1} GiB of available memory)",
+                (memory as f64 / (39.0 * 32.0)).floor(),
+                memory as f64 / f64::from(1u32 << 30)
+            ),
+        });
+    }
     let set = load_or_generate_reference(target, args.samples, args.seed, &args.dir)?;
     let source = if set.acceptance_rate.is_nan() {
         "loaded from the cache".to_string()

@@ -21,9 +21,35 @@ pub enum BenchError {
         /// What is wrong with it.
         why: String,
     },
+    /// A preset value (after `--set`) is out of its range or shape; nothing has run.
+    #[error(transparent)]
+    Preset(#[from] crate::validate::PresetError),
+    /// The output folder is held by another running `flows reproduce`.
+    #[error(
+        "output folder {path} is in use by another flows process (pid {pid}); wait for it to finish or choose another --out (lock file {lock})"
+    )]
+    OutputLocked {
+        /// The output folder.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// The process holding it.
+        pid: u32,
+    },
     /// The selection matched no registered experiment.
     #[error("no registered experiment matches the selection ({0})")]
     EmptySelection(String),
+    /// A command-line argument is out of its range.
+    #[error("{arg}: {why}")]
+    BadArgument {
+        /// The argument as given.
+        arg: String,
+        /// What is allowed.
+        why: String,
+    },
+    /// `--out` names an existing file, not a folder.
+    #[error("--out {0} is a file; give a folder (it is created if missing)")]
+    OutputIsFile(PathBuf),
     /// The output folder cannot be created or written.
     #[error("output folder {path} is not writable: {source}")]
     OutputNotWritable {
@@ -68,7 +94,10 @@ impl BenchError {
         match self {
             BenchError::UnknownExperiment { .. }
             | BenchError::EmptySelection(_)
-            | BenchError::BadOverride { .. } => 2,
+            | BenchError::BadOverride { .. }
+            | BenchError::Preset(_)
+            | BenchError::OutputIsFile(_)
+            | BenchError::BadArgument { .. } => 2,
             BenchError::Interrupted { .. } => 130,
             _ => 1,
         }

@@ -11,7 +11,10 @@ use crate::paper::PaperId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// Tiny sizes for the test suite: seconds for the whole registry.
+    /// Tiny sizes for the test suite: seconds for the whole registry. Selected by `--smoke`
+    /// and named `smoke` in `flows list --presets` and result files (`test` is still read).
+    #[serde(rename = "smoke", alias = "test")]
+    #[value(name = "smoke", alias = "test")]
     Test,
     /// The default: the whole report in minutes on 2 cores.
     Quick,
@@ -45,6 +48,22 @@ pub trait Experiment: Send + Sync {
     fn claim(&self) -> &'static str;
     /// The typed preset for `mode`, serialised (see [`preset_value`]). The cache key hashes it.
     fn preset(&self, mode: Mode) -> serde_json::Value;
+    /// Lower bounds of count fields this experiment's code needs beyond the generic ranges of
+    /// [`crate::validate`] (checked before anything runs).
+    fn preset_limits(&self) -> &'static [crate::validate::PresetLimit] {
+        &[]
+    }
+    /// Constraints between fields of a resolved preset (e.g. `eval ≤ test`), checked before
+    /// anything runs after the field ranges of [`crate::validate`] passed.
+    ///
+    /// # Errors
+    /// A [`crate::validate::PresetError`] naming the field that breaks the constraint.
+    fn check_preset(
+        &self,
+        _preset: &serde_json::Value,
+    ) -> Result<(), crate::validate::PresetError> {
+        Ok(())
+    }
     /// Bump when the experiment's code changes its numbers, to invalidate cached results.
     fn version(&self) -> u32 {
         1

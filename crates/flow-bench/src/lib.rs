@@ -45,12 +45,14 @@ pub mod context;
 pub mod error;
 pub mod experiment;
 pub mod experiments;
+pub mod lock;
 pub mod overrides;
 pub mod paper;
 pub mod plot;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod validate;
 
 pub use context::RunContext;
 pub use error::BenchError;

@@ -97,10 +97,13 @@ pub fn resolved_preset(
     Ok(preset)
 }
 
-/// Checks that every override names a selected experiment and applies cleanly.
+/// Checks that every override names a selected experiment and applies cleanly, and that every
+/// selected experiment's resolved preset passes [`crate::validate::check`] against the memory
+/// available now.
 ///
 /// # Errors
-/// [`BenchError::BadOverride`] naming the first override that does not.
+/// [`BenchError::BadOverride`] naming the first override that does not apply;
+/// [`BenchError::Preset`] for the first out-of-range value.
 pub fn validate(
     chosen: &[&dyn Experiment],
     mode: Mode,
@@ -114,8 +117,10 @@ pub fn validate(
             });
         }
     }
+    let memory = crate::validate::available_memory();
     for exp in chosen {
-        resolved_preset(*exp, mode, overrides)?;
+        let preset = resolved_preset(*exp, mode, overrides)?;
+        crate::validate::check(*exp, &preset, memory)?;
     }
     Ok(())
 }

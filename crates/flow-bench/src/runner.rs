@@ -18,8 +18,8 @@ use crate::paper::PaperId;
 use crate::registry;
 use crate::report::{self, Entry, RunInfo, Status};
 
-/// Default output folder.
-pub const DEFAULT_OUT: &str = "report";
+/// Default output folder (the one the README opens).
+pub const DEFAULT_OUT: &str = "reports";
 
 /// Sub-folder of the output folder with per-run scratch state (training checkpoints) that
 /// lets an interrupted run resume; removed once a result is stored.
@@ -58,7 +58,7 @@ impl RunOptions {
 
     /// The cache key of `exp` under these options.
     pub fn key_of(&self, exp: &dyn Experiment) -> ResultKey {
-        ResultKey::for_preset(exp, &self.preset_of(exp), self.seed)
+        ResultKey::for_preset(exp, self.mode, &self.preset_of(exp), self.seed)
     }
 }
 
@@ -115,6 +115,7 @@ pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummar
     let chosen = registry::select(&all, &opts.papers, &opts.experiments)?;
     overrides::validate(&chosen, opts.mode, &opts.overrides)?;
     prepare_output(&opts.out)?;
+    let _lock = crate::lock::acquire(&opts.out)?;
     let mut summary = RunSummary::default();
     let mut jobs = VecDeque::new();
     for exp in chosen {
@@ -154,8 +155,12 @@ pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummar
 /// (and removing) a temporary file, before any experiment runs.
 ///
 /// # Errors
-/// [`BenchError::OutputNotWritable`] naming the folder that failed.
+/// [`BenchError::OutputIsFile`] when `out` is a file; [`BenchError::OutputNotWritable`]
+/// naming the folder that failed.
 pub fn prepare_output(out: &Path) -> Result<(), BenchError> {
+    if out.exists() && !out.is_dir() {
+        return Err(BenchError::OutputIsFile(out.to_path_buf()));
+    }
     for dir in [
         out.to_path_buf(),
         out.join(RESULTS_DIR),
@@ -301,6 +306,7 @@ fn run_one(
         mode: opts.mode,
         seed: opts.seed,
         preset_hash: key.preset_hash.clone(),
+        version: key.version,
         preset,
         seconds: start.elapsed().as_secs_f64(),
         finished_unix: SystemTime::now()
@@ -332,7 +338,7 @@ fn report_entries<'a>(
         .map(|exp| {
             let key = opts.key_of(exp.as_ref());
             let id = exp.id().to_string();
-            let result = cache::load(&opts.out, &key);
+            let result = cache::load_checked(&opts.out, &key).ok().flatten();
             let status = if let Some((_, why)) = summary.failed.iter().find(|(f, _)| *f == id) {
                 Status::Failed(why.clone())
             } else if summary.ran.contains(&id) {

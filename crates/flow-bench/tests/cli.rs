@@ -85,8 +85,10 @@ fn output_path_that_is_a_file_is_an_error() {
     let file = dir.path().join("taken");
     std::fs::write(&file, b"keep me").unwrap();
     let o = flows(&["reproduce", "--smoke", "--out", file.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is not writable"), "{}", stderr(&o));
+    // A usage error that says what is wrong, not "not writable: File exists".
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a file"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("File exists"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
 }
 
@@ -199,4 +201,84 @@ fn reference_data_is_cached_and_a_corrupt_cache_is_a_clear_error() {
         "{}",
         stderr(&corrupt)
     );
+}
+
+#[test]
+fn an_out_of_range_preset_exits_2_with_a_message_and_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    for set in [
+        "data-gallery:/grid=1.5",
+        "data-gallery:/toys/2/EightGaussians/sigma=0",
+        "data-gallery:/samples=18446744073709551615",
+    ] {
+        let o = flows(&[
+            "reproduce",
+            "--smoke",
+            "-e",
+            "data-gallery",
+            "--no-progress",
+            "--set",
+            set,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{set}: {err}");
+        assert!(
+            err.contains("allowed:") && err.contains("data-gallery"),
+            "{set}: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+        assert!(
+            !out.join("index.html").exists(),
+            "{set}: a report was written"
+        );
+    }
+}
+
+#[test]
+fn smoke_mode_is_called_smoke_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(smoke_run(dir.path()).status.success());
+    for (path, bytes) in results(dir.path()) {
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(json["mode"], "smoke", "{path}");
+    }
+    for name in ["smoke", "test"] {
+        let o = flows(&["list", "--presets", name]);
+        assert!(o.status.success(), "--presets {name}: {}", stderr(&o));
+    }
+    let help = flows(&["list", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("smoke") && !text.contains("test]"), "{text}");
+}
+
+#[test]
+fn default_out_is_the_folder_the_readme_opens() {
+    let readme = include_str!("../../../README.md");
+    let default = flow_bench::runner::DEFAULT_OUT;
+    assert!(
+        readme.contains(&format!("`{default}/index.html`")),
+        "README does not open {default}/index.html"
+    );
+}
+
+#[test]
+fn reference_with_zero_samples_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = flows(&[
+        "reference",
+        "--system",
+        "dw4",
+        "--samples",
+        "0",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--samples 0"), "{}", stderr(&o));
 }

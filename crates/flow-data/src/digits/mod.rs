@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 
 use crate::DataError;
 
-pub use parse::MAX_COUNT;
+pub use parse::{MAX_COUNT, MAX_LINE};
 pub use rotate::{Domain, DomainShift, rotate_images};
 pub use transform::{Standardizer, dequantize};
 

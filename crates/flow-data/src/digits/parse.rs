@@ -8,6 +8,11 @@ use flate2::read::GzDecoder;
 use super::{Digits, PIXELS};
 use crate::DataError;
 
+/// Longest line read (bytes): a row of 65 small integers takes under 200, so a longer line is
+/// not a digits row, and the cap keeps a corrupt or hostile file (a gzip bomb without line
+/// breaks) from growing one line without bound.
+pub const MAX_LINE: usize = 64 * 1024;
+
 /// Largest pixel count in the UCI 8×8 digits (each pixel counts on-bits in a 4×4 block).
 pub const MAX_COUNT: f64 = 16.0;
 
@@ -41,13 +46,22 @@ pub(super) fn parse_csv<R: BufRead>(
     loop {
         line += 1;
         buf.clear();
-        let read = reader
+        let read_error = |error| DataError::Read {
+            source_name: source_name.to_path_buf(),
+            line,
+            error,
+        };
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
             .read_line(&mut buf)
-            .map_err(|error| DataError::Read {
-                source_name: source_name.to_path_buf(),
-                line,
-                error,
-            })?;
+            .map_err(read_error)?;
+        if read > MAX_LINE {
+            let why = format!("line longer than {MAX_LINE} bytes");
+            return Err(read_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                why,
+            )));
+        }
         if read == 0 {
             break;
         }

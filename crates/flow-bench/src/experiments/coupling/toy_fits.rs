@@ -14,6 +14,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::Heatmap;
+use crate::validate::PresetLimit;
 
 use super::common::*;
 
@@ -180,6 +181,21 @@ impl ToyFitPreset {
 pub struct CouplingToyFits;
 
 impl Experiment for CouplingToyFits {
+    /// A spline needs two bins; standardising the training data needs two samples.
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "bins",
+                min: 2,
+                max: crate::validate::MAX_COUNT,
+            },
+            PresetLimit {
+                field: "train_samples",
+                min: 2,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "coupling-toy-fits"
     }

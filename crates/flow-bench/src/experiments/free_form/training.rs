@@ -323,4 +323,37 @@ pub(super) mod tests {
             "{second} did not count the first run's {recorded} s"
         );
     }
+
+    /// A state file whose metadata contradicts the preset (more steps done than configured,
+    /// an unparsable time) is refused with the path and the `--redo` hint, and leaves the
+    /// fresh model untouched.
+    #[test]
+    fn tampered_resume_metadata_is_a_clear_error() {
+        for (field, value) in [("train.step", "999999"), ("train.seconds", "abc")] {
+            let dir = tempfile::tempdir().unwrap();
+            let ctx = context(dir.path());
+            let run = |m: &FreeFormFlow| {
+                let loss = FffLossConfig::new(10.0);
+                let mut rng = Rng::seed_from_u64(2);
+                train(&ctx, "t", m, &data(), None, loss, config(), &mut rng)
+            };
+            run(&model(1)).unwrap();
+            let path = dir.path().join("state/t-train.safetensors");
+            let mut ck = flow_core::io::Checkpoint::load(&path).unwrap();
+            ck.set_metadata(field, value);
+            ck.save(&path).unwrap();
+            let fresh = model(5);
+            let before = values(&fresh);
+            let err = run(&fresh).unwrap_err().to_string();
+            assert!(
+                err.contains("resuming from") && err.contains("--redo"),
+                "{field}: {err}"
+            );
+            assert_eq!(
+                values(&fresh),
+                before,
+                "{field}: a failed resume changed the model"
+            );
+        }
+    }
 }

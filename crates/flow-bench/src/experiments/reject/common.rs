@@ -159,3 +159,37 @@ pub(super) fn score_series(label: &str, points: Vec<(f64, f64)>, i: usize) -> Se
         Series::dashed(label, points, i)
     }
 }
+
+/// [`crate::experiment::Experiment::check_preset`] of the competence-region experiments: the
+/// mild and strong shifts are read from the target domains, so each must be one of them.
+pub(super) fn check_shift_angles(
+    experiment: &str,
+    preset: &serde_json::Value,
+) -> Result<(), crate::validate::PresetError> {
+    let targets = preset
+        .pointer("/base/protocol/data/targets")
+        .and_then(serde_json::Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(serde_json::Value::as_f64)
+                .collect::<Vec<f64>>()
+        })
+        .unwrap_or_default();
+    for field in ["mild_degrees", "strong_degrees"] {
+        let pointer = format!("/base/{field}");
+        let Some(angle) = preset.pointer(&pointer).and_then(serde_json::Value::as_f64) else {
+            continue;
+        };
+        if !targets.contains(&angle) {
+            return Err(crate::validate::PresetError {
+                experiment: experiment.to_string(),
+                pointer,
+                value: angle.to_string(),
+                allowed: format!(
+                    "one of the target angles /base/protocol/data/targets = {targets:?}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -11,6 +11,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::Series;
+use crate::validate::PresetLimit;
 
 /// Preset of [`RejectDgVsErm`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,24 @@ pub struct RejectDgVsErm;
 const REGION_SCORES: [ScoreKind; 2] = [ScoreKind::DeepKnn, ScoreKind::Vim];
 
 impl Experiment for RejectDgVsErm {
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), crate::validate::PresetError> {
+        super::common::check_shift_angles(self.id(), preset)
+    }
+    /// Known classes of the ten digits: 2..=10; 100 training images keep every source domain non-empty after the class filter.
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "known_classes",
+                min: 2,
+                max: 10,
+            },
+            PresetLimit {
+                field: "train",
+                min: 100,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "reject-dg-vs-erm"
     }

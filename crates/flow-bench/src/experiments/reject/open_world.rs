@@ -9,6 +9,7 @@ use super::common::{RejectPreset, ci, fmt_ci, line, run_seeds, score_series};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
+use crate::validate::PresetLimit;
 use flow_reject::bench::Objective;
 
 /// Preset of [`RejectOpenWorld`].
@@ -49,6 +50,24 @@ fn open_values(
 }
 
 impl Experiment for RejectOpenWorld {
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), crate::validate::PresetError> {
+        super::common::check_shift_angles(self.id(), preset)
+    }
+    /// Known classes of the ten digits: 2..=10; 100 training images keep every source domain non-empty after the class filter.
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "known_classes",
+                min: 2,
+                max: 10,
+            },
+            PresetLimit {
+                field: "train",
+                min: 100,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "reject-open-world"
     }

@@ -10,6 +10,7 @@ use super::rotated_plots::save_plots;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
+use crate::validate::PresetLimit;
 
 /// Preset of [`RejectRotatedDigits`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,24 @@ const GAIN_SCORES: [ScoreKind; 6] = [
 const TREND_SCORES: [ScoreKind; 3] = [ScoreKind::Softmax, ScoreKind::DeepKnn, ScoreKind::Vim];
 
 impl Experiment for RejectRotatedDigits {
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), crate::validate::PresetError> {
+        super::common::check_shift_angles(self.id(), preset)
+    }
+    /// Known classes of the ten digits: 2..=10; 100 training images keep every source domain non-empty after the class filter.
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "known_classes",
+                min: 2,
+                max: 10,
+            },
+            PresetLimit {
+                field: "train",
+                min: 100,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "reject-rotated-digits"
     }

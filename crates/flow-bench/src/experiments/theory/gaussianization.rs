@@ -19,6 +19,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::{Scale, Series};
+use crate::validate::PresetLimit;
 
 /// Preset of [`GaussianizationLayers`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +38,23 @@ pub struct GaussianizationPreset {
 pub struct GaussianizationLayers;
 
 impl Experiment for GaussianizationLayers {
+    /// A rotation needs two dimensions. Marginal Gaussianizers need two distinct values per
+    /// coordinate: with 2 samples that failed in a probe (a tie in a digits pixel), so the
+    /// floor is 16 samples (probed: 4, 16, 20 and 100 run).
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "dims",
+                min: 2,
+                max: crate::validate::MAX_COUNT,
+            },
+            PresetLimit {
+                field: "samples",
+                min: 16,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "gaussianization-layers"
     }

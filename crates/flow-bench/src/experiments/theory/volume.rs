@@ -17,6 +17,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::{Heatmap, Scale, Series};
+use crate::validate::PresetLimit;
 
 /// Preset of [`VolumePreservingFloor`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,21 @@ fn uniform(n: usize, d: usize, r: &mut Xoshiro256PlusPlus) -> Tensor {
 }
 
 impl Experiment for VolumePreservingFloor {
+    /// Couplings split D ≥ 2 dimensions; the construction's 64 bins need two samples each.
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "dims",
+                min: 2,
+                max: crate::validate::MAX_COUNT,
+            },
+            PresetLimit {
+                field: "construction_samples",
+                min: 128,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "volume-preserving-floor"
     }

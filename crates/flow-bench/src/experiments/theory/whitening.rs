@@ -24,6 +24,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::{Scale, Series};
+use crate::validate::PresetLimit;
 
 fn to_tensor(x: &DMatrix<f64>) -> Tensor {
     Tensor::from_vec(x.transpose().as_slice().to_vec(), &[x.nrows(), x.ncols()])
@@ -61,6 +62,21 @@ pub struct WhiteningPreset {
 pub struct WhiteningDepth;
 
 impl Experiment for WhiteningDepth {
+    /// A coupling split needs 1 ≤ d_a < D, so D ≥ 2.
+    fn preset_limits(&self) -> &'static [PresetLimit] {
+        &[
+            PresetLimit {
+                field: "dims",
+                min: 2,
+                max: crate::validate::MAX_COUNT,
+            },
+            PresetLimit {
+                field: "trained_dim",
+                min: 2,
+                max: crate::validate::MAX_COUNT,
+            },
+        ]
+    }
     fn id(&self) -> &'static str {
         "whitening-depth"
     }

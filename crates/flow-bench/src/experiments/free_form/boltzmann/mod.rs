@@ -15,6 +15,7 @@ use super::common::pick;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
+use crate::validate::{PresetError, not_above};
 use evaluate::{
     energy_histogram, push_nll_rows, reverse_ess_of, sampling_time, scaled_gaussian_nll,
 };
@@ -117,6 +118,18 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
 }
 
 impl Experiment for EgnnBoltzmann {
+    /// The exact NLL uses the first `eval` of the `test` samples.
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), PresetError> {
+        let systems = preset.as_array().map_or(0, Vec::len);
+        (0..systems).try_for_each(|i| {
+            not_above(
+                self.id(),
+                preset,
+                &format!("/{i}/eval"),
+                &format!("/{i}/test"),
+            )
+        })
+    }
     fn id(&self) -> &'static str {
         "fff-egnn-boltzmann"
     }
