@@ -6,32 +6,8 @@
 
 use std::f64::consts::PI;
 
-/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, n = 9; relative error below 1e-14).
-pub fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x)Γ(1 − x) = π / sin(πx).
-        return (PI / (PI * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let t = x + G + 0.5;
-    let a = C[1..]
-        .iter()
-        .enumerate()
-        .fold(C[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
-    0.5 * (2.0 * PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
+/// `ln Γ(x)`: flow-core's Lanczos approximation (re-exported here for the vMF normaliser).
+pub use flow_core::distributions::ln_gamma;
 
 /// `ln I_ν(κ)` for `ν ≥ 0`, `κ > 0`: the power series summed in log space for `κ < 400`,
 /// the large-argument expansion `e^κ/√(2πκ) Σ_j (−1)^j a_j(ν)/κ^j` (five terms) above.
