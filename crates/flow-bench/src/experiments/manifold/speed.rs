@@ -159,7 +159,9 @@ pub(super) fn speed_preset(mode: crate::experiment::Mode) -> SpeedPreset {
     SpeedPreset {
         net: NetPreset {
             hidden: pick(mode, vec![16], vec![64, 64], vec![256, 256, 256]),
-            blocks: 0,
+            // Unused: the vector field is a plain MLP of `hidden` (1 keeps the shared
+            // preset shape valid, blocks ≥ 1).
+            blocks: 1,
             activation: Activation::Silu,
             steps: pick(mode, 10, 3000, 40_000),
             batch: pick(mode, 32, 128, 256),

@@ -49,7 +49,7 @@ impl Method {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DoubleWellPreset {
     /// Training seeds per method.
-    pub seeds: Vec<u64>,
+    pub seed_values: Vec<u64>,
     /// Methods.
     pub methods: Vec<Method>,
     /// Optimiser steps (same for every method).
@@ -133,7 +133,7 @@ impl Experiment for TradeDoubleWell {
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&DoubleWellPreset {
-            seeds: pick(mode, vec![0], vec![0, 1, 2], vec![0, 1, 2, 3, 4]),
+            seed_values: pick(mode, vec![0], vec![0, 1, 2], vec![0, 1, 2, 3, 4]),
             methods: vec![
                 Method::Trade,
                 Method::TradeContinuous,
@@ -183,7 +183,7 @@ impl Experiment for TradeDoubleWell {
         let p: DoubleWellPreset = ctx.preset()?;
         let fam = family(&p)?;
         let dw = DoubleWell2d::bgflow();
-        ctx.set_work((p.methods.len() * p.seeds.len()) as u64 + 1);
+        ctx.set_work((p.methods.len() * p.seed_values.len()) as u64 + 1);
         let mut rng = ctx.rng(0);
         let data = double_well_samples(&dw, p.data, 1.0, &mut rng);
         let tests: Vec<_> = p
@@ -196,7 +196,7 @@ impl Experiment for TradeDoubleWell {
         let mut ess = vec![vec![]; p.methods.len()];
         let mut free_energy: Option<(Vec<f64>, Vec<f64>)> = None;
         for (mi, &method) in p.methods.iter().enumerate() {
-            for &seed in &p.seeds {
+            for &seed in &p.seed_values {
                 ctx.set_message(format!("{}, seed {seed}", method.label()));
                 let mut mrng = ctx.rng(100 + seed);
                 let cfg = ParamFlowConfig::affine(2, p.blocks, &p.hidden)
@@ -277,7 +277,7 @@ impl Experiment for TradeDoubleWell {
                 format!(
                     "Per-seed forward KL at T = {} (seeds {:?}): {}.",
                     p.headline_t,
-                    p.seeds,
+                    p.seed_values,
                     per_seed.join("; ")
                 ),
                 format!(
@@ -324,13 +324,13 @@ fn comparison_table(
         &format!(
             "Forward KL(p_T ‖ q_θ(·|T)) in nats at T = {} (data only at T = 1), mean over {} seed(s) ± sd; the claim (TRADE beats each baseline away from T = 1) is judged per pair: pass where the baseline's mean exceeds TRADE's by more than 2 standard errors of the difference, fail where it is lower by more, info otherwise",
             p.headline_t,
-            p.seeds.len()
+            p.seed_values.len()
         ),
         "method",
         "forward KL (nats)",
     );
     let at = |mi: usize, t: usize| kl[mi].iter().map(|r| r[t]).collect::<Vec<_>>();
-    let n = p.seeds.len() as f64;
+    let n = p.seed_values.len() as f64;
     let is_trade = |m: Method| matches!(m, Method::Trade | Method::TradeContinuous);
     for (mi, &m) in p.methods.iter().enumerate() {
         let (mean, sd) = mean_sd(&at(mi, ti));
