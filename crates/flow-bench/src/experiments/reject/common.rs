@@ -193,3 +193,19 @@ pub(super) fn check_shift_angles(
     }
     Ok(())
 }
+
+/// The field limits every competence-region experiment shares: 2..=10 known classes of the
+/// ten digits, and at least 100 training images so every source domain stays non-empty after
+/// the class filter.
+pub(super) const PRESET_LIMITS: &[crate::validate::PresetLimit] = &[
+    crate::validate::PresetLimit {
+        field: "known_classes",
+        min: 2,
+        max: 10,
+    },
+    crate::validate::PresetLimit {
+        field: "train",
+        min: 100,
+        max: crate::validate::MAX_COUNT,
+    },
+];

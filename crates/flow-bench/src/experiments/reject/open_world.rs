@@ -55,18 +55,7 @@ impl Experiment for RejectOpenWorld {
     }
     /// Known classes of the ten digits: 2..=10; 100 training images keep every source domain non-empty after the class filter.
     fn preset_limits(&self) -> &'static [PresetLimit] {
-        &[
-            PresetLimit {
-                field: "known_classes",
-                min: 2,
-                max: 10,
-            },
-            PresetLimit {
-                field: "train",
-                min: 100,
-                max: crate::validate::MAX_COUNT,
-            },
-        ]
+        super::common::PRESET_LIMITS
     }
     fn id(&self) -> &'static str {
         "reject-open-world"
