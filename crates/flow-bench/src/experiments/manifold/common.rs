@@ -179,3 +179,16 @@ pub(super) fn train_config(
 pub(super) fn failed(e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Failed(e.to_string())
 }
+
+/// Paired test statistics of a model against an exact target on the same points: mean and
+/// standard error of the model's NLL, of the target's (its entropy) and of their difference
+/// (the KL estimate, whose pairing removes most of the sampling noise).
+pub(super) fn paired_nll(
+    model_log_prob: &flow_core::Tensor,
+    target_log_prob: &flow_core::Tensor,
+) -> ((f64, f64), (f64, f64), (f64, f64)) {
+    let neg = |t: &flow_core::Tensor| -> Vec<f64> { t.to_vec_f64().iter().map(|l| -l).collect() };
+    let (model, truth) = (neg(model_log_prob), neg(target_log_prob));
+    let diff: Vec<f64> = model.iter().zip(&truth).map(|(a, b)| a - b).collect();
+    (mean_se(&model), mean_se(&truth), mean_se(&diff))
+}

@@ -12,7 +12,7 @@ use flow_manifold::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, build_flow, failed, mean_se, pick, train_config};
+use super::common::{NetPreset, build_flow, failed, mean_se, paired_nll, pick, train_config};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
@@ -126,16 +126,8 @@ impl Experiment for MfffTorus {
         let config = train_config(ctx, &p.toy, "t2", 20)?;
         let report = train_mfff(&flow, &train, None, p.toy.batch, &loss, config).map_err(failed)?;
         let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
-        let model: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| -l).collect();
-        let truth: Vec<f64> = target
-            .log_prob(&test)
-            .to_vec_f64()
-            .iter()
-            .map(|l| -l)
-            .collect();
-        let diff: Vec<f64> = model.iter().zip(&truth).map(|(a, b)| a - b).collect();
         let ((nll, nll_se), (h, h_se), (kl, kl_se)) =
-            (mean_se(&model), mean_se(&truth), mean_se(&diff));
+            paired_nll(&e.log_prob, &target.log_prob(&test));
         table.push(
             format!("T² toy: test NLL (± {nll_se:.4})"),
             nll,
