@@ -104,20 +104,18 @@ pub(crate) mod simd {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn map1_avx2<T: Copy, F: Fn(T) -> T>(xs: &[T], f: F) -> Vec<T> {
-        let mut out = xs.to_vec();
-        for o in out.iter_mut() {
-            *o = f(*o);
-        }
-        out
+        // One pass that writes the output (a copy followed by an in-place map read and wrote
+        // every element twice: ~5 % of an MLP step in memmove).
+        xs.iter().map(|&x| f(x)).collect()
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn map3_avx2<T: Copy, F: Fn(T, T, T) -> T>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
-        let mut out = a.to_vec();
-        for ((o, &y), &z) in out.iter_mut().zip(b).zip(c) {
-            *o = f(*o, y, z);
-        }
-        out
+        a.iter()
+            .zip(b)
+            .zip(c)
+            .map(|((&x, &y), &z)| f(x, y, z))
+            .collect()
     }
 }

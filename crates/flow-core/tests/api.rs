@@ -151,3 +151,77 @@ fn gradient_with_respect_to_a_dual_input_is_refused_not_silently_wrong() {
         &x,
     );
 }
+
+#[test]
+#[should_panic(expected = "make_dual: the primal (shape [1, 2]) already carries a tangent")]
+fn nested_forward_mode_is_refused_not_silently_zero() {
+    // jvp(jvp(..)) on the same input used to replace the outer tangent and return zeros.
+    let x = Tensor::from_slice(&[1.0f64, 2.0], &[1, 2]);
+    let v = Tensor::from_slice(&[1.0f64, 0.0], &[1, 2]);
+    let _ = flow_core::jvp(|x| flow_core::jvp(|y| y.powf(3.0), x, &v).1, &x, &v);
+}
+
+#[test]
+fn hvp_is_the_supported_second_directional_derivative() {
+    // What the refused jvp-of-jvp above would compute: second derivatives go through hvp
+    // (reverse-over-reverse), which the panic message names.
+    let x = Tensor::from_slice(&[1.0f64, 2.0], &[2]);
+    let v = Tensor::from_slice(&[1.0f64, 1.0], &[2]);
+    let h = flow_core::hvp(|x| x.powf(3.0).sum_all(), &x, &v).to_vec_f64();
+    // ∇²(Σx³) = diag(6x): H v = (6, 12)
+    assert!(
+        (h[0] - 6.0).abs() < 1e-12 && (h[1] - 12.0).abs() < 1e-12,
+        "{h:?}"
+    );
+}
+
+#[test]
+fn fused_linear_equals_its_composition_in_value_vjp_and_jvp() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(11);
+    let x = Tensor::randn(&[5, 4], DType::F64, &mut rng).requires_grad();
+    let w = Tensor::randn(&[3, 4], DType::F64, &mut rng).requires_grad();
+    let b = Tensor::randn(&[3], DType::F64, &mut rng).requires_grad();
+    let ct = Tensor::randn(&[5, 3], DType::F64, &mut rng);
+    let fused = x.linear(&w, Some(&b));
+    let composed = x.matmul_transposed(&w).add(&b);
+    let close = |a: &Tensor, c: &Tensor| {
+        a.to_vec_f64()
+            .iter()
+            .zip(c.to_vec_f64())
+            .all(|(p, q)| (p - q).abs() < 1e-12)
+    };
+    assert!(close(&fused, &composed));
+    let gf = flow_core::vjp(&fused, &[&x, &w, &b], &ct);
+    let gc = flow_core::vjp(&composed, &[&x, &w, &b], &ct);
+    for (f, c) in gf.iter().zip(&gc) {
+        assert!(close(f, c));
+    }
+    // JVP in each argument and all three together.
+    let (tx, tw, tb) = (
+        Tensor::randn(&[5, 4], DType::F64, &mut rng),
+        Tensor::randn(&[3, 4], DType::F64, &mut rng),
+        Tensor::randn(&[3], DType::F64, &mut rng),
+    );
+    let (xd, wd, bd) = (make_dual(&x, &tx), make_dual(&w, &tw), make_dual(&b, &tb));
+    let combos: [(&Tensor, &Tensor, &Tensor); 4] =
+        [(&xd, &w, &b), (&x, &wd, &b), (&x, &w, &bd), (&xd, &wd, &bd)];
+    for (xi, wi, bi) in combos {
+        let f = xi.linear(wi, Some(bi)).tangent().expect("fused tangent");
+        let c = xi
+            .matmul_transposed(wi)
+            .add(bi)
+            .tangent()
+            .expect("composed tangent");
+        assert!(close(&f, &c));
+    }
+}
+
+#[test]
+#[should_panic(expected = "linear: shapes x [2, 3], weight [4, 2], bias Some([4])")]
+fn linear_names_all_three_shapes() {
+    let _ = Tensor::zeros(&[2, 3], DType::F64).linear(
+        &Tensor::zeros(&[4, 2], DType::F64),
+        Some(&Tensor::zeros(&[4], DType::F64)),
+    );
+}

@@ -35,6 +35,12 @@ fn table() -> Vec<(&'static str, OpFn, Shapes, Domain)> {
     fn mat(b: usize, n: usize) -> Vec<Vec<usize>> {
         vec![vec![b, n], vec![n, n + 1]]
     }
+    fn affine(b: usize, n: usize) -> Vec<Vec<usize>> {
+        vec![vec![b, n], vec![n + 1, n], vec![n + 1]]
+    }
+    fn affine_no_bias(b: usize, n: usize) -> Vec<Vec<usize>> {
+        vec![vec![b, n], vec![n + 1, n]]
+    }
     fn bmat(b: usize, n: usize) -> Vec<Vec<usize>> {
         vec![vec![b, 2, n], vec![b, n, 3]]
     }
@@ -80,6 +86,13 @@ fn table() -> Vec<(&'static str, OpFn, Shapes, Domain)> {
             AwayFromZero,
         ),
         ("matmul", |x| x[0].matmul(&x[1]), mat, Real),
+        ("linear", |x| x[0].linear(&x[1], Some(&x[2])), affine, Real),
+        (
+            "linear_no_bias",
+            |x| x[0].linear(&x[1], None),
+            affine_no_bias,
+            Real,
+        ),
         (
             "matmul_transposed",
             |x| x[0].matmul_transposed(&x[0].exp()),

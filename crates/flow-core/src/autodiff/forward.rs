@@ -37,6 +37,14 @@ pub fn make_dual(primal: &Tensor, tangent: &Tensor) -> Tensor {
         primal.dtype(),
         tangent.dtype()
     );
+    assert!(
+        primal.tangent.is_none(),
+        "make_dual: the primal (shape {:?}) already carries a tangent; nested forward mode \
+         (jvp of a function that itself calls jvp on the same input) is not supported and would \
+         silently drop the outer tangent. Take the inner jvp with respect to `x.primal()`, or \
+         use hvp / jacobian for second derivatives",
+        primal.shape()
+    );
     Tensor {
         node: primal.node.clone(),
         tangent: Some(Rc::new(tangent.primal())),

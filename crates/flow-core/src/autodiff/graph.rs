@@ -82,6 +82,31 @@ impl Drop for Node {
     }
 }
 
+/// A hasher for tape node ids: ids are distinct sequential integers, so one multiply by an
+/// odd constant (Fibonacci hashing) spreads them well; SipHash's DoS resistance buys nothing
+/// for keys that never come from outside and cost ~10 % of a small backward pass.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Hash maps and sets keyed by node id.
+pub(crate) type IdMap<V> =
+    std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+pub(crate) type IdSet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// Whether operations are currently recorded on the tape (per thread).
 pub fn is_grad_enabled() -> bool {
     GRAD_ENABLED.with(|g| g.get())
@@ -124,20 +149,30 @@ impl Tensor {
     /// Creates the output of a primitive: records it when any input is tracked and recording
     /// is on, and evaluates the JVP rule when any input carries a tangent.
     pub(crate) fn from_op(data: Data, op: impl Op, inputs: &[&Tensor]) -> Tensor {
-        let op: Rc<dyn Op> = Rc::new(op);
         let record = is_grad_enabled() && inputs.iter().any(|t| t.is_tracked());
+        let dual = inputs.iter().any(|t| t.tangent.is_some());
+        if !record && !dual {
+            // Inference and optimiser updates: no op object, no input list, no tape.
+            return Tensor::with_grad_fn(data, None);
+        }
+        let op: Rc<dyn Op> = Rc::new(op);
         let primals: Vec<Tensor> = inputs.iter().map(|t| t.primal()).collect();
+        if !dual {
+            let grad_fn = GradFn {
+                op,
+                inputs: primals,
+            };
+            return Tensor::with_grad_fn(data, Some(grad_fn));
+        }
         let grad_fn = record.then(|| GradFn {
             op: op.clone(),
             inputs: primals.clone(),
         });
         let mut out = Tensor::with_grad_fn(data, grad_fn);
-        if inputs.iter().any(|t| t.tangent.is_some()) {
-            let tangents: Vec<Option<Tensor>> = inputs.iter().map(|t| t.tangent()).collect();
-            let tangent = op.jvp(&primals, &out, &tangents);
-            debug_assert_eq!(tangent.shape(), out.shape(), "{}: jvp shape", op.name());
-            out.tangent = Some(Rc::new(tangent));
-        }
+        let tangents: Vec<Option<Tensor>> = inputs.iter().map(|t| t.tangent()).collect();
+        let tangent = op.jvp(&primals, &out, &tangents);
+        debug_assert_eq!(tangent.shape(), out.shape(), "{}: jvp shape", op.name());
+        out.tangent = Some(Rc::new(tangent));
         out
     }
 }

@@ -1,15 +1,13 @@
 //! Reverse mode: vector-Jacobian products, optionally recorded so that they can be
 //! differentiated again (`create_graph`).
 
-use std::collections::{HashMap, HashSet};
-
-use super::graph::GradModeGuard;
+use super::graph::{GradModeGuard, IdMap, IdSet};
 use crate::tensor::Tensor;
 
 /// Which tape nodes receive cotangents.
 enum Targets<'a> {
     /// Only these nodes (and what lies between them and the output).
-    Only(&'a HashSet<u64>),
+    Only(&'a IdSet),
     /// Every tracked leaf.
     AllLeaves,
 }
@@ -17,7 +15,7 @@ enum Targets<'a> {
 /// The tracked nodes reachable from `output`, inputs before the nodes that use them.
 fn topological_order(output: &Tensor) -> Vec<Tensor> {
     let mut order = Vec::new();
-    let mut visited = HashSet::new();
+    let mut visited = IdSet::default();
     // (node, whether its inputs have been pushed)
     let mut stack = vec![(output.primal(), false)];
     while let Some((t, expanded)) = stack.pop() {
@@ -42,12 +40,7 @@ fn topological_order(output: &Tensor) -> Vec<Tensor> {
 
 /// Propagates `seed` (the cotangent of `output`) back through the tape and returns the
 /// cotangents of the targets, keyed by node id.
-fn backprop(
-    output: &Tensor,
-    seed: Tensor,
-    targets: Targets,
-    create_graph: bool,
-) -> HashMap<u64, Tensor> {
+fn backprop(output: &Tensor, seed: Tensor, targets: Targets, create_graph: bool) -> IdMap<Tensor> {
     assert_eq!(
         seed.shape(),
         output.shape(),
@@ -62,7 +55,7 @@ fn backprop(
         Targets::AllLeaves => t.node.grad_fn.is_none(),
     };
     // A node is needed if it is a target or leads to one.
-    let mut needed: HashSet<u64> = HashSet::new();
+    let mut needed: IdSet = IdSet::default();
     for t in &order {
         let leads = t
             .node
@@ -73,8 +66,8 @@ fn backprop(
             needed.insert(t.id());
         }
     }
-    let mut cotangents: HashMap<u64, Tensor> = HashMap::new();
-    let mut results = HashMap::new();
+    let mut cotangents: IdMap<Tensor> = IdMap::default();
+    let mut results = IdMap::default();
     if !output.is_tracked() {
         if is_target(output) {
             results.insert(output.id(), seed);
@@ -126,7 +119,7 @@ fn vjp_impl(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor, create: boo
          backward passes (forward-over-reverse is not supported); use hvp (reverse-over-reverse) \
          or jacobian_reverse, or take the gradient with respect to the primal"
     );
-    let ids: HashSet<u64> = inputs.iter().map(|t| t.id()).collect();
+    let ids: IdSet = inputs.iter().map(|t| t.id()).collect();
     let mut cts = backprop(output, cotangent.clone(), Targets::Only(&ids), create);
     inputs
         .iter()
@@ -178,7 +171,7 @@ pub fn grad_with_graph(output: &Tensor, inputs: &[&Tensor]) -> Vec<Tensor> {
 /// Gradients of every tracked leaf, as returned by [`Tensor::backward`].
 #[derive(Default)]
 pub struct Gradients {
-    by_id: HashMap<u64, Tensor>,
+    by_id: IdMap<Tensor>,
 }
 
 impl Gradients {

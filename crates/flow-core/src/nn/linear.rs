@@ -99,20 +99,17 @@ impl Linear {
             x.shape(),
             self.input
         );
-        let y = if x.ndim() == 2 {
-            x.matmul_transposed(&self.weight.get())
-        } else {
-            let lead: usize = x.shape()[..x.ndim() - 1].iter().product();
-            let mut shape = x.shape().to_vec();
-            *shape.last_mut().expect("non-empty") = self.output;
-            x.reshape(&[lead, self.input])
-                .matmul_transposed(&self.weight.get())
-                .reshape(&shape)
-        };
-        match &self.bias {
-            Some(b) => y.add(&b.get()),
-            None => y,
+        // One fused op: the bias is accumulated inside the matrix product (ops/linear.rs).
+        let (weight, bias) = (self.weight.get(), self.bias.as_ref().map(Param::get));
+        if x.ndim() == 2 {
+            return x.linear(&weight, bias.as_ref());
         }
+        let lead: usize = x.shape()[..x.ndim() - 1].iter().product();
+        let mut shape = x.shape().to_vec();
+        *shape.last_mut().expect("non-empty") = self.output;
+        x.reshape(&[lead, self.input])
+            .linear(&weight, bias.as_ref())
+            .reshape(&shape)
     }
 
     /// Input features.

@@ -5,10 +5,10 @@
 //! for `C = op_a(A) op_b(B)`, `∂A = C̄ op_b(B)ᵀ` (or its transpose), `∂B = op_a(A)ᵀ C̄` (or its
 //! transpose).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2, Ix3, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 
 use super::accumulate;
+use super::gemm::{Gemm, gemm};
 use crate::autodiff::graph::Op;
 use crate::data::{Storage, map_data2};
 use crate::dtype::Element;
@@ -19,36 +19,45 @@ struct MatMul {
     tb: bool,
 }
 
-fn view2<T: Element>(a: ArrayView2<'_, T>, transpose: bool) -> ArrayView2<'_, T> {
-    if transpose { a.reversed_axes() } else { a }
+/// The `(m, k, n)` of `op_a(A) op_b(B)` for the last two axes of `a` and `b`.
+fn mkn(a: &[usize], b: &[usize], ta: bool, tb: bool) -> (usize, usize, usize) {
+    let r = a.len() - 2;
+    let (m, k) = if ta {
+        (a[r + 1], a[r])
+    } else {
+        (a[r], a[r + 1])
+    };
+    let n = if tb { b[r] } else { b[r + 1] };
+    (m, k, n)
 }
 
-fn matmul_2d<T: Element>(a: ArrayView2<T>, b: ArrayView2<T>, ta: bool, tb: bool) -> Array2<T> {
-    let (a, b) = (view2(a, ta), view2(b, tb));
-    let mut c = Array2::zeros((a.nrows(), b.ncols()));
-    general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
-    c
+/// Row-major values of a standard-layout tensor (every tensor's storage is standard layout).
+pub(crate) fn values<T: Element>(x: &Storage<T>) -> std::borrow::Cow<'_, [T]> {
+    match x.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(x.iter().copied().collect()),
+    }
 }
 
-fn kernel<T: Element>(a: &Storage<T>, b: &Storage<T>, ta: bool, tb: bool) -> ArrayD<T> {
-    if a.ndim() == 2 {
-        let a2 = a.view().into_dimensionality::<Ix2>().expect("2-D");
-        let b2 = b.view().into_dimensionality::<Ix2>().expect("2-D");
-        return matmul_2d(a2, b2, ta, tb).into_dyn();
+/// `op_a(A) op_b(B)` for 2-D operands or batched 3-D operands (one GEMM per batch entry).
+fn kernel<T: Element + Gemm>(a: &Storage<T>, b: &Storage<T>, ta: bool, tb: bool) -> ArrayD<T> {
+    let shape = output_shape(a.shape(), b.shape(), ta, tb);
+    let (m, k, n) = mkn(a.shape(), b.shape(), ta, tb);
+    let batch = if a.ndim() == 3 { a.shape()[0] } else { 1 };
+    let (av, bv) = (values(a), values(b));
+    let mut out = vec![T::zero(); batch * m * n];
+    for i in 0..batch {
+        gemm(
+            &mut out[i * m * n..(i + 1) * m * n],
+            &av[i * m * k..(i + 1) * m * k],
+            &bv[i * k * n..(i + 1) * k * n],
+            (m, k, n),
+            ta,
+            tb,
+            false,
+        );
     }
-    let a3 = a.view().into_dimensionality::<Ix3>().expect("3-D");
-    let b3 = b.view().into_dimensionality::<Ix3>().expect("3-D");
-    let outs: Vec<Array2<T>> = a3
-        .outer_iter()
-        .zip(b3.outer_iter())
-        .map(|(ai, bi)| matmul_2d(ai, bi, ta, tb))
-        .collect();
-    let (m, n) = outs.first().map_or((0, 0), |c| c.dim());
-    let mut out = ArrayD::zeros(IxDyn(&[outs.len(), m, n]));
-    for (i, c) in outs.into_iter().enumerate() {
-        out.index_axis_mut(Axis(0), i).assign(&c);
-    }
-    out
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("matmul output shape")
 }
 
 /// The shape of `op_a(A) op_b(B)`, or a panic naming both shapes.

@@ -90,15 +90,30 @@ fn update<T: Element>(
     let bias2 = f((1.0 - c.beta2.powi(t as i32)).sqrt());
     let (eps, decay) = (f(c.eps), f(1.0 - c.lr * c.weight_decay));
     let mut out = p.to_owned();
-    Zip::from(&mut out)
-        .and(g)
-        .and(m)
-        .and(v)
-        .for_each(|x, &gi, mi, vi| {
-            *mi = b1 * *mi + (T::one() - b1) * gi;
-            *vi = b2 * *vi + (T::one() - b2) * gi * gi;
-            *x = *x * decay - step_size * *mi / (vi.sqrt() / bias2 + eps);
-        });
+    let rule = |x: &mut T, gi: T, mi: &mut T, vi: &mut T| {
+        *mi = b1 * *mi + (T::one() - b1) * gi;
+        *vi = b2 * *vi + (T::one() - b2) * gi * gi;
+        *x = *x * decay - step_size * *mi / (vi.sqrt() / bias2 + eps);
+    };
+    // Contiguous storage (always, for parameters and their state): one flat loop the compiler
+    // vectorises; the n-dimensional Zip cost ~8 % of an MLP step.
+    match (
+        out.as_slice_mut(),
+        g.as_slice(),
+        m.as_slice_mut(),
+        v.as_slice_mut(),
+    ) {
+        (Some(xs), Some(gs), Some(ms), Some(vs)) => {
+            for (((x, &gi), mi), vi) in xs.iter_mut().zip(gs).zip(ms).zip(vs) {
+                rule(x, gi, mi, vi);
+            }
+        }
+        _ => Zip::from(&mut out)
+            .and(g)
+            .and(m)
+            .and(v)
+            .for_each(|x, &gi, mi, vi| rule(x, gi, mi, vi)),
+    }
     out.into_shared()
 }
 

@@ -1,0 +1,118 @@
+"""One command for the flow-core speed table of BENCHMARKS.md (issue 14): ours against JAX-jit
+and flowjax, side by side on this machine, ours and the peer alternated `--rounds` times.
+
+    pip install jax flowjax            # CPU builds
+    python3 crates/flow-bench/peers/compare.py [--rounds 2] [--threads 2]
+
+Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP) and `coupling`
+(RealNVP / NSF training steps), medians read from target/criterion/*/new/estimates.json.
+Peers: jax_steps.py and flowjax_coupling.py (medians they print). Each row reports the median
+over rounds of each side's median and the ratio ours / peer (target: ≤ 0.8). The script prints
+the CPU model and thread settings so a table is never separated from its machine.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+
+# (row label, our criterion full_id, peer key)
+ROWS = [
+    ("MLP 8→256→256→8 step, batch 512", "mlp-8-256-256-8-b512-f32/mlp_step", "jax:mlp step"),
+    ("autoencoder step, same MLPs", "mlp-8-256-256-8-b512-f32/autoencoder_step", "jax:autoencoder step"),
+    ("free-form step, same MLPs", "mlp-8-256-256-8-b512-f32/free_form_step", "jax:free-form step"),
+    ("HVP w.r.t. input", "mlp-8-256-256-8-b512-f32/hvp_wrt_input", "jax:hvp wrt input"),
+    ("RealNVP 2-D step", "coupling/realnvp_2d_train_step_b512", "flowjax:realnvp_2d"),
+    ("RealNVP 8-D step", "coupling/realnvp_8d_train_step_b512", "flowjax:realnvp_8d"),
+    ("NSF 2-D step", "coupling/nsf_2d_train_step_b512", "flowjax:nsf_2d"),
+    ("NSF 8-D step", "coupling/nsf_8d_train_step_b512", "flowjax:nsf_8d"),
+]
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def run(cmd, env=None):
+    print("$", " ".join(cmd), file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def ours(threads):
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), FLOWS_THREADS=str(threads))
+    for bench in ("core", "coupling"):
+        run(["cargo", "bench", "-q", "-p", "flow-bench", "--bench", bench, "--", "--noplot"], env)
+    result = {}
+    for path in glob.glob(os.path.join(ROOT, "target", "criterion", "**", "new", "benchmark.json"),
+                          recursive=True):
+        with open(path) as f:
+            full_id = json.load(f)["full_id"]
+        with open(os.path.join(os.path.dirname(path), "estimates.json")) as f:
+            result[full_id] = json.load(f)["median"]["point_estimate"] / 1e6  # ns → ms
+    return result
+
+
+def peers(threads):
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+                        f"intra_op_parallelism_threads={threads}")
+    result = {}
+    text = run([sys.executable, os.path.join(HERE, "jax_steps.py"), "--threads", str(threads)], env)
+    for line in text.splitlines():
+        m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
+        if m:
+            result["jax:" + m.group(1)] = float(m.group(2))
+    text = run([sys.executable, os.path.join(HERE, "flowjax_coupling.py")], env)
+    for line in text.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            result["flowjax:" + row["model"]] = row["median_ms"]
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if args.rounds < 1 or args.threads < 1:
+        parser.error("--rounds and --threads must be at least 1")
+    samples_ours, samples_peer = {}, {}
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
+        for key, value in ours(args.threads).items():
+            samples_ours.setdefault(key, []).append(value)
+        for key, value in peers(args.threads).items():
+            samples_peer.setdefault(key, []).append(value)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {args.threads} threads each side, "
+          f"{args.rounds} alternated rounds (medians)\n")
+    print("| workload | ours | peer | ours / peer |")
+    print("|---|---:|---:|---:|")
+    for label, our_id, peer_id in ROWS:
+        o, p = samples_ours.get(our_id), samples_peer.get(peer_id)
+        if not o or not p:
+            print(f"| {label} | {'—' if not o else f'{statistics.median(o):.2f} ms'} | "
+                  f"{'—' if not p else f'{statistics.median(p):.2f} ms'} | missing |")
+            continue
+        om, pm = statistics.median(o), statistics.median(p)
+        peer_name = peer_id.split(":")[0]
+        print(f"| {label} | {om:.2f} ms | {peer_name} {pm:.2f} ms | {om / pm:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
