@@ -136,7 +136,7 @@ pub fn reproduce_shard(
     let chosen = shard.select(chosen, |e| e.id());
     prepare_output(&opts.out)?;
     let _lock = crate::lock::acquire(&opts.out)?;
-    if opts.progress && shard != Shard::WHOLE {
+    if shard != Shard::WHOLE {
         let ids: Vec<&str> = chosen.iter().map(|e| e.id()).collect();
         eprintln!(
             "shard {shard}: {} of {selected} selected experiment(s): {}",
