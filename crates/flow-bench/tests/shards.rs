@@ -175,6 +175,32 @@ fn two_shards_merge_into_the_report_of_a_single_run() {
             "{name} differs"
         );
     }
+    // The comparison sees the experiments: each has its row in the index, and the pages of
+    // one shard alone differ from the single run's.
+    let index = normalize(
+        &want[names_of(&want)
+            .iter()
+            .position(|n| *n == "index.md")
+            .unwrap()]
+        .1,
+        &folders,
+    );
+    for id in DETERMINISTIC {
+        assert!(
+            index.contains(&format!("[`{id}`]")),
+            "{id} not in the index"
+        );
+    }
+    let partial = dir("run-partial");
+    report(&[&first], &partial, 3).unwrap();
+    let folders = [single.as_path(), first.as_path(), partial.as_path()];
+    assert!(
+        pages(&single)
+            .iter()
+            .zip(pages(&partial))
+            .any(|((_, w), (_, g))| normalize(w, &folders) != normalize(&g, &folders)),
+        "the report of one shard compares equal to the whole run"
+    );
     // The merge is an ordinary output folder: figures are there and a rerun finds the cache.
     let again = run(&merged, &DETERMINISTIC, 3, Shard::WHOLE);
     assert_eq!(
@@ -188,6 +214,33 @@ fn two_shards_merge_into_the_report_of_a_single_run() {
 
 fn names_of(pages: &[(String, String)]) -> Vec<&str> {
     pages.iter().map(|p| p.0.as_str()).collect()
+}
+
+#[test]
+fn timing_results_carry_the_machine_and_older_ones_rerun() {
+    let tmp = tempfile::tempdir().unwrap();
+    let timing = ["mfff-vmf-s2"];
+    let first = run(tmp.path(), &timing, 0, Shard::WHOLE);
+    assert_eq!(first.ran.len(), 1);
+    let (name, bytes) = result_files(tmp.path()).remove(0);
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let machine = &json["machine"];
+    assert_eq!(machine["alone"], true, "{machine}");
+    assert!(machine["logical_cores"].as_u64().unwrap() >= 1, "{machine}");
+    assert!(machine["gemm_threads"].as_u64().unwrap() >= 1, "{machine}");
+    let page = std::fs::read_to_string(tmp.path().join("manifold-free-form-flows.md")).unwrap();
+    assert!(
+        page.contains("*Machine:* ") && page.contains("ran alone"),
+        "no machine line"
+    );
+    // A timing result stored without the description (before timing ran alone) is rerun.
+    json.as_object_mut().unwrap().remove("machine");
+    let path = tmp.path().join("results").join(name);
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let second = run(tmp.path(), &timing, 0, Shard::WHOLE);
+    assert_eq!((second.ran.len(), second.cached.len()), (1, 0));
+    let third = run(tmp.path(), &timing, 0, Shard::WHOLE);
+    assert_eq!((third.ran.len(), third.cached.len()), (0, 1));
 }
 
 #[test]
