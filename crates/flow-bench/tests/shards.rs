@@ -216,6 +216,19 @@ fn names_of(pages: &[(String, String)]) -> Vec<&str> {
     pages.iter().map(|p| p.0.as_str()).collect()
 }
 
+/// The experiments whose judged results are wall-clock measurements: the FFF/autoencoder step
+/// ratio and the M-FFF/RFM sampling-time ratio. (Rows such as training seconds elsewhere are
+/// information, not claims, and those experiments share the machine.)
+#[test]
+fn timing_experiments_opt_in_to_running_alone() {
+    let timing: Vec<&str> = flow_bench::registry::registry()
+        .iter()
+        .filter(|e| e.measures_time())
+        .map(|e| e.id())
+        .collect();
+    assert_eq!(timing, ["fff-step-time", "mfff-vmf-s2"]);
+}
+
 #[test]
 fn timing_results_carry_the_machine_and_older_ones_rerun() {
     let tmp = tempfile::tempdir().unwrap();
