@@ -114,6 +114,10 @@ pub struct ExperimentResult {
     pub command: String,
     /// Tables, figures, notes.
     pub outcome: Outcome,
+    /// The machine a timing experiment ([`Experiment::measures_time`]) ran on, alone; `None`
+    /// for the others (and in files written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<crate::machine::MachineInfo>,
 }
 
 /// Loads the result for `key`, or `None` if there is none, it cannot be read, or it does not

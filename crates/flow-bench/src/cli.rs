@@ -1,4 +1,4 @@
-//! The command line: `flows reproduce` and `flows list`.
+//! The command line: `flows reproduce`, `flows report`, `flows list` and `flows reference`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,10 +8,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::BenchError;
 use crate::experiment::Mode;
+use crate::merge::{self, ReportOptions};
 use crate::overrides::PresetOverride;
 use crate::paper::PaperId;
 use crate::registry;
 use crate::runner::{self, DEFAULT_OUT, RunOptions};
+use crate::schedule::{Shard, parse_shard};
 
 /// Reproduce the headline experiments of the flows papers into a report.
 #[derive(Debug, Parser)]
@@ -27,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Run experiments (skipping cached results) and write the report.
     Reproduce(ReproduceArgs),
+    /// Merge the results of several output folders (e.g. the shards of a cluster run) into
+    /// one report.
+    Report(ReportArgs),
     /// List the registered experiments.
     List(ListArgs),
     /// Generate (or load from the cache) an MCMC reference set for DW4 or LJ13 at τ = 1.
@@ -70,16 +75,25 @@ pub struct ReproduceArgs {
     /// `--set 'fff-egnn-boltzmann:/0/steps=20000'`. Pointers follow `flows list --presets`.
     #[arg(long = "set", value_name = "EXPERIMENT:/POINTER=VALUE")]
     pub overrides: Vec<PresetOverride>,
+    /// Run only share I of N of the selection (1 ≤ I ≤ N): the selected ids sorted, every
+    /// N-th from the I-th; for job arrays, merged afterwards with `flows report`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+/// The mode of the `--quick`/`--full`/`--smoke` flags (quick when none is given).
+fn mode_of(full: bool, smoke: bool) -> Mode {
+    match (full, smoke) {
+        (true, _) => Mode::Full,
+        (_, true) => Mode::Test,
+        _ => Mode::Quick,
+    }
 }
 
 impl ReproduceArgs {
     /// The selected mode.
     pub fn mode(&self) -> Mode {
-        match (self.full, self.smoke) {
-            (true, _) => Mode::Full,
-            (_, true) => Mode::Test,
-            _ => Mode::Quick,
-        }
+        mode_of(self.full, self.smoke)
     }
 
     /// The run options these arguments describe.
@@ -94,6 +108,45 @@ impl ReproduceArgs {
             threads: self.threads.map_or(cores, usize::from),
             redo: self.redo,
             progress: !self.no_progress,
+            overrides: self.overrides.clone(),
+        }
+    }
+}
+
+/// Options of `flows report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output folders of `flows reproduce` runs to merge (e.g. one per shard).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The runs used quick presets (the default).
+    #[arg(long, group = "mode")]
+    pub quick: bool,
+    /// The runs used paper-scale presets.
+    #[arg(long, group = "mode")]
+    pub full: bool,
+    /// The runs used smoke-test presets.
+    #[arg(long, group = "mode")]
+    pub smoke: bool,
+    /// Base seed of the runs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder of the merged report (results and figures are copied there; may be one of DIR).
+    #[arg(long, default_value = DEFAULT_OUT)]
+    pub out: PathBuf,
+    /// The `--set` changes the runs used (they are part of the result keys).
+    #[arg(long = "set", value_name = "EXPERIMENT:/POINTER=VALUE")]
+    pub overrides: Vec<PresetOverride>,
+}
+
+impl ReportArgs {
+    /// The merge these arguments describe.
+    pub fn options(&self) -> ReportOptions {
+        ReportOptions {
+            inputs: self.dirs.clone(),
+            out: self.out.clone(),
+            mode: mode_of(self.full, self.smoke),
+            seed: self.seed,
             overrides: self.overrides.clone(),
         }
     }
@@ -186,8 +239,21 @@ pub fn run(cli: Cli, cancel: Arc<AtomicBool>) -> Result<(), BenchError> {
             Ok(())
         }
         Command::Reference(args) => reference(&args),
+        Command::Report(args) => {
+            let summary = merge::merge(&args.options())?;
+            eprintln!(
+                "{} result(s) from {} folder(s) ({} copied), {} experiment(s) without a result; report: {}",
+                summary.found.len(),
+                args.dirs.len(),
+                summary.copied,
+                summary.missing.len(),
+                summary.index.display()
+            );
+            Ok(())
+        }
         Command::Reproduce(args) => {
-            let summary = runner::reproduce(&args.options(), cancel)?;
+            let shard = args.shard.unwrap_or(Shard::WHOLE);
+            let summary = runner::reproduce_shard(&args.options(), shard, cancel)?;
             eprintln!(
                 "{} ran, {} cached, {} failed in {:.1} s; report: {}",
                 summary.ran.len(),

@@ -80,6 +80,56 @@ pub enum BenchError {
     /// Some experiments failed; the others' results and the report were written.
     #[error("{} experiment(s) failed: {}", .0.len(), .0.join("; "))]
     ExperimentsFailed(Vec<String>),
+    /// `flows report` was given a folder that does not exist.
+    #[error("{0} does not exist; give the --out folders of `flows reproduce` runs")]
+    ReportInputMissing(PathBuf),
+    /// `flows report` was given something that is not an output folder of `flows reproduce`.
+    #[error("{path} is not a flows output folder: {why}")]
+    NotAnOutputFolder {
+        /// The path given.
+        path: PathBuf,
+        /// What is missing.
+        why: String,
+    },
+    /// A stored result that `flows report` needs cannot stand for its key (unreadable JSON,
+    /// another experiment, mode, seed, version or preset, a missing figure).
+    #[error(
+        "{path}: {why}; delete it (and its figure folder) or rerun the experiment into that folder"
+    )]
+    CorruptResult {
+        /// The result file.
+        path: PathBuf,
+        /// Why it is refused.
+        why: String,
+    },
+    /// Two folders hold different results for the same key (two runs of one experiment with
+    /// the same preset and seed): the report would have to pick one.
+    #[error(
+        "different results for {stem} in {first} and {second}; a result key names one run, so delete one of them (results/{stem}.* and figures/{stem}/) or leave its folder out"
+    )]
+    ConflictingResults {
+        /// The result stem (`<experiment>-<preset hash>-seed<seed>`).
+        stem: String,
+        /// One file.
+        first: PathBuf,
+        /// The other file.
+        second: PathBuf,
+    },
+    /// None of the folders holds a result for the mode, seed and presets asked for.
+    #[error(
+        "no result in {dirs} matches {} --seed {seed} with these presets ({other} result file(s) there belong to other modes, seeds, presets or versions); pass the mode, --seed and --set of the reproduce runs",
+        .mode.flag()
+    )]
+    NoResults {
+        /// The folders, comma-separated.
+        dirs: String,
+        /// The mode asked for.
+        mode: crate::experiment::Mode,
+        /// The seed asked for.
+        seed: u64,
+        /// Result files found that match no key.
+        other: usize,
+    },
     /// Ctrl-C: finished results are kept and the report covers them.
     #[error("interrupted; {finished} finished result(s) kept, rerun the same command to continue")]
     Interrupted {
@@ -97,7 +147,10 @@ impl BenchError {
             | BenchError::BadOverride { .. }
             | BenchError::Preset(_)
             | BenchError::OutputIsFile(_)
-            | BenchError::BadArgument { .. } => 2,
+            | BenchError::BadArgument { .. }
+            | BenchError::ReportInputMissing(_)
+            | BenchError::NotAnOutputFolder { .. }
+            | BenchError::NoResults { .. } => 2,
             BenchError::Interrupted { .. } => 130,
             _ => 1,
         }

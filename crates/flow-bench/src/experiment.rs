@@ -68,6 +68,14 @@ pub trait Experiment: Send + Sync {
     fn version(&self) -> u32 {
         1
     }
+    /// Whether a result of this experiment is a wall-clock measurement (a step time, a
+    /// throughput, a speed-up judged against the paper). The runner runs such experiments
+    /// alone, one after another and before everything else, so no other experiment shares the
+    /// machine while they measure, and adds a machine description to their pages (see
+    /// [`crate::schedule`] and [`crate::machine`]). Opt in with a one-line override.
+    fn measures_time(&self) -> bool {
+        false
+    }
     /// Runs the experiment: tables, figures (written through the context) and notes.
     ///
     /// # Errors

@@ -46,12 +46,15 @@ pub mod error;
 pub mod experiment;
 pub mod experiments;
 pub mod lock;
+pub mod machine;
+pub mod merge;
 pub mod overrides;
 pub mod paper;
 pub mod plot;
 pub mod registry;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod validate;
 
 pub use context::RunContext;
@@ -60,7 +63,8 @@ pub use experiment::{
     Experiment, ExperimentError, Figure, Mode, Outcome, Row, Table, Verdict, preset_value,
 };
 pub use paper::PaperId;
-pub use runner::{RunOptions, RunSummary, reproduce};
+pub use runner::{RunOptions, RunSummary, reproduce, reproduce_shard};
+pub use schedule::Shard;
 
 /// The Rust examples of the workspace README, compiled and run as doc tests so they cannot
 /// rot.

@@ -1,4 +1,5 @@
-//! `reproduce`: select, skip what is cached, run the rest on worker threads with progress
+//! `reproduce`: select (optionally one shard of the selection), skip what is cached, run the
+//! rest (timing experiments first and alone, then the others on worker threads) with progress
 //! bars, store each result atomically as it finishes, then write the report.
 
 use std::collections::VecDeque;
@@ -13,10 +14,12 @@ use crate::cache::{self, ExperimentResult, FIGURES_DIR, RESULTS_DIR, ResultKey};
 use crate::context::RunContext;
 use crate::error::BenchError;
 use crate::experiment::{Experiment, ExperimentError, Mode};
+use crate::machine::MachineInfo;
 use crate::overrides::{self, PresetOverride};
 use crate::paper::PaperId;
 use crate::registry;
 use crate::report::{self, Entry, RunInfo, Status};
+use crate::schedule::{self, Shard};
 
 /// Default output folder (the one the README opens).
 pub const DEFAULT_OUT: &str = "reports";
@@ -110,20 +113,51 @@ impl RunSummary {
 /// Selection errors and an unwritable output folder before anything runs; I/O errors while
 /// storing results or writing the report. Experiment failures are listed in the summary.
 pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummary, BenchError> {
+    reproduce_shard(opts, Shard::WHOLE, cancel)
+}
+
+/// [`reproduce`] for one share of the selection (`--shard I/N`, see [`crate::schedule`]):
+/// the whole selection is checked (presets, overrides) as in an unsharded run, then only this
+/// shard's experiments run; the report in `opts.out` shows the others as not run (merge the
+/// shards' folders with [`crate::merge::merge`]).
+///
+/// # Errors
+/// As [`reproduce`].
+pub fn reproduce_shard(
+    opts: &RunOptions,
+    shard: Shard,
+    cancel: Arc<AtomicBool>,
+) -> Result<RunSummary, BenchError> {
     let start = Instant::now();
     let all = registry::registry();
     let chosen = registry::select(&all, &opts.papers, &opts.experiments)?;
     overrides::validate(&chosen, opts.mode, &opts.overrides)?;
+    let selected = chosen.len();
+    let chosen = shard.select(chosen, |e| e.id());
     prepare_output(&opts.out)?;
     let _lock = crate::lock::acquire(&opts.out)?;
+    if shard != Shard::WHOLE {
+        let ids: Vec<&str> = chosen.iter().map(|e| e.id()).collect();
+        eprintln!(
+            "shard {shard}: {} of {selected} selected experiment(s): {}",
+            ids.len(),
+            if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            }
+        );
+    }
     let mut summary = RunSummary::default();
-    let mut jobs = VecDeque::new();
+    let mut jobs = Vec::new();
     for exp in chosen {
         let key = opts.key_of(exp);
-        if !opts.redo && cache::load(&opts.out, &key).is_some() {
+        // A timing result without its machine description predates running alone: rerun it.
+        let usable = |r: ExperimentResult| !exp.measures_time() || r.machine.is_some();
+        if !opts.redo && cache::load(&opts.out, &key).is_some_and(usable) {
             summary.cached.push(exp.id().to_string());
         } else {
-            jobs.push_back((exp, key));
+            jobs.push((exp, key));
         }
     }
     let multi = MultiProgress::with_draw_target(if opts.progress {
@@ -131,8 +165,7 @@ pub fn reproduce(opts: &RunOptions, cancel: Arc<AtomicBool>) -> Result<RunSummar
     } else {
         ProgressDrawTarget::hidden()
     });
-    let outcomes = run_jobs(jobs, opts, &multi, &cancel);
-    for (id, outcome) in outcomes {
+    for (id, outcome) in run_phases(jobs, opts, &multi, &cancel) {
         match outcome {
             Ok(()) => summary.ran.push(id),
             Err(ExperimentError::Cancelled) => {}
@@ -178,22 +211,53 @@ pub fn prepare_output(out: &Path) -> Result<(), BenchError> {
 
 type Job<'a> = (&'a dyn Experiment, ResultKey);
 
-fn run_jobs(
-    jobs: VecDeque<Job<'_>>,
+/// Runs `jobs` in the phases of [`schedule::plan`]: timing experiments first, one at a time,
+/// then the rest on `opts.threads` workers; stops starting phases after Ctrl-C.
+fn run_phases(
+    jobs: Vec<Job<'_>>,
     opts: &RunOptions,
     multi: &MultiProgress,
     cancel: &Arc<AtomicBool>,
 ) -> Vec<(String, Result<(), ExperimentError>)> {
-    let queue = Mutex::new(jobs);
+    let mut outcomes = Vec::new();
+    for phase in schedule::plan(jobs, |(exp, _)| exp.measures_time(), opts.threads) {
+        if cancel.load(Ordering::SeqCst) {
+            break;
+        }
+        if phase.alone && opts.progress {
+            let ids: Vec<&str> = phase.jobs.iter().map(|(e, _)| e.id()).collect();
+            multi.suspend(|| {
+                eprintln!(
+                    "timing experiments first, one at a time with nothing else running: {}",
+                    ids.join(", ")
+                );
+            });
+        }
+        outcomes.extend(run_jobs(phase, opts, multi, cancel));
+    }
+    outcomes
+}
+
+/// Runs one phase's jobs on `phase.workers` threads and returns when all have finished. Jobs
+/// of an `alone` phase get the machine description on their result.
+fn run_jobs(
+    phase: schedule::Phase<Job<'_>>,
+    opts: &RunOptions,
+    multi: &MultiProgress,
+    cancel: &Arc<AtomicBool>,
+) -> Vec<(String, Result<(), ExperimentError>)> {
+    let alone = phase.alone;
+    let queue = Mutex::new(VecDeque::from(phase.jobs));
     let done = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..opts.threads.max(1) {
+        for _ in 0..phase.workers.max(1) {
             scope.spawn(|| {
                 while !cancel.load(Ordering::SeqCst) {
                     let Some((exp, key)) = queue.lock().expect("queue lock").pop_front() else {
                         break;
                     };
-                    let outcome = run_one(exp, &key, opts, multi, cancel);
+                    let machine = alone.then(|| MachineInfo::detect(opts.threads, true));
+                    let outcome = run_one(exp, &key, opts, multi, cancel, machine);
                     let line = match &outcome {
                         Ok(()) => format!("done    {}", exp.id()),
                         Err(ExperimentError::Cancelled) => format!("stopped {}", exp.id()),
@@ -255,6 +319,7 @@ fn run_one(
     opts: &RunOptions,
     multi: &MultiProgress,
     cancel: &Arc<AtomicBool>,
+    machine: Option<MachineInfo>,
 ) -> Result<(), ExperimentError> {
     let bar = progress_bar(multi, exp.id());
     let final_dir = opts.out.join(key.figure_dir());
@@ -314,6 +379,7 @@ fn run_one(
             .map_or(0, |d| d.as_secs()),
         command: rerun_command(exp.id(), opts),
         outcome,
+        machine,
     };
     cache::store(&opts.out, key, &result).map_err(|e| ExperimentError::Failed(e.to_string()))?;
     let _ = std::fs::remove_dir_all(&work);
@@ -359,3 +425,6 @@ fn report_entries<'a>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -66,6 +66,7 @@ fn valid_result() -> Vec<u8> {
         finished_unix: 0,
         command: "flows".into(),
         outcome: Default::default(),
+        machine: None,
     };
     serde_json::to_vec(&result).unwrap()
 }

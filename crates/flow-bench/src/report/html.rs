@@ -138,6 +138,13 @@ fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
         format_seconds(result.seconds),
         format_unix(result.finished_unix)
     );
+    if let Some(machine) = &result.machine {
+        let _ = writeln!(
+            b,
+            "<p class=\"machine\">Machine: {}</p>",
+            escape(&machine.describe())
+        );
+    }
     for fig in &result.outcome.figures {
         let _ = writeln!(
             b,

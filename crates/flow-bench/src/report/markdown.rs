@@ -96,6 +96,9 @@ fn section(entry: &Entry<'_>, run: &RunInfo) -> String {
         format_seconds(result.seconds),
         format_unix(result.finished_unix)
     );
+    if let Some(machine) = &result.machine {
+        let _ = writeln!(b, "*Machine:* {}\n", escape(&machine.describe()));
+    }
     for fig in &result.outcome.figures {
         let _ = writeln!(b, "![{0}]({1})\n\n*{0}*\n", escape(&fig.caption), fig.path);
     }

@@ -67,6 +67,9 @@ impl Experiment for FffStepTime {
     fn paper(&self) -> PaperId {
         PaperId::InjectiveFlows
     }
+    fn measures_time(&self) -> bool {
+        true
+    }
     fn title(&self) -> &'static str {
         "Cost of a free-form step relative to an autoencoder step"
     }

@@ -70,6 +70,9 @@ impl Experiment for MfffVmfSphere {
     fn paper(&self) -> PaperId {
         PaperId::ManifoldFreeFormFlows
     }
+    fn measures_time(&self) -> bool {
+        true
+    }
     fn title(&self) -> &'static str {
         "M-FFF on a vMF mixture on S²: test NLL vs the true entropy"
     }
