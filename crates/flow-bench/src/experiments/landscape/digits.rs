@@ -93,7 +93,7 @@ impl Experiment for DigitsPaths {
                     vec![32, 32],
                 ],
             ),
-            minima: pick(mode, 3, 4, 5),
+            minima: pick(mode, 3, 3, 5),
             train: pick(mode, 200, 1000, 1000),
             training: TrainSettings {
                 steps: pick(mode, 100, 1000, 4000),
