@@ -306,3 +306,42 @@ fn minibatch_landscape_samples_reproducibly_and_defaults_to_full_batch() {
         e.loss_and_grad(&[0.3, 0.1])
     );
 }
+
+#[test]
+fn projected_spectrum_and_random_direction_mean_match_independent_oracles() {
+    let (mlp, obj) = tiny(11);
+    let layout = FlatLayout::of(&mlp);
+    let theta = layout.read();
+    let (h, _) = dense_hessian(&obj, &theta);
+    let basis = orthonormal_basis(&Symmetries::of_relu_mlp(&mlp, &layout).all());
+    let count = count_flat(&h, &basis, 1e-6);
+    // Oracle 1: the dense projector P = I − Σ qqᵀ applied on both sides.
+    let n = theta.len();
+    let mut p = nalgebra::DMatrix::<f64>::identity(n, n);
+    for q in &basis {
+        let qv = nalgebra::DVector::from_column_slice(q);
+        p -= &qv * qv.transpose();
+    }
+    let dense = symmetric_eigenvalues(&(&p * &h * &p));
+    let scale = count.lambda_max;
+    for (a, b) in count.eigenvalues.iter().zip(&dense) {
+        assert!((a - b).abs() < 1e-12 * scale, "{a} vs {b}");
+    }
+    // Oracle 2: Monte-Carlo mean of the Rayleigh quotient over random projected directions,
+    // within 4 standard errors of tr(PHP)/(n − r).
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(12);
+    let k = 4000;
+    let mc = (0..k)
+        .map(|_| {
+            let v = randn(n, &mut rng);
+            flow_landscape::hessian::curvature_along(&obj, &theta, &basis, &v)
+        })
+        .sum::<f64>()
+        / k as f64;
+    let se = count.curvature_sd() / (k as f64).sqrt();
+    assert!(
+        (mc - count.mean_curvature()).abs() < 4.0 * se,
+        "MC {mc} vs exact {} (s.e. {se})",
+        count.mean_curvature()
+    );
+}

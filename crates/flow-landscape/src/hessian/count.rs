@@ -28,18 +28,38 @@ impl FlatCount {
     pub fn beyond_symmetries(&self) -> usize {
         self.near_zero.saturating_sub(self.symmetry_rank)
     }
+
+    /// Mean curvature over directions drawn uniformly from the unit sphere of the complement
+    /// of the symmetry span: `E[uᵀHu] = tr(PHP)/(n − r)` exactly (the `r` symmetry
+    /// eigenvalues of `PHP` are zero, so the trace is the sum of all eigenvalues).
+    pub fn mean_curvature(&self) -> f64 {
+        self.eigenvalues.iter().sum::<f64>() / self.complement_dim()
+    }
+
+    /// Standard deviation of one such direction's Rayleigh quotient: for `u` uniform on the
+    /// unit sphere of `ℝᵈ` and symmetric `A`, `Var(uᵀAu) = 2(tr(A²)/d − (tr A/d)²)/(d + 2)`.
+    pub fn curvature_sd(&self) -> f64 {
+        let d = self.complement_dim();
+        let m2 = self.eigenvalues.iter().map(|x| x * x).sum::<f64>() / d;
+        let m = self.mean_curvature();
+        (2.0 * (m2 - m * m).max(0.0) / (d + 2.0)).sqrt()
+    }
+
+    fn complement_dim(&self) -> f64 {
+        (self.eigenvalues.len() - self.symmetry_rank).max(1) as f64
+    }
 }
 
 /// Spectrum of `PHP` for a dense Hessian `h` and an orthonormal symmetry `basis`.
 pub fn count_flat(h: &DMatrix<f64>, basis: &[Vec<f64>], rel_tol: f64) -> FlatCount {
+    // PHP = (I − QQᵀ)H(I − QQᵀ) = H − HQQᵀ − QQᵀH + Q(QᵀHQ)Qᵀ for the n×r matrix Q of the
+    // orthonormal basis: rank-r updates, O(n²r) instead of two dense n³ products.
     let n = h.nrows();
-    let mut p = DMatrix::<f64>::identity(n, n);
-    for q in basis {
-        let qv = nalgebra::DVector::from_column_slice(q);
-        p -= &qv * qv.transpose();
-    }
-    let php = &p * h * &p;
-    let php = (&php + php.transpose()) * 0.5;
+    let q = DMatrix::from_fn(n, basis.len(), |i, j| basis[j][i]);
+    let hq = h * &q; // n×r
+    let qt_hq = q.transpose() * &hq; // r×r
+    let mut php = h - &hq * q.transpose() - &q * hq.transpose() + &q * qt_hq * q.transpose();
+    php = (&php + php.transpose()) * 0.5;
     let eigenvalues = symmetric_eigenvalues(&php);
     let lambda_max = eigenvalues.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let near_zero = eigenvalues

@@ -8,6 +8,8 @@ mod digits;
 mod flatness;
 mod pairs;
 mod report;
+#[cfg(test)]
+mod tests;
 
 pub use analytic::AnalyticSaddles;
 pub use digits::DigitsPaths;
