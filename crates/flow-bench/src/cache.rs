@@ -76,9 +76,11 @@ impl ResultKey {
     }
 }
 
-/// 16 hex digits of the FNV-1a hash of `v<version>:<preset JSON>`.
+/// 16 hex digits of the FNV-1a hash of `v<version>:core<N>:<preset JSON>`, where `N` is
+/// [`flow_core::NUMERICS_VERSION`]: a new engine reruns every experiment.
 pub fn preset_hash(version: u32, preset: &serde_json::Value) -> String {
-    format!("{:016x}", fnv1a(format!("v{version}:{preset}").as_bytes()))
+    let core = flow_core::NUMERICS_VERSION;
+    format!("{:016x}", fnv1a(format!("v{version}:core{core}:{preset}").as_bytes()))
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {

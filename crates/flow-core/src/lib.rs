@@ -47,5 +47,13 @@ pub use autodiff::{
     jacobian_reverse, jvp, make_dual, no_grad, vjp, vjp_with_graph,
 };
 pub use data::Data;
+
+/// The version of flow-core's numerics: bumped when a change inside flow-core alters results
+/// beyond what callers can see in their own code (a new GEMM backend, a fused op that sums in
+/// another order). Result caches (the `flows` report) include it in their keys, so a bump
+/// reruns every experiment instead of mixing numbers from two engines.
+///
+/// History: 1 = matrixmultiply GEMM; 2 = faer GEMM and the fused `linear` op (session 6).
+pub const NUMERICS_VERSION: u32 = 2;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;
