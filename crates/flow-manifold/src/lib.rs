@@ -22,6 +22,8 @@
 //! - [`rfm`]: the multi-step baseline, Riemannian flow matching (geodesic paths, tangent
 //!   vector field, geodesic Euler and adaptive Heun samplers, exact likelihood).
 //!
+//! - [`spec`]: self-describing checkpoints of trained models ([`save_model`], [`load_model`]).
+//!
 //! - [`synthetic`]: the SO(3) mixture data of the paper (with its exact density) and wrapped
 //!   normal mixtures on tori.
 //!
@@ -57,6 +59,7 @@ pub mod manifold;
 pub mod model;
 pub mod numpy_split;
 pub mod rfm;
+pub mod spec;
 pub mod synthetic;
 pub mod tangent;
 pub mod train;
@@ -71,7 +74,11 @@ pub use manifold::{
 };
 pub use model::ManifoldFlow;
 pub use numpy_split::{OFFICIAL_SPLIT_SEED, Pcg64, SeedSequence, split_official};
-pub use rfm::{VectorField, rfm_log_prob, rfm_loss, sample_adaptive, sample_euler, train_rfm};
+pub use rfm::{
+    Divergence, VectorField, rfm_log_prob, rfm_log_prob_with, rfm_loss, sample_adaptive,
+    sample_euler, train_rfm,
+};
+pub use spec::{BaseSpec, ManifoldSpec, ModelSpec, load_model, save_model};
 pub use synthetic::{So3Mixture, WrappedMixture};
 pub use tangent::{TangentScale, tangent_hutchinson};
 pub use train::{mfff_step_loss, train_mfff};
