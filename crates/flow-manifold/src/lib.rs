@@ -16,10 +16,13 @@
 //! - [`loss`]: the M-FFF loss with the βR, βU, βP regularisers;
 //! - [`exact`]: exact densities w.r.t. the Riemannian volume, `log|det(Rᵀ J Q)|`, chunked;
 //! - [`density`]: the workspace's `Density` trait for the model and the bases;
-//! - [`data`]: the vendored Earth and RNA data with typed errors naming the bad row.
+//! - [`data`]: the vendored Earth and RNA data with typed errors naming the bad row;
+//! - [`numpy_split`]: the official code's numpy split (`default_rng(1241735).permutation`).
 //!
 //! - [`rfm`]: the multi-step baseline, Riemannian flow matching (geodesic paths, tangent
 //!   vector field, geodesic Euler and adaptive Heun samplers, exact likelihood).
+//!
+//! - [`spec`]: self-describing checkpoints of trained models ([`save_model`], [`load_model`]).
 //!
 //! - [`synthetic`]: the SO(3) mixture data of the paper (with its exact density) and wrapped
 //!   normal mixtures on tori.
@@ -54,7 +57,9 @@ pub mod exact;
 pub mod loss;
 pub mod manifold;
 pub mod model;
+pub mod numpy_split;
 pub mod rfm;
+pub mod spec;
 pub mod synthetic;
 pub mod tangent;
 pub mod train;
@@ -68,7 +73,12 @@ pub use manifold::{
     DetFix, Manifold, PoincareBall, SpecialOrthogonal, Sphere, Torus, rotation_angles,
 };
 pub use model::ManifoldFlow;
-pub use rfm::{VectorField, rfm_log_prob, rfm_loss, sample_adaptive, sample_euler, train_rfm};
+pub use numpy_split::{OFFICIAL_SPLIT_SEED, Pcg64, SeedSequence, split_official};
+pub use rfm::{
+    Divergence, VectorField, rfm_log_prob, rfm_log_prob_with, rfm_loss, sample_adaptive,
+    sample_euler, train_rfm,
+};
+pub use spec::{BaseSpec, ManifoldSpec, ModelSpec, load_model, save_model};
 pub use synthetic::{So3Mixture, WrappedMixture};
 pub use tangent::{TangentScale, tangent_hutchinson};
 pub use train::{mfff_step_loss, train_mfff};

@@ -4,16 +4,17 @@
 //! arXiv:2302.03660, §3 (geodesic conditional paths `x_t = exp_{x0}(t log_{x0} x1)` with
 //! velocity `u_t = log_{x_t}(x1)/(1 − t)`, loss `‖v_θ(x_t, t) − u_t‖²`, vector field projected
 //! to the tangent space, likelihood by the continuous change of variables with the Riemannian
-//! divergence `div_M v = tr(Qᵀ J_v Q)`).
+//! divergence `div_M v = tr(Qᵀ J_v Q)`, exact or by Hutchinson's estimator).
 
 use flow_core::nn::{Activation, Mlp, MlpConfig, Module, Param};
-use flow_core::{DType, Tensor, no_grad};
+use flow_core::{DType, Tensor, jvp, no_grad};
 use flow_freeform::exact::dense_jacobian;
 use rand::{Rng, RngExt};
 use std::rc::Rc;
 
 use crate::base::ManifoldDensity;
 use crate::manifold::Manifold;
+use crate::tangent::{TangentScale, tangent_hutchinson};
 
 /// A time-dependent tangent vector field `v_θ(x, t) = P_{T_x}(MLP([x, t]))` on M.
 pub struct VectorField {
@@ -142,6 +143,20 @@ pub fn sample_adaptive(field: &VectorField, x0: &Tensor, tol: f64) -> (Tensor, u
     (x, nfe)
 }
 
+/// How [`rfm_log_prob_with`] evaluates the Riemannian divergence `div_M v = tr(Qᵀ J_v Q)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Divergence {
+    /// Dense ambient Jacobians restricted to an orthonormal tangent basis (exact).
+    Exact,
+    /// Hutchinson's estimator `mean_k ε_kᵀ J_v ε_k` with `probes` tangent vectors of length
+    /// √n (`E[εεᵀ] = P_T`, so `E[εᵀ J ε] = tr(P_T J P_T) = div_M v`), one JVP per probe:
+    /// unbiased for the exact value of the same discretised integral.
+    Hutchinson {
+        /// Probe vectors per step and point.
+        probes: usize,
+    },
+}
+
 /// Exact `log p_1(x1)` of the RFM model: integrate backwards from t = 1 to 0 with `steps`
 /// geodesic Euler steps, accumulating `∫ div_M v dt` with `div_M v = tr(Qᵀ J_v Q)` from dense
 /// ambient Jacobians; `log p_1(x1) = log p_0(x0) − ∫_0^1 div_M v(x_t, t) dt`, `[b]` f64.
@@ -152,27 +167,64 @@ pub fn rfm_log_prob(
     steps: usize,
     rng: &mut dyn Rng,
 ) -> Tensor {
+    rfm_log_prob_with(field, base, x1, steps, Divergence::Exact, rng)
+}
+
+/// `div_M v` at the rows of `x` (`[b]` f64) by the chosen method.
+fn divergence(
+    field: &VectorField,
+    x: &Tensor,
+    t: f64,
+    method: Divergence,
+    rng: &mut dyn Rng,
+) -> Tensor {
+    let (m, b) = (&field.manifold, x.dim(0));
+    match method {
+        Divergence::Exact => no_grad(|| {
+            let f = |u: &Tensor| field.velocity(u, t);
+            let j = dense_jacobian(&f, x, 4096);
+            let q = m.tangent_basis(x, rng);
+            let div = q.t().matmul(&j).matmul(&q);
+            (0..m.dim())
+                .map(|i| div.narrow(1, i, 1).narrow(2, i, 1).reshape(&[b]))
+                .fold(Tensor::zeros(&[b], DType::F64), |a, d| a.add(&d))
+        }),
+        Divergence::Hutchinson { probes } => {
+            assert!(probes > 0, "rfm divergence: Hutchinson needs ≥ 1 probe");
+            let mut sum = Tensor::zeros(&[b], DType::F64);
+            for _ in 0..probes {
+                let eps = tangent_hutchinson(m.as_ref(), x, TangentScale::Intrinsic, rng);
+                let (_, jv) = jvp(|u: &Tensor| field.velocity(u, t), &x.detach(), &eps);
+                sum = sum.add(&eps.mul(&jv.detach()).sum_per_sample());
+            }
+            sum.mul_scalar(1.0 / probes as f64)
+        }
+    }
+}
+
+/// [`rfm_log_prob`] with the divergence evaluated by `method` (the path is the same
+/// backward geodesic Euler integration for both, so the Hutchinson value is an unbiased
+/// estimate of the exact one).
+pub fn rfm_log_prob_with(
+    field: &VectorField,
+    base: &dyn ManifoldDensity,
+    x1: &Tensor,
+    steps: usize,
+    method: Divergence,
+    rng: &mut dyn Rng,
+) -> Tensor {
     let m = &field.manifold;
     let h = 1.0 / steps as f64;
     let b = x1.dim(0);
-    no_grad(|| {
-        let mut x = x1.to_dtype(DType::F64);
-        let mut integral = Tensor::zeros(&[b], DType::F64);
-        for k in (1..=steps).rev() {
-            let t = k as f64 * h;
-            let f = |u: &Tensor| field.velocity(u, t);
-            let j = dense_jacobian(&f, &x, 4096);
-            let q = m.tangent_basis(&x, rng);
-            let div = q.t().matmul(&j).matmul(&q);
-            let n = m.dim();
-            let trace = (0..n)
-                .map(|i| div.narrow(1, i, 1).narrow(2, i, 1).reshape(&[b]))
-                .fold(Tensor::zeros(&[b], DType::F64), |a, d| a.add(&d));
-            integral = integral.add(&trace.mul_scalar(h));
-            x = m.exp(&x, &field.velocity(&x, t).mul_scalar(-h));
-        }
-        base.log_prob(&x).sub(&integral)
-    })
+    let mut x = x1.detach().to_dtype(DType::F64);
+    let mut integral = Tensor::zeros(&[b], DType::F64);
+    for k in (1..=steps).rev() {
+        let t = k as f64 * h;
+        let div = divergence(field, &x, t, method, rng);
+        integral = integral.add(&div.mul_scalar(h));
+        x = no_grad(|| m.exp(&x, &field.velocity(&x, t).mul_scalar(-h)));
+    }
+    no_grad(|| base.log_prob(&x).to_dtype(DType::F64).sub(&integral))
 }
 
 /// Trains the field on the rows of `data` with the workspace engine (minibatches of

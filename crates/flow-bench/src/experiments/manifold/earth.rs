@@ -5,12 +5,13 @@ use std::rc::Rc;
 use flow_core::nn::Activation;
 use flow_manifold::{
     EarthSet, Manifold, MfffLossConfig, Side, Sphere, TangentScale, VmfMixture, exact_log_prob,
-    load_earth, split_80_10_10, train_mfff,
+    load_earth, split_official, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, build_flow, density_map, failed, mean_se, pick, sphere_figures, train_config,
+    NetPreset, SIDE_NOTE, build_flow, density_map, failed, mean_se, pick, push_side_agreement,
+    sphere_figures, train_config,
 };
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -38,6 +39,13 @@ pub struct EarthPreset {
     pub validate_every: u64,
     /// Map grid (longitude cells, sin-latitude cells).
     pub grid: (usize, usize),
+    /// Seed of the official split, `np.random.default_rng(seed).permutation` then 80/10/10
+    /// (`fff/data/earth.py`: 1241735).
+    pub split_seed: u64,
+    /// Judge the test NLL against the mixture-of-vMF baseline of the paper's table (the
+    /// paper's claim that M-FFF beats earlier single-step methods; full mode) instead of the
+    /// uniform density (quick mode, whose budget is ~1/400 of the paper's).
+    pub judge_vs_vmf_baseline: bool,
 }
 
 /// `mfff-earth`: M-FFF on the Earth event sets.
@@ -54,13 +62,18 @@ fn noise(set: EarthSet) -> f64 {
 /// Test NLLs of the note's table (§7): baselines from the RFM paper and M-FFF as recalled
 /// (weak confidence; not used as acceptance thresholds).
 fn reference(set: EarthSet) -> String {
-    let (vmf, moser, rsgm, rfm, mfff) = match set {
+    let (vmf, moser, rsgm, rfm, mfff) = paper_numbers(set);
+    format!("paper M-FFF ≈ {mfff} (recalled); vMF mix {vmf}, Moser {moser}, RSGM {rsgm}, RFM {rfm}")
+}
+
+/// (mixture of vMF, Moser flow, RSGM, RFM, M-FFF recalled) test NLLs of the note's table.
+fn paper_numbers(set: EarthSet) -> (f64, f64, f64, f64, f64) {
+    match set {
         EarthSet::Volcano => (-0.31, -2.02, -4.92, -7.93, -2.25),
         EarthSet::Earthquake => (0.59, -0.09, -0.19, -0.28, -0.23),
         EarthSet::Flood => (1.09, 0.62, 0.45, 0.42, 0.51),
         EarthSet::Fire => (-0.23, -1.03, -1.33, -1.86, -1.19),
-    };
-    format!("paper M-FFF ≈ {mfff} (recalled); vMF mix {vmf}, Moser {moser}, RSGM {rsgm}, RFM {rfm}")
+    }
 }
 
 impl Experiment for MfffEarth {
@@ -75,6 +88,9 @@ impl Experiment for MfffEarth {
     }
     fn claim(&self) -> &'static str {
         "On the Earth data (volcanoes, earthquakes, floods, fires) M-FFF with a learnable vMF-mixture base reaches test NLLs competitive with multi-step methods (paper §5.2)."
+    }
+    fn version(&self) -> u32 {
+        3
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&EarthPreset {
@@ -100,6 +116,8 @@ impl Experiment for MfffEarth {
             scale: TangentScale::Ambient,
             validate_every: pick(mode, 0, 0, 5000),
             grid: pick(mode, (40, 20), (160, 80), (400, 200)),
+            split_seed: flow_manifold::OFFICIAL_SPLIT_SEED,
+            judge_vs_vmf_baseline: pick(mode, false, false, true),
         })
     }
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
@@ -116,7 +134,7 @@ impl Experiment for MfffEarth {
             ctx.set_message(set.label());
             let mut rng = ctx.rng(i as u64);
             let data = load_earth(set).map_err(failed)?;
-            let (train, val, test) = split_80_10_10(&data, &mut rng);
+            let (train, val, test) = split_official(&data, p.split_seed);
             let s2: Rc<dyn Manifold> = Rc::new(Sphere::new(2));
             let base =
                 VmfMixture::init_official("base", 2, p.modes, flow_core::DType::F64, &mut rng);
@@ -136,17 +154,20 @@ impl Experiment for MfffEarth {
             let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
             let nll: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| -l).collect();
             let (m, se) = mean_se(&nll);
+            let (band, pass) = if p.judge_vs_vmf_baseline {
+                let vmf = paper_numbers(set).0;
+                (format!("< vMF-mixture baseline {vmf}"), m < vmf)
+            } else {
+                (
+                    format!("< log 4π = {uniform:.3} by > 3 SE (quick band)"),
+                    uniform - m > 3.0 * se,
+                )
+            };
             table.push(
                 format!("{} (n_test = {}, ± {se:.3})", set.label(), test.dim(0)),
                 m,
-                reference(set),
-                Verdict::Info,
-            );
-            table.push(
-                format!("{}: beats the uniform density", set.label()),
-                uniform - m,
-                "NLL below log 4π = 2.531 by > 3 SE",
-                Verdict::check(uniform - m > 3.0 * se),
+                format!("{band}; {}", reference(set)),
+                Verdict::check(pass),
             );
             let (density, mass) = density_map(&flow, p.grid.0, p.grid.1, &mut rng);
             table.push(
@@ -163,17 +184,20 @@ impl Experiment for MfffEarth {
             table.push(
                 format!("{}: mean test reconstruction", set.label()),
                 e.reconstruction.mean_all().item(),
-                "small (density trustworthy)",
+                "reported (trust judged by the next row)",
                 Verdict::Info,
             );
+            let label = format!("{}: ", set.label());
+            push_side_agreement(&mut table, &label, &flow, &test, &e.log_prob, &mut rng);
             let stem = set.label().to_lowercase();
             sphere_figures(ctx, &stem, set.label(), density, p.grid, &test)?;
             notes.push(format!(
-                "{}: {} train / {} validation / {} test rows (seeded 80/10/10 permutation; the official numpy permutation is not reproduced), noise σ = {} re-projected onto S², {} steps in {:.1} s (CPU shared with other jobs), {} non-finite steps skipped{}.",
+                "{}: {} train / {} validation / {} test rows (the official split: numpy's default_rng({}).permutation, then 80/10/10), noise σ = {} re-projected onto S², {} steps in {:.1} s (CPU shared with other jobs), {} non-finite steps skipped{}.",
                 set.label(),
                 train.dim(0),
                 val.dim(0),
                 test.dim(0),
+                p.split_seed,
                 noise(set),
                 p.net.steps,
                 report.total_seconds,
@@ -185,9 +209,9 @@ impl Experiment for MfffEarth {
             ctx.step()?;
         }
         notes.push(format!(
-            "Model: ResNet {}×{:?} ({:?}) encoder and decoder in R³ followed by x/‖x‖, learnable {}-mode vMF-mixture base (official initialisation), βR = {}, βU = {}, βP = {}, Hutchinson scale {:?}, Adam one-cycle peak lr {}, batch {}. The paper's M-FFF numbers are recalled with weak confidence (note §7) and are shown for orientation only; the verdicts check that the model beats the uniform density and integrates to 1.",
+            "Model: ResNet {}×{:?} ({:?}) encoder and decoder in R³ followed by x/‖x‖, learnable {}-mode vMF-mixture base (official initialisation), βR = {}, βU = {}, βP = {}, Hutchinson scale {:?}, Adam one-cycle peak lr {}, batch {}. The paper's M-FFF numbers are recalled with weak confidence (note §7) and are shown for orientation only; the verdicts check that the model integrates to 1 and, in quick mode (a budget of about 1/400 of the paper's steps), that its test NLL beats the uniform density by 3 standard errors; full mode holds it to the mixture-of-vMF baseline, the single-step method the paper claims to beat. {}",
             p.net.blocks, p.net.hidden, p.net.activation, p.modes, p.beta_r, p.beta_u, p.beta_p,
-            p.scale, p.net.lr, p.net.batch
+            p.scale, p.net.lr, p.net.batch, SIDE_NOTE
         ));
         Ok(Outcome {
             tables: vec![table],

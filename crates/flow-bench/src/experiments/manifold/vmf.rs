@@ -12,8 +12,8 @@ use flow_manifold::{
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, build_flow, density_map, equal_area_grid, failed, mean_se, pick, sphere_figures,
-    train_config,
+    NetPreset, SIDE_NOTE, build_flow, density_map, equal_area_grid, failed, mean_se, pick,
+    push_side_agreement, sphere_figures, train_config,
 };
 use super::speed::{SpeedPreset, speed_preset, speed_table};
 use crate::context::RunContext;
@@ -78,6 +78,9 @@ impl Experiment for MfffVmfSphere {
     }
     fn claim(&self) -> &'static str {
         "Networks in R³ followed by the projection x/‖x‖, trained with the tangent-space free-form surrogate, learn a density on S² whose exact test NLL (w.r.t. the area measure) approaches the data entropy, and whose density integrates to 1 over the sphere."
+    }
+    fn version(&self) -> u32 {
+        2
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&VmfPreset {
@@ -149,7 +152,7 @@ impl Experiment for MfffVmfSphere {
         table.push(
             format!("test NLL, M-FFF (± {nll_se:.4})"),
             nll,
-            "—",
+            "— (judged by the paired KL)",
             Verdict::Info,
         );
         table.push(
@@ -173,9 +176,10 @@ impl Experiment for MfffVmfSphere {
         table.push(
             "mean test reconstruction ‖x − g(f(x))‖²",
             e.reconstruction.mean_all().item(),
-            "small (density trustworthy)",
+            "reported (trust judged by the next row)",
             Verdict::Info,
         );
+        push_side_agreement(&mut table, "", &flow, &test, &e.log_prob, &mut rng);
         let skipped = report.curves.skipped.len();
         sphere_figures(ctx, "vmf", "vMF mixture", density, p.grid, &test)?;
         ctx.step()?;
@@ -206,6 +210,7 @@ impl Experiment for MfffVmfSphere {
                         .as_f64()
                         .unwrap_or(f64::NAN)
                 ),
+                SIDE_NOTE.to_string(),
                 speed_note,
             ],
         })
