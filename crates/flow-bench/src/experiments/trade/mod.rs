@@ -2,5 +2,9 @@
 //! trained as a boundary value problem, against baselines on the same budget.
 
 pub mod double_well;
+pub mod gmm6;
+mod gmm6_report;
+pub mod methods;
 
 pub use double_well::TradeDoubleWell;
+pub use gmm6::TradeGmm6;
