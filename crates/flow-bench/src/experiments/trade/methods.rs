@@ -1,10 +1,13 @@
 //! TRADE and its baselines as one enum, trained on one budget, and the per-pair judgement of
 //! the paper's claim (TRADE away from `c₀` beats each baseline), shared by the TRADE pages.
 
+use std::path::PathBuf;
+
 use flow_core::DType;
 use flow_core::Tensor;
 use flow_trade::baselines::{NllKlConfig, fit_nll_reverse_kl, fit_reweight};
 use flow_trade::continuous::Widening;
+use flow_trade::resume::{ResumeSpec, fit_trade_resumable};
 use flow_trade::train::{
     LoopConfig, Sampler, TradeConfig, TradeState, fit_nll, fit_reverse_kl, fit_trade,
 };
@@ -77,6 +80,9 @@ pub struct Budget {
     pub continuous: Widening,
     /// The NLL + reverse-KL baseline's KL ramp.
     pub nll_kl: NllKlConfig,
+    /// TRADE (grid) checkpoints its training state (grid table included) every this many
+    /// steps when the run has a work folder, so an interrupted run resumes mid-training.
+    pub checkpoint_every: u64,
 }
 
 /// `test`, `quick` or `full` by mode.
@@ -106,9 +112,10 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
 }
 
 /// The flow `method` trains: the conditional flow of the budget, the same flow without the
-/// condition (latent scaling), or the GIN flow (volume-preserving); latent `N(0, c·I)`.
-pub fn build_model(method: Method, b: &Budget, rng: &mut impl rand::Rng) -> ParamFlow {
-    let cfg = ParamFlowConfig::affine(2, b.blocks, &b.hidden)
+/// condition (latent scaling), or the GIN flow (volume-preserving); latent `N(0, c·I)`, event
+/// dimension `dim`.
+pub fn build_model(method: Method, b: &Budget, dim: usize, rng: &mut impl rand::Rng) -> ParamFlow {
+    let cfg = ParamFlowConfig::affine(dim, b.blocks, &b.hidden)
         .with_architecture(b.architecture.clone())
         .with_latent(LatentScale::Temperature);
     let cfg = match method {
@@ -126,7 +133,7 @@ pub fn build_model(method: Method, b: &Budget, rng: &mut impl rand::Rng) -> Para
 }
 
 /// Trains `model` with `method` on `data` (at c₀) for `seed`; TRADE (grid) returns its state
-/// (the E_c[A] table).
+/// (the E_c[A] table). With a `checkpoint` file, TRADE (grid) resumes from it and writes it.
 pub fn train(
     method: Method,
     model: &ParamFlow,
@@ -134,6 +141,7 @@ pub fn train(
     data: &Tensor,
     b: &Budget,
     seed: u64,
+    checkpoint: Option<PathBuf>,
 ) -> Result<Option<TradeState>, ExperimentError> {
     let lc = LoopConfig {
         steps: b.steps,
@@ -148,7 +156,18 @@ pub fn train(
                 sampler: Sampler::Grid,
                 ..b.trade.clone()
             };
-            let (_, state) = fit_trade(model, fam, Some(data), &lc, &tc).map_err(fail)?;
+            let (_, state) = match checkpoint {
+                Some(path) => {
+                    let spec = ResumeSpec {
+                        path,
+                        every: b.checkpoint_every,
+                        stop_at: None,
+                    };
+                    fit_trade_resumable(model, fam, Some(data), &lc, &tc, &spec)
+                }
+                None => fit_trade(model, fam, Some(data), &lc, &tc),
+            }
+            .map_err(fail)?;
             return Ok(Some(state));
         }
         Method::TradeContinuous => {

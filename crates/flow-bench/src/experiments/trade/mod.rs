@@ -5,6 +5,8 @@ pub mod double_well;
 pub mod gmm6;
 mod gmm6_report;
 pub mod methods;
+pub mod multiwell;
 
 pub use double_well::TradeDoubleWell;
 pub use gmm6::TradeGmm6;
+pub use multiwell::TradeMultiWell;
