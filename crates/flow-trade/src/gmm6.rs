@@ -140,7 +140,10 @@ impl TemperedGmm6Sampler {
             let tr = 0.5 * (a + c);
             (tr + sign * (tr * tr - (a * c - b * b)).sqrt()).sqrt() / beta.sqrt()
         };
-        let sd_min = COVS.iter().map(|s| eig(s, -1.0)).fold(f64::INFINITY, f64::min);
+        let sd_min = COVS
+            .iter()
+            .map(|s| eig(s, -1.0))
+            .fold(f64::INFINITY, f64::min);
         let sd_max = COVS.iter().map(|s| eig(s, 1.0)).fold(0.0, f64::max);
         let h = 0.1 * sd_min;
         let (x0, x1) = (-4.0 - 8.0 * sd_max, 5.0 + 8.0 * sd_max);

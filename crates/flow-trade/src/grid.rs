@@ -152,7 +152,10 @@ impl ExpectationGrid {
     /// (f64, so a resumed run continues bit for bit).
     pub fn save_to(&self, ck: &mut Checkpoint) {
         let put = |ck: &mut Checkpoint, k: &str, v: &[f64]| {
-            ck.insert(format!("trade.grid.{k}"), Tensor::from_vec(v.to_vec(), &[v.len()]));
+            ck.insert(
+                format!("trade.grid.{k}"),
+                Tensor::from_vec(v.to_vec(), &[v.len()]),
+            );
         };
         put(ck, "cs", &self.cs);
         put(ck, "ess", &self.ess);

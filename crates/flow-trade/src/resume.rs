@@ -18,7 +18,7 @@ use crate::error::TradeError;
 use crate::family::Family;
 use crate::flow::ParamFlow;
 use crate::train::{
-    Boundary, Curves, LoopConfig, TradeConfig, TradeState, nan_loss, train_config, trade_step,
+    Boundary, Curves, LoopConfig, TradeConfig, TradeState, nan_loss, trade_step, train_config,
 };
 
 /// Where and how often to checkpoint.
@@ -52,7 +52,9 @@ impl TradeState {
         self.grid.restore_from(ck)?;
         let w = ck.tensor("trade.adaptive")?.to_vec_f64();
         if w.len() != 2 {
-            return Err(TradeError::Config("trade.adaptive must hold 2 values".into()));
+            return Err(TradeError::Config(
+                "trade.adaptive must hold 2 values".into(),
+            ));
         }
         self.weights = AdaptiveWeights {
             boundary: w[0],
@@ -80,7 +82,9 @@ pub fn fit_trade_resumable(
 ) -> Result<(Curves, TradeState), TradeError> {
     config.validate()?;
     if config.boundary == Boundary::Nll && data.is_none() {
-        return Err(TradeError::Config("the NLL boundary needs data at c0".into()));
+        return Err(TradeError::Config(
+            "the NLL boundary needs data at c0".into(),
+        ));
     }
     if resume.every == 0 {
         return Err(TradeError::Config("checkpoint every must be ≥ 1".into()));

@@ -57,7 +57,10 @@ fn model() -> ParamFlow {
 }
 
 fn values(m: &ParamFlow) -> Vec<Vec<f64>> {
-    m.parameters().iter().map(|p| p.get().to_vec_f64()).collect()
+    m.parameters()
+        .iter()
+        .map(|p| p.get().to_vec_f64())
+        .collect()
 }
 
 #[test]
@@ -90,7 +93,10 @@ fn stopped_and_resumed_trade_equals_an_uninterrupted_run_bit_for_bit() {
     assert_eq!(curves.len(), 14);
     assert_eq!(values(&second), values(&straight));
     assert_eq!(r_state.grid.table(), s_state.grid.table());
-    assert_eq!(r_state.grid.causality_exponents(), s_state.grid.causality_exponents());
+    assert_eq!(
+        r_state.grid.causality_exponents(),
+        s_state.grid.causality_exponents()
+    );
     assert_eq!(r_state.weights, s_state.weights);
 }
 

@@ -17,10 +17,10 @@ use flow_trade::{Family, LatentScale, ParamFlowConfig};
 use serde::{Deserialize, Serialize};
 
 use super::methods::{Method, fail, judge_pairs, mean_sd, pick};
+use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
-use crate::plot::{LinePlot, Scale, Series};
 
 /// Preset of [`TradeDoubleWell`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,11 +212,13 @@ impl Experiment for TradeDoubleWell {
         }
         let tables = vec![
             comparison_table(&p, &kl, &ess)?,
-            free_energy_table(&dw, free_energy.as_ref())?,
+            free_energy_table(free_energy.as_ref(), &|t| double_well_ex_a(&dw, t), &|t| {
+                dw.log_z(t)
+            })?,
         ];
-        plot_kl(ctx, &p, &kl)?;
+        plot_kl(ctx, &p.methods, &p.eval_ts, &kl)?;
         if let Some((cs, f)) = &free_energy {
-            plot_free_energy(ctx, &dw, cs, f)?;
+            plot_free_energy(ctx, cs, f, &|t| dw.log_z(t))?;
         }
         ctx.step()?;
         let ti = t_index(&p, p.headline_t)?;
@@ -304,123 +306,4 @@ fn comparison_table(
     let per_method: Vec<Vec<f64>> = (0..p.methods.len()).map(|mi| at(mi, ti)).collect();
     judge_pairs(&mut table, &p.methods, &per_method);
     Ok(table)
-}
-
-fn free_energy_table(
-    dw: &DoubleWell2d,
-    fe: Option<&(Vec<f64>, Vec<f64>)>,
-) -> Result<Table, ExperimentError> {
-    let mut table = Table::new(
-        "log Z(T) − log Z(1) at the ends of the T grid: thermodynamic integration (trapezoid) over TRADE's learned E_T[A] table, and over the exact E_T[A] (quadrature) on the same grid, against quadrature of Z",
-        "estimator, T",
-        "error (nats)",
-    );
-    let Some((cs, f)) = fe else {
-        return Ok(table);
-    };
-    let exact_ex: Vec<f64> = cs.iter().map(|&t| double_well_ex_a(dw, t)).collect();
-    let base = cs
-        .iter()
-        .position(|&c| (c - 1.0).abs() < 1e-12)
-        .ok_or_else(|| fail("T = 1 not on the grid"))?;
-    let f_exact = trapezoid_log_z(cs, &exact_ex, base);
-    let dc = cs.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    for k in [0, cs.len() - 1] {
-        let truth = dw.log_z(cs[k]) - dw.log_z(1.0);
-        // Trapezoid error ≤ (range/12)·Δc²·max|∂²E[A]/∂T²|; E[A] ≈ −(Eu + T/2)/T², whose
-        // second derivative is ≲ 100 on [0.4, 1.1], so the bound below is conservative.
-        let band = 0.6 / 12.0 * dc * dc * 100.0;
-        table.push(
-            format!(
-                "exact E[A] + trapezoid, T = {:.3} (Δc ≤ {dc:.3}; log-Z change {truth:.3})",
-                cs[k]
-            ),
-            f_exact[k] - truth,
-            format!("|err| < {band:.4} (O(Δc²) bound)"),
-            Verdict::check((f_exact[k] - truth).abs() < band),
-        );
-        // The learned curve: 0.1 nats, i.e. an average E_T[A] error of 0.1/0.6 ≈ 0.17 over
-        // the interval, well above SNIS noise at ESS ≥ 10% with the preset's samples.
-        table.push(
-            format!("TRADE table + trapezoid, T = {:.3}", cs[k]),
-            f[k] - truth,
-            "|err| < 0.1",
-            Verdict::check((f[k] - truth).abs() < 0.1),
-        );
-    }
-    Ok(table)
-}
-
-fn plot_kl(
-    ctx: &mut RunContext,
-    p: &DoubleWellPreset,
-    kl: &[Vec<Vec<f64>>],
-) -> Result<(), ExperimentError> {
-    let series: Vec<Series> = p
-        .methods
-        .iter()
-        .enumerate()
-        .map(|(mi, m)| {
-            let pts = p
-                .eval_ts
-                .iter()
-                .enumerate()
-                .map(|(ti, &t)| {
-                    (
-                        t,
-                        mean_sd(&kl[mi].iter().map(|r| r[ti]).collect::<Vec<_>>())
-                            .0
-                            .max(1e-4),
-                    )
-                })
-                .collect();
-            Series::solid(m.label(), pts, mi)
-        })
-        .collect();
-    ctx.save_figure(
-        "forward_kl_vs_t.svg",
-        "Forward KL per temperature (mean over seeds; data only at T = 1)",
-        |path| {
-            LinePlot {
-                title: "Tempered double well: forward KL vs T".into(),
-                x_label: "T".into(),
-                y_label: "KL(p_T ‖ q(·|T)) (nats)".into(),
-                x_scale: Scale::Linear,
-                y_scale: Scale::Log,
-                series,
-            }
-            .save_svg(path)
-        },
-    )
-}
-
-fn plot_free_energy(
-    ctx: &mut RunContext,
-    dw: &DoubleWell2d,
-    cs: &[f64],
-    f: &[f64],
-) -> Result<(), ExperimentError> {
-    let learned: Vec<(f64, f64)> = cs.iter().zip(f).map(|(&c, &v)| (c, v)).collect();
-    let truth: Vec<(f64, f64)> = cs
-        .iter()
-        .map(|&c| (c, dw.log_z(c) - dw.log_z(1.0)))
-        .collect();
-    ctx.save_figure(
-        "free_energy.svg",
-        "log Z(T) − log Z(1): thermodynamic integration over TRADE's E_T[A] table vs quadrature",
-        |path| {
-            LinePlot {
-                title: "Free-energy curve".into(),
-                x_label: "T".into(),
-                y_label: "log Z(T) − log Z(1)".into(),
-                x_scale: Scale::Linear,
-                y_scale: Scale::Linear,
-                series: vec![
-                    Series::solid("TRADE (TI)", learned, 0),
-                    Series::dashed("quadrature", truth, 1),
-                ],
-            }
-            .save_svg(path)
-        },
-    )
 }

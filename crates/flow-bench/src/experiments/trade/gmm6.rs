@@ -10,8 +10,8 @@ use flow_trade::gmm6::{TemperedGmm6Sampler, ex_a, log_z_and_mean_u};
 use flow_trade::metrics::{forward_kl, reverse_ess};
 use serde::{Deserialize, Serialize};
 
-use super::gmm6_report::{free_energy_table, plot_free_energy, plot_kl};
 use super::methods::{Budget, Method, build_model, fail, judge_pairs, mean_sd, pick, train};
+use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
@@ -56,8 +56,8 @@ const TABLE_TS: [f64; 9] = [
     0.20691, 0.33598, 0.54556, 0.88587, 1.0, 1.12884, 1.83298, 2.97635, 4.83293,
 ];
 const VALIDATION_TS: [f64; 15] = [
-    0.20691, 0.26367, 0.33598, 0.42813, 0.54556, 0.69519, 0.88587, 1.0, 1.12884, 1.43845,
-    1.83298, 2.33572, 2.97635, 3.79269, 4.83293,
+    0.20691, 0.26367, 0.33598, 0.42813, 0.54556, 0.69519, 0.88587, 1.0, 1.12884, 1.43845, 1.83298,
+    2.33572, 2.97635, 3.79269, 4.83293,
 ];
 
 impl Experiment for TradeGmm6 {
@@ -135,7 +135,12 @@ impl Experiment for TradeGmm6 {
             test: pick(mode, 500, 2000, 80_000),
             ess_samples: pick(mode, 500, 2000, 30_000),
             t_range: (0.16238, 6.15848),
-            eval_ts: pick(mode, TABLE_TS.to_vec(), TABLE_TS.to_vec(), VALIDATION_TS.to_vec()),
+            eval_ts: pick(
+                mode,
+                vec![0.54556, 1.0, 1.83298],
+                TABLE_TS.to_vec(),
+                VALIDATION_TS.to_vec(),
+            ),
             headline_ts: vec![0.54556, 1.83298],
             quadrature_h: 0.05,
         })
@@ -173,12 +178,12 @@ impl Experiment for TradeGmm6 {
                 ctx.step()?;
             }
         }
-        let fe = results
-            .iter()
-            .flatten()
-            .find_map(|r| r.free_energy.clone());
+        let fe = results.iter().flatten().find_map(|r| r.free_energy.clone());
         let h = p.quadrature_h;
-        let mut tables = vec![comparison_table(&p, &fam, &results)?, per_t_table(&p, &fam, &results)];
+        let mut tables = vec![
+            comparison_table(&p, &fam, &results)?,
+            per_t_table(&p, &fam, &results),
+        ];
         tables.push(free_energy_table(fe.as_ref(), &|t| ex_a(t, h), &|t| {
             log_z_and_mean_u(t, h).0
         })?);

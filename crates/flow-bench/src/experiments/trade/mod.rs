@@ -3,9 +3,9 @@
 
 pub mod double_well;
 pub mod gmm6;
-mod gmm6_report;
 pub mod methods;
 pub mod multiwell;
+mod report;
 
 pub use double_well::TradeDoubleWell;
 pub use gmm6::TradeGmm6;

@@ -197,7 +197,12 @@ impl Experiment for TradeMultiWell {
     }
 }
 
-fn table(p: &MultiWellPreset, mw: &MultiWell, nlls: &[Vec<Vec<f64>>], esss: &[Vec<Vec<f64>>]) -> Table {
+fn table(
+    p: &MultiWellPreset,
+    mw: &MultiWell,
+    nlls: &[Vec<Vec<f64>>],
+    esss: &[Vec<Vec<f64>>],
+) -> Table {
     let mut table = Table::new(
         &format!(
             "NLL (nats) on exact samples and reverse ESS, mean over {} seeds ± sd; the claim (TRADE's NLL at T = {} below each baseline's) is judged per pair: pass where the baseline's mean exceeds TRADE's by more than 2 standard errors of the difference of seed means, fail otherwise",

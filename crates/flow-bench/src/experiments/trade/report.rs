@@ -98,7 +98,7 @@ pub fn plot_kl(
         "Forward KL per temperature (mean over seeds; data only at T = 1)",
         |path| {
             LinePlot {
-                title: "Tempered GMM-6: forward KL vs T".into(),
+                title: "Forward KL vs T".into(),
                 x_label: "T".into(),
                 y_label: "KL(p_T ‖ q(·|T)) (nats)".into(),
                 x_scale: Scale::Log,
