@@ -10,7 +10,9 @@ use flow_trade::gmm6::{TemperedGmm6Sampler, ex_a, log_z_and_mean_u};
 use flow_trade::metrics::{forward_kl, reverse_ess};
 use serde::{Deserialize, Serialize};
 
-use super::methods::{Budget, Method, build_model, fail, judge_pairs, mean_sd, pick, train};
+use super::methods::{
+    Budget, Method, build_model, fail, judge_pairs, mean_sd, pick, range_flag, train,
+};
 use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -271,15 +273,6 @@ fn t_index(p: &Gmm6Preset, t: f64) -> Result<usize, ExperimentError> {
         .iter()
         .position(|&s| (s - t).abs() < 1e-12)
         .ok_or_else(|| fail(format!("T = {t} is not an evaluation temperature")))
-}
-
-/// Where `t` lies relative to the trained interval (evaluation outside it is allowed).
-fn range_flag(fam: &Family, t: f64) -> &'static str {
-    if fam.in_range(t) {
-        ""
-    } else {
-        " [outside the trained range: extrapolation]"
-    }
 }
 
 fn comparison_table(

@@ -214,3 +214,12 @@ pub fn judge_pairs(table: &mut Table, methods: &[Method], metric: &[Vec<f64>]) {
         }
     }
 }
+
+/// Where `t` lies relative to the trained interval (evaluation outside it is allowed).
+pub fn range_flag(fam: &Family, t: f64) -> &'static str {
+    if fam.in_range(t) {
+        ""
+    } else {
+        " [outside the trained range: extrapolation]"
+    }
+}
