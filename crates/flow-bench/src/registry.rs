@@ -25,6 +25,8 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::manifold::MfffTorus),
         Box::new(experiments::manifold::MfffPoincare),
         Box::new(experiments::trade::TradeDoubleWell),
+        Box::new(experiments::trade::TradeGmm6),
+        Box::new(experiments::trade::TradeMultiWell),
         Box::new(experiments::theory::WhiteningDepth),
         Box::new(experiments::theory::GaussianizationLayers),
         Box::new(experiments::theory::VolumePreservingFloor),

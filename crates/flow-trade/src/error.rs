@@ -22,4 +22,7 @@ pub enum TradeError {
     /// keeps the last good parameters.
     #[error(transparent)]
     Train(#[from] flow_core::train::TrainError),
+    /// A checkpoint could not be read or written, or lacks the TRADE state.
+    #[error(transparent)]
+    Checkpoint(#[from] flow_core::io::CheckpointError),
 }

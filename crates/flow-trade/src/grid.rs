@@ -4,6 +4,8 @@
 //! with causality weights `log w_k = −ε s_k`, `s_k = Σ_{j between base and k} L̄_j |Δc_j|`,
 //! so the residual spreads outward from `c₀` only once the region nearer the boundary is fitted.
 
+use flow_core::Tensor;
+use flow_core::io::Checkpoint;
 use rand::{Rng, RngExt};
 
 use crate::error::TradeError;
@@ -144,6 +146,53 @@ impl ExpectationGrid {
             s[i] = s[i + 1] + self.loss_ema[i + 1] * (self.cs[i + 1] - self.cs[i]).abs();
         }
         s
+    }
+
+    /// Stores the grid, its table, the last ESS and the loss averages under `trade.grid.*`
+    /// (f64, so a resumed run continues bit for bit).
+    pub fn save_to(&self, ck: &mut Checkpoint) {
+        let put = |ck: &mut Checkpoint, k: &str, v: &[f64]| {
+            ck.insert(
+                format!("trade.grid.{k}"),
+                Tensor::from_vec(v.to_vec(), &[v.len()]),
+            );
+        };
+        put(ck, "cs", &self.cs);
+        put(ck, "ess", &self.ess);
+        put(ck, "loss_ema", &self.loss_ema);
+        if let Some(ex) = &self.ex {
+            put(ck, "ex", ex);
+        }
+    }
+
+    /// Restores what [`ExpectationGrid::save_to`] stored.
+    ///
+    /// # Errors
+    /// [`TradeError::Checkpoint`] if a tensor is missing; [`TradeError::Config`] if the stored
+    /// grid is not this one (another interval, point count or `c₀`).
+    pub fn restore_from(&mut self, ck: &Checkpoint) -> Result<(), TradeError> {
+        let get = |k: &str| -> Result<Vec<f64>, TradeError> {
+            Ok(ck.tensor(&format!("trade.grid.{k}"))?.to_vec_f64())
+        };
+        if get("cs")? != self.cs {
+            return Err(TradeError::Config(
+                "the checkpoint's c grid differs from this run's".into(),
+            ));
+        }
+        let (ess, loss_ema) = (get("ess")?, get("loss_ema")?);
+        let ex = if ck.names().contains(&"trade.grid.ex") {
+            Some(get("ex")?)
+        } else {
+            None
+        };
+        let k = self.cs.len();
+        if ess.len() != k || loss_ema.len() != k || ex.as_ref().is_some_and(|e| e.len() != k) {
+            return Err(TradeError::Config(
+                "the checkpoint's grid state has the wrong length".into(),
+            ));
+        }
+        (self.ess, self.loss_ema, self.ex) = (ess, loss_ema, ex);
+        Ok(())
     }
 
     /// Draws `n` grid indices from `Categorical(logits = −ε s_k)` (uniform when all `L̄ = 0`

@@ -22,14 +22,19 @@
 //!
 //! [`adaptive`] holds the PINN-style adaptive weights of the two terms.
 //!
+//! [`baselines`] holds the NLL + reverse-KL and reweighting baselines, [`gmm6`] the exact
+//! tempered GMM-6 sampler and quadrature, [`resume`] checkpointed TRADE training (grid state
+//! included), [`spec`] self-describing model files.
+//!
 //! Not here yet (issue 16): the Lightning-path adaptive weights, the energy-free training
-//! variant (its residual exists as a metric), the NLL + reverse KL and reweighting baselines,
-//! and the GMM-6, multi-well, φ⁴ and two-moons experiments.
+//! variant (its residual exists as a metric), and the multi-well, φ⁴ and two-moons
+//! experiments.
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
 
 pub mod adaptive;
+pub mod baselines;
 pub mod continuous;
 pub mod error;
 pub mod exact;
@@ -37,10 +42,13 @@ pub mod family;
 pub mod fit;
 pub mod flow;
 pub mod free_energy;
+pub mod gmm6;
 pub mod grid;
 pub mod loss;
 pub mod metrics;
+pub mod resume;
 pub mod snis;
+pub mod spec;
 pub mod train;
 
 pub use error::TradeError;

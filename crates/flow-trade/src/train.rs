@@ -57,23 +57,13 @@ pub fn optimize(
     config: &LoopConfig,
     mut loss: impl FnMut(u64, &mut StepRng) -> Result<StepLoss, TradeError>,
 ) -> Result<Curves, TradeError> {
-    let tc = TrainConfig::new(config.steps, config.learning_rate)
-        .with_schedule(Schedule::Cosine {
-            total_steps: config.steps,
-            final_factor: 0.0,
-        })
-        .with_clip_grad_norm(config.clip)
-        .with_seed(config.seed);
-    let mut trainer = Trainer::new(params.to_vec(), tc);
+    let mut trainer = Trainer::new(params.to_vec(), train_config(config));
     let mut failure: Option<TradeError> = None;
-    let anchor = params.first().map(|p| p.get());
     let result = trainer.fit(|step, rng| match loss(step, rng) {
         Ok(l) => l,
         Err(e) => {
             failure = Some(e);
-            // A NaN loss on the graph makes the engine stop without applying the step.
-            let a = anchor.as_ref().expect("optimize: no parameters");
-            StepLoss::new(a.sum_all().mul_scalar(f64::NAN))
+            nan_loss(params)
         }
     });
     match (result, failure) {
@@ -81,6 +71,23 @@ pub fn optimize(
         (Ok(report), None) => Ok(report.curves),
         (Err(e), None) => Err(TradeError::Train(e)),
     }
+}
+
+/// The engine's config for `config`: Adam, cosine decay to 0, gradient clipping, seed.
+pub(crate) fn train_config(config: &LoopConfig) -> TrainConfig {
+    TrainConfig::new(config.steps, config.learning_rate)
+        .with_schedule(Schedule::Cosine {
+            total_steps: config.steps,
+            final_factor: 0.0,
+        })
+        .with_clip_grad_norm(config.clip)
+        .with_seed(config.seed)
+}
+
+/// A NaN loss on the graph of `params`: the engine then stops without applying the step.
+pub(crate) fn nan_loss(params: &[Param]) -> StepLoss {
+    let a = params.first().expect("optimize: no parameters").get();
+    StepLoss::new(a.sum_all().mul_scalar(f64::NAN))
 }
 
 /// A random minibatch of `n` rows of `data`.

@@ -16,34 +16,11 @@ use flow_trade::train::{
 use flow_trade::{Family, LatentScale, ParamFlowConfig};
 use serde::{Deserialize, Serialize};
 
+use super::methods::{Method, fail, judge_pairs, mean_sd, pick};
+use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
-use crate::plot::{LinePlot, Scale, Series};
-
-/// The methods compared on one budget.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Method {
-    /// TRADE, grid variant, NLL boundary at T = 1.
-    Trade,
-    /// TRADE, continuous variant (fresh SNIS on a widening T interval), NLL boundary.
-    TradeContinuous,
-    /// Reverse KL with T log-uniform on the interval (no data).
-    ReverseKl,
-    /// NLL at T = 1 of an unconditional flow with latent N(0, T·I).
-    NllLatentScaling,
-}
-
-impl Method {
-    fn label(self) -> &'static str {
-        match self {
-            Method::Trade => "TRADE (grid)",
-            Method::TradeContinuous => "TRADE (continuous)",
-            Method::ReverseKl => "reverse KL across T",
-            Method::NllLatentScaling => "NLL + latent T-scaling",
-        }
-    }
-}
 
 /// Preset of [`TradeDoubleWell`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,34 +62,10 @@ pub struct DoubleWellPreset {
 /// `trade-double-well` (see the module docs).
 pub struct TradeDoubleWell;
 
-fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
-    match mode {
-        Mode::Test => test,
-        Mode::Quick => quick,
-        Mode::Full => full,
-    }
-}
-
 fn family(p: &DoubleWellPreset) -> Result<Family, ExperimentError> {
     let e = Box::new(Tempered::temperature(DoubleWell2d::bgflow()));
     Family::new(e, 1.0, p.t_range.0, p.t_range.1)
         .map_err(|e| ExperimentError::Failed(e.to_string()))
-}
-
-fn fail(e: impl std::fmt::Display) -> ExperimentError {
-    ExperimentError::Failed(e.to_string())
-}
-
-/// Mean and sample standard deviation.
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let sd = if v.len() > 1 {
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    (m, sd)
 }
 
 impl Experiment for TradeDoubleWell {
@@ -120,7 +73,7 @@ impl Experiment for TradeDoubleWell {
         "trade-double-well"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade
@@ -233,6 +186,12 @@ impl Experiment for TradeDoubleWell {
                     Method::NllLatentScaling => {
                         fit_nll(&model, &data, 1.0, p.batch, &lc).map_err(fail)?;
                     }
+                    other => {
+                        return Err(fail(format!(
+                            "{} is not set up on this page (see trade-gmm6)",
+                            other.label()
+                        )));
+                    }
                 }
                 let row: Vec<f64> = p
                     .eval_ts
@@ -253,11 +212,13 @@ impl Experiment for TradeDoubleWell {
         }
         let tables = vec![
             comparison_table(&p, &kl, &ess)?,
-            free_energy_table(&dw, free_energy.as_ref())?,
+            free_energy_table(free_energy.as_ref(), &|t| double_well_ex_a(&dw, t), &|t| {
+                dw.log_z(t)
+            })?,
         ];
-        plot_kl(ctx, &p, &kl)?;
+        plot_kl(ctx, &p.methods, &p.eval_ts, &kl)?;
         if let Some((cs, f)) = &free_energy {
-            plot_free_energy(ctx, &dw, cs, f)?;
+            plot_free_energy(ctx, cs, f, &|t| dw.log_z(t))?;
         }
         ctx.step()?;
         let ti = t_index(&p, p.headline_t)?;
@@ -322,7 +283,7 @@ fn comparison_table(
     let t1 = t_index(p, 1.0)?;
     let mut table = Table::new(
         &format!(
-            "Forward KL(p_T ‖ q_θ(·|T)) in nats at T = {} (data only at T = 1), mean over {} seed(s) ± sd; the claim (TRADE beats each baseline away from T = 1) is judged per pair: pass where the baseline's mean exceeds TRADE's by more than 2 standard errors of the difference, fail where it is lower by more, info otherwise",
+            "Forward KL(p_T ‖ q_θ(·|T)) in nats at T = {} (data only at T = 1), mean over {} seed(s) ± sd; the claim (TRADE beats each baseline away from T = 1) is judged per pair: pass where the baseline's mean exceeds TRADE's by more than 2 standard errors of the difference of seed means, fail otherwise (not shown at this budget)",
             p.headline_t,
             p.seed_values.len()
         ),
@@ -330,8 +291,6 @@ fn comparison_table(
         "forward KL (nats)",
     );
     let at = |mi: usize, t: usize| kl[mi].iter().map(|r| r[t]).collect::<Vec<_>>();
-    let n = p.seed_values.len() as f64;
-    let is_trade = |m: Method| matches!(m, Method::Trade | Method::TradeContinuous);
     for (mi, &m) in p.methods.iter().enumerate() {
         let (mean, sd) = mean_sd(&at(mi, ti));
         let (ess_m, _) = mean_sd(&ess[mi]);
@@ -344,148 +303,7 @@ fn comparison_table(
         );
         table.push(setting, mean, "—", Verdict::Info);
     }
-    // The claim, one row per (baseline, TRADE variant): the baseline's mean exceeds TRADE's
-    // by more than 2 standard errors of the difference of seed means (pass), falls below it
-    // by more (fail), or neither (info: not resolved by the seed spread).
-    for (bi, &b) in p.methods.iter().enumerate().filter(|(_, m)| !is_trade(**m)) {
-        for (ti_, &t) in p.methods.iter().enumerate().filter(|(_, m)| is_trade(**m)) {
-            let (bm, bsd) = mean_sd(&at(bi, ti));
-            let (tm, tsd) = mean_sd(&at(ti_, ti));
-            let se = ((bsd * bsd + tsd * tsd) / n).sqrt();
-            let diff = bm - tm;
-            let verdict = if diff > 2.0 * se {
-                Verdict::Pass
-            } else if diff < -2.0 * se {
-                Verdict::Fail
-            } else {
-                Verdict::Info
-            };
-            table.push(
-                format!("{} − {} (difference of means)", b.label(), t.label()),
-                diff,
-                format!("> 2 SE = {:.3}", 2.0 * se),
-                verdict,
-            );
-        }
-    }
+    let per_method: Vec<Vec<f64>> = (0..p.methods.len()).map(|mi| at(mi, ti)).collect();
+    judge_pairs(&mut table, &p.methods, &per_method);
     Ok(table)
-}
-
-fn free_energy_table(
-    dw: &DoubleWell2d,
-    fe: Option<&(Vec<f64>, Vec<f64>)>,
-) -> Result<Table, ExperimentError> {
-    let mut table = Table::new(
-        "log Z(T) − log Z(1) at the ends of the T grid: thermodynamic integration (trapezoid) over TRADE's learned E_T[A] table, and over the exact E_T[A] (quadrature) on the same grid, against quadrature of Z",
-        "estimator, T",
-        "error (nats)",
-    );
-    let Some((cs, f)) = fe else {
-        return Ok(table);
-    };
-    let exact_ex: Vec<f64> = cs.iter().map(|&t| double_well_ex_a(dw, t)).collect();
-    let base = cs
-        .iter()
-        .position(|&c| (c - 1.0).abs() < 1e-12)
-        .ok_or_else(|| fail("T = 1 not on the grid"))?;
-    let f_exact = trapezoid_log_z(cs, &exact_ex, base);
-    let dc = cs.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    for k in [0, cs.len() - 1] {
-        let truth = dw.log_z(cs[k]) - dw.log_z(1.0);
-        // Trapezoid error ≤ (range/12)·Δc²·max|∂²E[A]/∂T²|; E[A] ≈ −(Eu + T/2)/T², whose
-        // second derivative is ≲ 100 on [0.4, 1.1], so the bound below is conservative.
-        let band = 0.6 / 12.0 * dc * dc * 100.0;
-        table.push(
-            format!(
-                "exact E[A] + trapezoid, T = {:.3} (Δc ≤ {dc:.3}; log-Z change {truth:.3})",
-                cs[k]
-            ),
-            f_exact[k] - truth,
-            format!("|err| < {band:.4} (O(Δc²) bound)"),
-            Verdict::check((f_exact[k] - truth).abs() < band),
-        );
-        // The learned curve: 0.1 nats, i.e. an average E_T[A] error of 0.1/0.6 ≈ 0.17 over
-        // the interval, well above SNIS noise at ESS ≥ 10% with the preset's samples.
-        table.push(
-            format!("TRADE table + trapezoid, T = {:.3}", cs[k]),
-            f[k] - truth,
-            "|err| < 0.1",
-            Verdict::check((f[k] - truth).abs() < 0.1),
-        );
-    }
-    Ok(table)
-}
-
-fn plot_kl(
-    ctx: &mut RunContext,
-    p: &DoubleWellPreset,
-    kl: &[Vec<Vec<f64>>],
-) -> Result<(), ExperimentError> {
-    let series: Vec<Series> = p
-        .methods
-        .iter()
-        .enumerate()
-        .map(|(mi, m)| {
-            let pts = p
-                .eval_ts
-                .iter()
-                .enumerate()
-                .map(|(ti, &t)| {
-                    (
-                        t,
-                        mean_sd(&kl[mi].iter().map(|r| r[ti]).collect::<Vec<_>>())
-                            .0
-                            .max(1e-4),
-                    )
-                })
-                .collect();
-            Series::solid(m.label(), pts, mi)
-        })
-        .collect();
-    ctx.save_figure(
-        "forward_kl_vs_t.svg",
-        "Forward KL per temperature (mean over seeds; data only at T = 1)",
-        |path| {
-            LinePlot {
-                title: "Tempered double well: forward KL vs T".into(),
-                x_label: "T".into(),
-                y_label: "KL(p_T ‖ q(·|T)) (nats)".into(),
-                x_scale: Scale::Linear,
-                y_scale: Scale::Log,
-                series,
-            }
-            .save_svg(path)
-        },
-    )
-}
-
-fn plot_free_energy(
-    ctx: &mut RunContext,
-    dw: &DoubleWell2d,
-    cs: &[f64],
-    f: &[f64],
-) -> Result<(), ExperimentError> {
-    let learned: Vec<(f64, f64)> = cs.iter().zip(f).map(|(&c, &v)| (c, v)).collect();
-    let truth: Vec<(f64, f64)> = cs
-        .iter()
-        .map(|&c| (c, dw.log_z(c) - dw.log_z(1.0)))
-        .collect();
-    ctx.save_figure(
-        "free_energy.svg",
-        "log Z(T) − log Z(1): thermodynamic integration over TRADE's E_T[A] table vs quadrature",
-        |path| {
-            LinePlot {
-                title: "Free-energy curve".into(),
-                x_label: "T".into(),
-                y_label: "log Z(T) − log Z(1)".into(),
-                x_scale: Scale::Linear,
-                y_scale: Scale::Linear,
-                series: vec![
-                    Series::solid("TRADE (TI)", learned, 0),
-                    Series::dashed("quadrature", truth, 1),
-                ],
-            }
-            .save_svg(path)
-        },
-    )
 }

@@ -2,5 +2,11 @@
 //! trained as a boundary value problem, against baselines on the same budget.
 
 pub mod double_well;
+pub mod gmm6;
+pub mod methods;
+pub mod multiwell;
+mod report;
 
 pub use double_well::TradeDoubleWell;
+pub use gmm6::TradeGmm6;
+pub use multiwell::TradeMultiWell;

@@ -1,0 +1,258 @@
+//! `trade-multiwell`: TRADE on the 5-D multi-well `u(x) = Σ_{i=1}^{5} (x_i⁴ − 4x_i²)`,
+//! `p(x|T) ∝ exp(−u/T)` (32 modes), T ∈ [0.4, 1.1], data only at T = 1, the paper's main
+//! ablation target (arXiv 2410.19492; `trade.md` §3.1), against the baselines on the same data
+//! and budget: NLL on exact samples and reverse ESS at T = 0.5 and T = 1. The data are
+//! regenerated exactly (independent coordinates, inverse CDF).
+
+use flow_data::energy::{MultiWell, Tempered};
+use flow_trade::Family;
+use flow_trade::metrics::{nll, reverse_ess};
+use serde::{Deserialize, Serialize};
+
+use super::methods::{
+    Budget, Method, build_model, fail, judge_pairs, mean_sd, pick, range_flag, train,
+};
+use crate::context::RunContext;
+use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::paper::PaperId;
+
+/// Preset of [`TradeMultiWell`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MultiWellPreset {
+    /// Training seeds per method.
+    pub seed_values: Vec<u64>,
+    /// Methods.
+    pub methods: Vec<Method>,
+    /// The shared training budget and method settings.
+    pub budget: Budget,
+    /// Exact training samples at T = 1.
+    pub data: usize,
+    /// Exact test samples per evaluation temperature.
+    pub test: usize,
+    /// Flow samples for the reverse ESS.
+    pub ess_samples: usize,
+    /// Temperature interval.
+    pub t_range: (f64, f64),
+    /// Evaluation temperatures (the first is where the claim is judged).
+    pub eval_ts: Vec<f64>,
+}
+
+/// `trade-multiwell` (see the module docs).
+pub struct TradeMultiWell;
+
+impl Experiment for TradeMultiWell {
+    fn id(&self) -> &'static str {
+        "trade-multiwell"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn paper(&self) -> PaperId {
+        PaperId::Trade
+    }
+    fn title(&self) -> &'static str {
+        "TRADE on the 5-D multi-well: NLL and reverse ESS at T = 0.5 from data at T = 1"
+    }
+    fn claim(&self) -> &'static str {
+        "Trained with data at T = 1 only, TRADE reaches a lower NLL on exact samples at T = 0.5 on the 32-mode 5-D multi-well than each baseline on the same data and budget."
+    }
+    fn preset(&self, mode: Mode) -> serde_json::Value {
+        use flow_trade::baselines::NllKlConfig;
+        use flow_trade::continuous::Widening;
+        use flow_trade::train::{Boundary, Sampler, TradeConfig};
+        preset_value(&MultiWellPreset {
+            seed_values: vec![0, 1, 2],
+            methods: pick(
+                mode,
+                vec![Method::Trade, Method::NllLatentScaling],
+                vec![
+                    Method::Trade,
+                    Method::NllLatentScaling,
+                    Method::Reweight,
+                    Method::VolumePreserving,
+                ],
+                vec![
+                    Method::Trade,
+                    Method::ReverseKl,
+                    Method::NllReverseKl,
+                    Method::NllLatentScaling,
+                    Method::Reweight,
+                    Method::VolumePreserving,
+                ],
+            ),
+            budget: Budget {
+                steps: pick(mode, 10, 200, 2000),
+                learning_rate: 3e-3,
+                clip: 3.0,
+                batch: pick(mode, 64, 256, 512),
+                blocks: pick(mode, 2, 4, 8),
+                hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
+                architecture: flow_trade::Architecture::Affine { clamp: 2.0 },
+                vp_blocks: pick(mode, 2, 8, 16),
+                trade: TradeConfig {
+                    boundary: Boundary::Nll,
+                    batch: pick(mode, 64, 256, 512),
+                    residual_batch: pick(mode, 64, 128, 512),
+                    pde_weight: 0.1,
+                    pde_start: 0.2,
+                    pde_full: 0.5,
+                    grid_points: pick(mode, 6, 12, 50),
+                    snis_samples: pick(mode, 100, 256, 2000),
+                    refresh_every: pick(mode, 5, 40, 100),
+                    alpha_ex: 0.5,
+                    alpha_loss: 0.5,
+                    epsilon: 5.0,
+                    huber_delta: 1.0,
+                    sampler: Sampler::Grid,
+                    adaptive: None,
+                },
+                continuous: Widening {
+                    params_per_step: 4,
+                    widen_start: 0.0,
+                    widen_full: 0.5,
+                },
+                nll_kl: NllKlConfig {
+                    kl_weight: 0.1,
+                    kl_start: 0.4,
+                    kl_full: 0.7,
+                },
+                checkpoint_every: pick(mode, 5, 100, 250),
+            },
+            data: pick(mode, 2000, 20_000, 100_000),
+            test: pick(mode, 500, 4000, 30_000),
+            ess_samples: pick(mode, 500, 4000, 30_000),
+            t_range: (0.4, 1.1),
+            // 0.35 lies outside the trained interval: evaluated, and flagged as extrapolation.
+            eval_ts: vec![0.5, 1.0, 0.35],
+        })
+    }
+    fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
+        let p: MultiWellPreset = ctx.preset()?;
+        let mw = MultiWell::trade();
+        let fam = Family::new(
+            Box::new(Tempered::temperature(mw.clone())),
+            1.0,
+            p.t_range.0,
+            p.t_range.1,
+        )
+        .map_err(fail)?;
+        ctx.set_work((p.methods.len() * p.seed_values.len()) as u64);
+        let mut rng = ctx.rng(0);
+        let data = mw.sample_exact(p.data, 1.0, &mut rng);
+        let tests: Vec<_> = p
+            .eval_ts
+            .iter()
+            .map(|&t| mw.sample_exact(p.test, t, &mut rng))
+            .collect();
+        // nll[method][seed][t], ess[method][seed][t].
+        let mut nlls = vec![vec![]; p.methods.len()];
+        let mut esss = vec![vec![]; p.methods.len()];
+        for (mi, &method) in p.methods.iter().enumerate() {
+            for &seed in &p.seed_values {
+                ctx.check_cancelled()?;
+                ctx.set_message(format!("{}, seed {seed}", method.label()));
+                let mut mrng = ctx.rng(100 + seed);
+                let model = build_model(method, &p.budget, mw.dim, &mut mrng);
+                let ck = ctx
+                    .work_dir()?
+                    .map(|d| d.join(format!("{method:?}-{seed}.safetensors")));
+                train(method, &model, &fam, &data, &p.budget, seed, ck)?;
+                let row: Vec<f64> = p
+                    .eval_ts
+                    .iter()
+                    .zip(&tests)
+                    .map(|(&t, x)| nll(&model, x, t))
+                    .collect();
+                nlls[mi].push(row);
+                let e: Vec<f64> = p
+                    .eval_ts
+                    .iter()
+                    .map(|&t| reverse_ess(&model, &fam, t, p.ess_samples, &mut mrng))
+                    .collect();
+                esss[mi].push(e);
+                ctx.step()?;
+            }
+        }
+        Ok(Outcome {
+            tables: vec![table(&p, &fam, &mw, &nlls, &esss)],
+            figures: vec![],
+            notes: vec![format!(
+                "Every method: {} steps of Adam (lr {}, cosine decay), clip {}, batch {}, {} exact training samples at T = 1; conditional flow of {} affine blocks with subnets {:?}, log T fed to every subnet, latent N(0, T·I); volume-preserving baseline {} GIN blocks. TRADE (grid): residual weight {} ramped in from {:.0}% to {:.0}%, {}-point grid, {} SNIS samples per point every {} steps, causality ε = {}, Huber δ = {}. NLL on {} exact samples per T; the exact NLL of the target itself is shown for reference. Timings are on a shared machine.",
+                p.budget.steps,
+                p.budget.learning_rate,
+                p.budget.clip,
+                p.budget.batch,
+                p.data,
+                p.budget.blocks,
+                p.budget.hidden,
+                p.budget.vp_blocks,
+                p.budget.trade.pde_weight,
+                100.0 * p.budget.trade.pde_start,
+                100.0 * p.budget.trade.pde_full,
+                p.budget.trade.grid_points,
+                p.budget.trade.snis_samples,
+                p.budget.trade.refresh_every,
+                p.budget.trade.epsilon,
+                p.budget.trade.huber_delta,
+                p.test
+            )],
+        })
+    }
+}
+
+fn table(
+    p: &MultiWellPreset,
+    fam: &Family,
+    mw: &MultiWell,
+    nlls: &[Vec<Vec<f64>>],
+    esss: &[Vec<Vec<f64>>],
+) -> Table {
+    let mut table = Table::new(
+        &format!(
+            "NLL (nats) on exact samples and reverse ESS, mean over {} seeds ± sd; the claim (TRADE's NLL at T = {} below each baseline's) is judged per pair: pass where the baseline's mean exceeds TRADE's by more than 2 standard errors of the difference of seed means, fail otherwise",
+            p.seed_values.len(),
+            p.eval_ts[0]
+        ),
+        "method, T",
+        "NLL (nats)",
+    );
+    for (ti, &t) in p.eval_ts.iter().enumerate() {
+        // The target's own NLL is its entropy: E_T[u]/T + log Z(T), by the identity
+        // E_T[u] = T² ∂_T log Z (central difference of the exact log Z).
+        let h = 1e-4 * t;
+        let eu = t * t * (mw.log_z(t + h) - mw.log_z(t - h)) / (2.0 * h);
+        let entropy = eu / t + mw.log_z(t);
+        for (mi, &m) in p.methods.iter().enumerate() {
+            let v: Vec<f64> = nlls[mi].iter().map(|r| r[ti]).collect();
+            let e: Vec<f64> = esss[mi].iter().map(|r| r[ti]).collect();
+            let (mean, sd) = mean_sd(&v);
+            table.push(
+                format!(
+                    "{}, T = {t}{} (± {sd:.3}; reverse ESS {:.1}% ± {:.1})",
+                    m.label(),
+                    range_flag(fam, t),
+                    100.0 * mean_sd(&e).0,
+                    100.0 * mean_sd(&e).1
+                ),
+                mean,
+                format!("target entropy {entropy:.3}"),
+                Verdict::Info,
+            );
+        }
+    }
+    let at: Vec<Vec<f64>> = nlls
+        .iter()
+        .map(|rs| rs.iter().map(|r| r[0]).collect())
+        .collect();
+    let mut pairs = Table::new("", "", "");
+    judge_pairs(&mut pairs, &p.methods, &at);
+    for row in pairs.rows {
+        table.push(
+            format!("NLL: {}, T = {}", row.setting, p.eval_ts[0]),
+            row.ours,
+            row.paper,
+            row.verdict,
+        );
+    }
+    table
+}
