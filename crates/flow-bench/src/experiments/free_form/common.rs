@@ -6,7 +6,7 @@ use flow_freeform::{FreeFormFlow, Latent, ResNetConfig};
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::{Mode, Verdict};
+use crate::experiment::Mode;
 use crate::plot::{ScatterPlot, Series};
 
 pub(super) type Rng = Xoshiro256PlusPlus;
@@ -26,15 +26,6 @@ pub struct NetPreset {
     pub lr: f64,
     /// Reconstruction weight β.
     pub beta: f64,
-}
-
-/// A checked verdict at paper scale, informational for the scaled-down presets.
-pub(super) fn verdict(compare: bool, ok: bool) -> Verdict {
-    if compare {
-        Verdict::check(ok)
-    } else {
-        Verdict::Info
-    }
 }
 
 pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
