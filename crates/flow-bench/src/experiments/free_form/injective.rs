@@ -99,7 +99,7 @@ impl Experiment for FifManifolds {
         let sine = NetPreset {
             hidden: pick(mode, vec![16], vec![128, 128], vec![256, 256]),
             blocks: pick(mode, 1, 4, 4),
-            steps: pick(mode, 20, 2000, 39_000),
+            steps: pick(mode, 20, 1500, 39_000),
             batch: 128,
             lr: 1e-3,
             beta: 10.0,

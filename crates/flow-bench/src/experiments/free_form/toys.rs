@@ -145,13 +145,13 @@ impl Experiment for FffToys {
         };
         let p = ToyPreset {
             gmm8: pick(mode, test.clone(), quick.clone(), gmm8),
-            // Two moons converges by ≈ 12k quick steps.
+            // Two moons converges by ≈ 12k quick steps (the quick budget stops there).
             moons: pick(
                 mode,
                 test,
                 ToyRecipe {
                     net: NetPreset {
-                        steps: 16_000,
+                        steps: 12_000,
                         ..quick.net.clone()
                     },
                     nll_band: 0.15,

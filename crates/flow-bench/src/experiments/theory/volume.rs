@@ -128,7 +128,7 @@ impl Experiment for VolumePreservingFloor {
             batch: 512,
             floor_margin: pick(mode, 10.0, 0.05, 0.02),
             test: pick(mode, 2000, 50_000, 100_000),
-            construction_samples: pick(mode, 5000, 200_000, 1_000_000),
+            construction_samples: pick(mode, 5000, 100_000, 1_000_000),
             construction_blocks: pick(mode, 3, 40, 100),
             construction_bins: 64,
             construction_step: 0.5,
@@ -275,7 +275,7 @@ fn construction(
                 table.push(
                     format!("σ² = {var}, n = {n}"),
                     kl[n],
-                    "decreasing",
+                    "curve of the figure (judged by the rows below)",
                     Verdict::Info,
                 );
             }
