@@ -2,5 +2,6 @@
 //! trained as a boundary value problem, against baselines on the same budget.
 
 pub mod double_well;
+pub mod reverse_kl;
 
 pub use double_well::TradeDoubleWell;

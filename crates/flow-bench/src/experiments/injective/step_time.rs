@@ -8,9 +8,9 @@ use flow_core::{DType, Tensor, grad, nn::values};
 use flow_freeform::{EgnnConfig, FffLossConfig, FreeFormFlow, Latent, autoencoder_loss, fff_loss};
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, Rng, pick, resnet_model};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::experiments::free_form::common::{NetPreset, Rng, pick, resnet_model};
 use crate::paper::PaperId;
 
 /// Preset of [`FffStepTime`].

@@ -15,9 +15,9 @@ use flow_freeform::{
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, pick, resnet_model, scatter, series};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::experiments::free_form::common::{NetPreset, pick, resnet_model, scatter, series};
 use crate::paper::PaperId;
 use crate::plot::{LinePlot, Scale, Series};
 

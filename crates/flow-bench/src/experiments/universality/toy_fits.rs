@@ -9,14 +9,14 @@ use flow_data::toy::Toy2d;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::super::flow_data::{toy_name, window};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::experiments::flow_data::{toy_name, window};
 use crate::paper::PaperId;
 use crate::plot::Heatmap;
 use crate::validate::PresetLimit;
 
-use super::common::*;
+use crate::experiments::coupling::common::*;
 
 /// One fit of [`CouplingToyFits`]: a toy, a model and its own size and training settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

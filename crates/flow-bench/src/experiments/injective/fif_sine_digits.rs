@@ -9,10 +9,10 @@ use flow_freeform::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, Rng, pick, resnet_model, scatter, series};
-use super::training::{train, train_selected};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::experiments::free_form::common::{NetPreset, Rng, pick, resnet_model, scatter, series};
+use crate::experiments::free_form::training::{train, train_selected};
 use crate::paper::PaperId;
 use crate::plot::Heatmap;
 

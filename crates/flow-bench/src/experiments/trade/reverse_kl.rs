@@ -12,7 +12,7 @@ use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdi
 use crate::paper::PaperId;
 use crate::plot::Heatmap;
 
-use super::common::*;
+use crate::experiments::coupling::common::*;
 
 /// An energy target of [`CouplingReverseKl`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

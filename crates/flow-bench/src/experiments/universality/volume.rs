@@ -12,9 +12,9 @@ use rand::Rng;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::common::{line, pick};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::experiments::theory::common::{line, pick};
 use crate::paper::PaperId;
 use crate::plot::{Heatmap, Scale, Series};
 use crate::validate::PresetLimit;
