@@ -209,9 +209,9 @@ impl Experiment for GaussianizationLayers {
             all.rows(0, 1400).into_owned(),
             all.rows(1400, all.nrows() - 1400).into_owned(),
         );
-        for (name, tr, te, knots) in [
-            ("GMM D=8", &train, &test, 50),
-            ("digits D=64", &dtrain, &dtest, 20),
+        for (name, tr, te, knots, overfit_regime) in [
+            ("GMM D=8", &train, &test, 50, false),
+            ("digits D=64", &dtrain, &dtest, 20, true),
         ] {
             for (ci, kind) in [RotationKind::Haar, RotationKind::Pca]
                 .into_iter()
@@ -220,14 +220,28 @@ impl Experiment for GaussianizationLayers {
                 let (model, _) = IterativeGaussianization::fit(tr, p.layers, kind, knots, &mut rng);
                 let nll = model.nll_per_layer(te);
                 let (first, last) = (nll[0], *nll.last().unwrap_or(&f64::NAN));
+                // Enough samples per dimension (the GMM): the test NLL must fall. Digits give
+                // 1400 samples in D = 64, where the marginals overfit and the test NLL may rise
+                // with depth (theory.md FULL-B5): no claim about its value, curve only.
+                let (paper, verdict) = if overfit_regime {
+                    (
+                        "few samples per dimension: overfitting expected (no claim; see the figure)",
+                        Verdict::Info,
+                    )
+                } else {
+                    (
+                        "decreases: below the layer-0 NLL",
+                        Verdict::check(last < first),
+                    )
+                };
                 nong.push(
                     format!(
                         "{name}, {kind:?}: after {} layers (layer 0: {first:.3})",
                         nll.len() - 1
                     ),
                     last,
-                    "decreases: below the layer-0 NLL",
-                    Verdict::check(last < first),
+                    paper,
+                    verdict,
                 );
                 curves.push(Series::solid(
                     format!("{name} {kind:?}"),
@@ -245,7 +259,7 @@ impl Experiment for GaussianizationLayers {
         })?;
         Ok(Outcome { tables: vec![counts, nong], figures: vec![], notes: vec![
             "Gaussian input is simulated on the covariance: a layer maps Σ ← N(QΣQᵀ). The late ratio is the geometric mean of S_{l+1}/S_l over the last fifth of a run to S₀/1000.".into(),
-            "Bands: the per-D Gaussianization count may only exceed the asymptotic rate ln 10/−ln(1 − 2/(D+2)) (early layers contract less), less one layer for the integer count; the fitted slope must be at least ln 10/2 ≈ 1.151 with R² ≥ 0.95 (linear in D). The coupling count must stay under the D-free bound ln 10/ln(1/0.556) ≈ 3.92 blocks per decade plus one block of transient, at every D. The late ratio must match 1 − 2/(D+2) within 10% of the contraction plus 3 SE over the runs. The non-Gaussian rows judge only that the test NLL after all layers lies below its value before the first layer (iterative Gaussianization decreases the NLL; its plateau is shown in the figure, no claim is made about the values).".into(),
+            "Bands: the per-D Gaussianization count may only exceed the asymptotic rate ln 10/−ln(1 − 2/(D+2)) (early layers contract less), less one layer for the integer count; the fitted slope must be at least ln 10/2 ≈ 1.151 with R² ≥ 0.95 (linear in D). The coupling count must stay under the D-free bound ln 10/ln(1/0.556) ≈ 3.92 blocks per decade plus one block of transient, at every D. The late ratio must match 1 − 2/(D+2) within 10% of the contraction plus 3 SE over the runs. The GMM rows judge that the test NLL after all layers lies below its value before the first layer (iterative Gaussianization decreases the NLL; the plateau is in the figure). The digits rows are not judged: with 1400 training samples in D = 64 the marginal fits overfit and the test NLL can rise with depth (theory.md FULL-B5 predicts a growing train/test gap), so no claim is made about their values.".into(),
         ] })
     }
 }
