@@ -64,7 +64,7 @@ impl ReverseKlPreset {
     pub fn for_mode(mode: Mode) -> ReverseKlPreset {
         let (steps, batch, ess, grid, hidden) = match mode {
             Mode::Test => (30, 128, 2_000, 24, vec![16]),
-            Mode::Quick => (2_000, 256, 20_000, 96, vec![64, 64]),
+            Mode::Quick => (1_500, 256, 20_000, 96, vec![64, 64]),
             Mode::Full => (20_000, 512, 100_000, 160, vec![128, 128]),
         };
         ReverseKlPreset {
