@@ -31,7 +31,7 @@ pub struct ModelSize {
 }
 
 impl ModelSize {
-    pub(super) fn build(&self, model: CouplingModel, seed: u64) -> Flow {
+    pub(crate) fn build(&self, model: CouplingModel, seed: u64) -> Flow {
         let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(seed);
         match model {
             CouplingModel::RealNvp => RealNvpConfig::new(2)
@@ -48,7 +48,7 @@ impl ModelSize {
 }
 
 /// Trains in chunks so that Ctrl-C is honoured; returns the training wall time in seconds.
-pub(super) fn train_chunked(
+pub(crate) fn train_chunked(
     ctx: &RunContext,
     trainer: &mut Trainer<'_>,
     steps: u64,
@@ -65,7 +65,7 @@ pub(super) fn train_chunked(
 }
 
 /// `q(x)` on the cell centres of an `n × n` grid (row 0 at the bottom).
-pub(super) fn flow_density_grid(
+pub(crate) fn flow_density_grid(
     flow: &Flow,
     ((x0, x1), (y0, y1)): ((f64, f64), (f64, f64)),
     n: usize,
@@ -89,7 +89,7 @@ pub(super) fn flow_density_grid(
     })
 }
 
-pub(super) fn model_name(m: CouplingModel) -> &'static str {
+pub(crate) fn model_name(m: CouplingModel) -> &'static str {
     match m {
         CouplingModel::RealNvp => "realnvp",
         CouplingModel::Nsf => "nsf",

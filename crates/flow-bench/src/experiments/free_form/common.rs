@@ -6,10 +6,10 @@ use flow_freeform::{FreeFormFlow, Latent, ResNetConfig};
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::{Mode, Verdict};
+use crate::experiment::Mode;
 use crate::plot::{ScatterPlot, Series};
 
-pub(super) type Rng = Xoshiro256PlusPlus;
+pub(crate) type Rng = Xoshiro256PlusPlus;
 
 /// Network and optimisation sizes shared by the ResNet experiments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,16 +28,7 @@ pub struct NetPreset {
     pub beta: f64,
 }
 
-/// A checked verdict at paper scale, informational for the scaled-down presets.
-pub(super) fn verdict(compare: bool, ok: bool) -> Verdict {
-    if compare {
-        Verdict::check(ok)
-    } else {
-        Verdict::Info
-    }
-}
-
-pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
+pub(crate) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
     match mode {
         Mode::Test => test,
         Mode::Quick => quick,
@@ -45,7 +36,7 @@ pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
     }
 }
 
-pub(super) fn resnet_model(
+pub(crate) fn resnet_model(
     data: usize,
     latent: Latent,
     cond: usize,
@@ -57,7 +48,7 @@ pub(super) fn resnet_model(
 }
 
 /// The encoder/decoder pair of a ResNet configuration, in f32.
-pub(super) fn resnet_pair(cfg: ResNetConfig, latent: Latent, rng: &mut Rng) -> FreeFormFlow {
+pub(crate) fn resnet_pair(cfg: ResNetConfig, latent: Latent, rng: &mut Rng) -> FreeFormFlow {
     FreeFormFlow::new(
         Box::new(cfg.build_encoder("encoder", DType::F32, rng)),
         Box::new(cfg.build_decoder("decoder", DType::F32, rng)),
@@ -65,12 +56,12 @@ pub(super) fn resnet_pair(cfg: ResNetConfig, latent: Latent, rng: &mut Rng) -> F
     )
 }
 
-pub(super) fn series(label: &str, x: &Tensor, color: usize) -> Series {
+pub(crate) fn series(label: &str, x: &Tensor, color: usize) -> Series {
     let v = x.to_vec_f64();
     Series::solid(label, v.chunks(2).map(|p| (p[0], p[1])).collect(), color)
 }
 
-pub(super) fn scatter(title: &str, range: f64, groups: Vec<Series>) -> ScatterPlot {
+pub(crate) fn scatter(title: &str, range: f64, groups: Vec<Series>) -> ScatterPlot {
     ScatterPlot {
         title: title.into(),
         x_label: "x₁".into(),

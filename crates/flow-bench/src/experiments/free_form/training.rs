@@ -20,7 +20,7 @@ use crate::experiment::ExperimentError;
 /// Trains with the context's cancellation; returns the training wall time in seconds (summed
 /// over resumed segments).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn train(
+pub(crate) fn train(
     ctx: &RunContext,
     label: &str,
     model: &FreeFormFlow,
@@ -36,7 +36,7 @@ pub(super) fn train(
 
 /// The parameters [`train_selected`] kept: the step and value of the best measurement.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) struct Selected {
+pub(crate) struct Selected {
     /// Step of the kept parameters (0: before training).
     pub step: u64,
     /// The held-out metric there (lower is better).
@@ -51,7 +51,7 @@ pub(super) struct Selected {
 /// training seconds with validation included in `total_seconds` and counted in
 /// `validation_seconds`) and the selection.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn train_selected(
+pub(crate) fn train_selected(
     ctx: &RunContext,
     label: &str,
     model: &FreeFormFlow,

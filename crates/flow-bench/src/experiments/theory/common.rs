@@ -3,7 +3,7 @@
 use crate::experiment::Mode;
 use crate::plot::{LinePlot, Scale, Series};
 
-pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
+pub(crate) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
     match mode {
         Mode::Test => test,
         Mode::Quick => quick,
@@ -11,7 +11,7 @@ pub(super) fn pick<T>(mode: Mode, test: T, quick: T, full: T) -> T {
     }
 }
 
-pub(super) fn line(title: &str, x: &str, y: &str, y_scale: Scale, series: Vec<Series>) -> LinePlot {
+pub(crate) fn line(title: &str, x: &str, y: &str, y_scale: Scale, series: Vec<Series>) -> LinePlot {
     LinePlot {
         title: title.into(),
         x_label: x.into(),

@@ -37,6 +37,16 @@ pub struct GaussianizationPreset {
 /// `gaussianization-layers`: layers needed to cut S tenfold vs D, and non-Gaussian input.
 pub struct GaussianizationLayers;
 
+/// Asymptotic layers per dimension for a tenfold cut: `ln 10 / −ln(1 − 2/(D+2)) ≈ (ln 10 / 2)(D+2)`
+/// (theory.md QB-B3). Early layers contract less (the transient while S is not small), so the
+/// measured slope may only exceed it; a slope below it contradicts the rate.
+pub const ASYMPTOTIC_SLOPE: f64 = std::f64::consts::LN_10 / 2.0;
+
+/// Blocks per decade of the optimal linear coupling once S is small: `ln 10 / ln(1/ρ_A)` with
+/// `ρ_A ≤ 0.556` for D ≥ 4 (theory.md QB-B4), whatever the D. The count to the first decade
+/// starts from S₀, so the rows allow one block of transient above it.
+pub const COUPLING_BLOCK_BOUND: f64 = 3.92;
+
 impl Experiment for GaussianizationLayers {
     /// A rotation needs two dimensions. Marginal Gaussianizers need two distinct values per
     /// coordinate: with 2 samples that failed in a probe (a tie in a digits pixel), so the
@@ -60,6 +70,9 @@ impl Experiment for GaussianizationLayers {
     }
     fn paper(&self) -> PaperId {
         PaperId::Gaussianization
+    }
+    fn version(&self) -> u32 {
+        2
     }
     fn title(&self) -> &'static str {
         "Layers needed against dimension"
@@ -109,11 +122,15 @@ impl Experiment for GaussianizationLayers {
                 );
             }
             let pred = predicted_contraction(d);
+            let asymptotic = 10f64.ln() / -pred.ln();
             counts.push(
                 format!("D = {d}: Gaussianization"),
                 mean(&g),
-                format!("≈ 1.15(D+2) + transient = {:.0}+", 1.15 * (d as f64 + 2.0)),
-                Verdict::Info,
+                format!(
+                    "≥ ln 10 / −ln(1 − 2/(D+2)) − 1 = {:.1} (rate + transient)",
+                    asymptotic - 1.0
+                ),
+                Verdict::check(mean(&g) >= asymptotic - 1.0),
             );
             counts.push(
                 format!("D = {d}: late ratio"),
@@ -126,8 +143,8 @@ impl Experiment for GaussianizationLayers {
             counts.push(
                 format!("D = {d}: coupling blocks"),
                 mean(&c),
-                "flat in D (≤ 3.9 per decade once S is small)",
-                Verdict::Info,
+                format!("≤ {COUPLING_BLOCK_BOUND:.2} + 1 for every D"),
+                Verdict::check(mean(&c) <= COUPLING_BLOCK_BOUND + 1.0),
             );
             g_pts.push((d as f64, mean(&g)));
             c_pts.push((d as f64, mean(&c)));
@@ -136,10 +153,10 @@ impl Experiment for GaussianizationLayers {
         }
         let fit = fit_line(&ds, &g_pts.iter().map(|p| p.1).collect::<Vec<_>>());
         counts.push(
-            "fitted slope (layers per dimension)",
+            format!("fitted slope (layers per dimension), R² = {:.3}", fit.r2),
             fit.slope,
-            format!("≥ 1.15 asymptotically; R² = {:.3}", fit.r2),
-            Verdict::check(fit.r2 > 0.95 && fit.slope > 1.0),
+            format!("≥ ln 10 / 2 = {ASYMPTOTIC_SLOPE:.3}, linear (R² ≥ 0.95)"),
+            Verdict::check(fit.r2 >= 0.95 && fit.slope >= ASYMPTOTIC_SLOPE),
         );
         let fit_pts = ds
             .iter()
@@ -192,9 +209,9 @@ impl Experiment for GaussianizationLayers {
             all.rows(0, 1400).into_owned(),
             all.rows(1400, all.nrows() - 1400).into_owned(),
         );
-        for (name, tr, te, knots) in [
-            ("GMM D=8", &train, &test, 50),
-            ("digits D=64", &dtrain, &dtest, 20),
+        for (name, tr, te, knots, overfit_regime) in [
+            ("GMM D=8", &train, &test, 50, false),
+            ("digits D=64", &dtrain, &dtest, 20, true),
         ] {
             for (ci, kind) in [RotationKind::Haar, RotationKind::Pca]
                 .into_iter()
@@ -202,11 +219,29 @@ impl Experiment for GaussianizationLayers {
             {
                 let (model, _) = IterativeGaussianization::fit(tr, p.layers, kind, knots, &mut rng);
                 let nll = model.nll_per_layer(te);
+                let (first, last) = (nll[0], *nll.last().unwrap_or(&f64::NAN));
+                // Enough samples per dimension (the GMM): the test NLL must fall. Digits give
+                // 1400 samples in D = 64, where the marginals overfit and the test NLL may rise
+                // with depth (theory.md FULL-B5): no claim about its value, curve only.
+                let (paper, verdict) = if overfit_regime {
+                    (
+                        "few samples per dimension: overfitting expected (no claim; see the figure)",
+                        Verdict::Info,
+                    )
+                } else {
+                    (
+                        "decreases: below the layer-0 NLL",
+                        Verdict::check(last < first),
+                    )
+                };
                 nong.push(
-                    format!("{name}, {kind:?}"),
-                    *nll.last().unwrap_or(&f64::NAN),
-                    "decreases, then plateaus",
-                    Verdict::Info,
+                    format!(
+                        "{name}, {kind:?}: after {} layers (layer 0: {first:.3})",
+                        nll.len() - 1
+                    ),
+                    last,
+                    paper,
+                    verdict,
                 );
                 curves.push(Series::solid(
                     format!("{name} {kind:?}"),
@@ -224,6 +259,7 @@ impl Experiment for GaussianizationLayers {
         })?;
         Ok(Outcome { tables: vec![counts, nong], figures: vec![], notes: vec![
             "Gaussian input is simulated on the covariance: a layer maps Σ ← N(QΣQᵀ). The late ratio is the geometric mean of S_{l+1}/S_l over the last fifth of a run to S₀/1000.".into(),
+            "Bands: the per-D Gaussianization count may only exceed the asymptotic rate ln 10/−ln(1 − 2/(D+2)) (early layers contract less), less one layer for the integer count; the fitted slope must be at least ln 10/2 ≈ 1.151 with R² ≥ 0.95 (linear in D). The coupling count must stay under the D-free bound ln 10/ln(1/0.556) ≈ 3.92 blocks per decade plus one block of transient, at every D. The late ratio must match 1 − 2/(D+2) within 10% of the contraction plus 3 SE over the runs. The GMM rows judge that the test NLL after all layers lies below its value before the first layer (iterative Gaussianization decreases the NLL; the plateau is in the figure). The digits rows are not judged: with 1400 training samples in D = 64 the marginal fits overfit and the test NLL can rise with depth (theory.md FULL-B5 predicts a growing train/test gap), so no claim is made about their values.".into(),
         ] })
     }
 }

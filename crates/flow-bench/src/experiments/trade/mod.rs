@@ -6,6 +6,7 @@ pub mod gmm6;
 pub mod methods;
 pub mod multiwell;
 mod report;
+pub mod reverse_kl;
 
 pub use double_well::TradeDoubleWell;
 pub use gmm6::TradeGmm6;

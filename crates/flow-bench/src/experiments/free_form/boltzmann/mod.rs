@@ -34,6 +34,10 @@ pub struct BgPreset {
     pub steps: u64,
     /// Batch size.
     pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Gradient-norm clipping threshold.
+    pub clip: f64,
     /// β.
     pub beta: f64,
     /// One-cycle schedule (DW4) instead of constant (LJ13).
@@ -55,10 +59,15 @@ pub struct BgPreset {
     pub timing_batch: usize,
     /// Repetitions per batch size of the sampling-time measurement.
     pub timing_reps: usize,
-    /// The paper's E(3)-FFF NLL (bgflow convention) and whether ours is held to it.
+    /// The paper's E(3)-FFF NLL (bgflow convention).
     pub paper_nll: f64,
-    /// Whether the preset is paper scale (then ours must be within 0.3 nats).
-    pub compare: bool,
+    /// At paper scale, the band above the paper's NLL that ours must reach (nats); `None` for
+    /// the scaled-down presets, which are judged against the baseline instead.
+    pub paper_band: Option<f64>,
+    /// For the scaled-down presets: how far (nats) below the best isotropic Gaussian `x = σz`
+    /// the test NLL must be, i.e. the model must have learned structure beyond the scale (the
+    /// budget band; the paper's NLL needs the full budget, docs/LONG_RUNS.md).
+    pub baseline_margin: f64,
 }
 
 /// `fff-egnn-boltzmann`: E(3)-FFF on DW4 and LJ13 with MALA reference data.
@@ -67,21 +76,22 @@ pub struct EgnnBoltzmann;
 /// Steps per epoch of the paper's runs: 100k training samples at batch 256.
 const PAPER_STEPS_PER_EPOCH: u64 = 100_000 / 256;
 
-/// Quick mode takes about four minutes on one core (≈ 0.08 s per DW4 step, ≈ 0.18 s per LJ13
-/// step, measured alone with the release build); DW4 stops on the steep part of its curve (the same model reaches the paper's NLL
-/// after 20 000 steps, docs/LONG_RUNS.md) and LJ13 only just passes the best scaled Gaussian
-/// (the same data reach −14.9 after 12 000 steps of a 4-block model). Full mode is the paper's
-/// configuration
+/// Quick mode is a budget run (a 4-block DW4 model and a 2-block LJ13 model at batch 32, a
+/// few hundred to 1500 steps): it stops on the steep part of the curves, far above the
+/// paper's NLLs (longer CPU runs reach them, docs/LONG_RUNS.md), and is judged against the
+/// best isotropic Gaussian instead. Full mode is the paper's configuration
 /// (`free-form-flows.md` §2.3: DW4 20 blocks, batch 256, 50 epochs, one-cycle; LJ13 8 blocks,
 /// batch 256, 400 epochs, constant LR; hidden 64, Adam 1e-3, clip 1).
 fn bg_presets(mode: Mode) -> Vec<BgPreset> {
-    let full = mode == Mode::Full;
+    let paper_band = (mode == Mode::Full).then_some(0.3);
     let dw4 = BgPreset {
         target: ReferenceTarget::Dw4,
-        layers: pick(mode, 1, 8, 20),
+        layers: pick(mode, 1, 4, 20),
         hidden: pick(mode, 8, 32, 64),
         steps: pick(mode, 4, 1500, 50 * PAPER_STEPS_PER_EPOCH),
         batch: pick(mode, 16, 64, 256),
+        lr: 1e-3,
+        clip: 1.0,
         beta: 10.0,
         one_cycle: true,
         train: pick(mode, 256, 10_000, 100_000),
@@ -93,14 +103,17 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
         timing_batch: pick(mode, 10, 1000, 10_000),
         timing_reps: pick(mode, 1, 3, 10),
         paper_nll: 1.68,
-        compare: full,
+        paper_band,
+        baseline_margin: pick(mode, 0.0, 0.5, 0.5),
     };
     let lj13 = BgPreset {
         target: ReferenceTarget::Lj13OrderedPairs,
         layers: pick(mode, 1, 2, 8),
         hidden: pick(mode, 8, 32, 64),
         steps: pick(mode, 2, 600, 400 * PAPER_STEPS_PER_EPOCH),
-        batch: pick(mode, 8, 64, 256),
+        batch: pick(mode, 8, 32, 256),
+        lr: 1e-3,
+        clip: 1.0,
         beta: 200.0,
         one_cycle: false,
         train: pick(mode, 256, 5000, 100_000),
@@ -112,7 +125,8 @@ fn bg_presets(mode: Mode) -> Vec<BgPreset> {
         timing_batch: pick(mode, 10, 100, 10_000),
         timing_reps: pick(mode, 1, 3, 10),
         paper_nll: -17.09,
-        compare: full,
+        paper_band,
+        baseline_margin: pick(mode, 0.0, 0.5, 0.5),
     };
     vec![dw4, lj13]
 }
@@ -146,7 +160,7 @@ impl Experiment for EgnnBoltzmann {
         preset_value(&bg_presets(mode))
     }
     fn version(&self) -> u32 {
-        8 // 8: quick DW4 1500 and LJ13 600 steps (the whole quick report must stay under 10 min with four more papers); 7: the workspace training engine (per-step random streams, bit-identical resume); 6: LJ13 data sampled with the ordered-pair energy of the paper's data, quick LJ13 800 steps at batch 64; 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps; 5: validation curve with best-checkpoint selection, scaled-Gaussian baseline
+        9 // 9: judged in quick mode against the scaled-Gaussian baseline, quick DW4 4 blocks and LJ13 batch 32, lr and clip in the preset; 8: quick DW4 1500 and LJ13 600 steps (the whole quick report must stay under 10 min with four more papers); 7: the workspace training engine (per-step random streams, bit-identical resume); 6: LJ13 data sampled with the ordered-pair energy of the paper's data, quick LJ13 800 steps at batch 64; 2: energy histogram figure; 3: dense message passing, retuned quick steps, paper-scale full preset, phase timings; 4: DW4 quick 8 blocks × 2000 steps; 5: validation curve with best-checkpoint selection, scaled-Gaussian baseline
     }
 
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
@@ -167,8 +181,11 @@ impl Experiment for EgnnBoltzmann {
             notes.push(run_system(ctx, i as u64, p, &mut table, &mut curves)?);
             ctx.step()?;
         }
-        if !presets.iter().any(|p| p.compare) {
-            notes.push("These presets are scaled down from the paper's (fewer and narrower EGNN blocks, far fewer steps and reference samples, smaller batches; each system's note gives its sizes): the NLLs are not converged and are not held to the paper's. `--full` is the paper's configuration; docs/LONG_RUNS.md has longer CPU runs between the two.".into());
+        for p in &presets {
+            notes.push(match p.paper_band {
+                Some(band) => format!("{}: the test NLL (bgflow convention) must be within {band} nats above the paper's {}.", p.target.label(), p.paper_nll),
+                None => format!("{}: this preset is scaled down from the paper's ({} blocks, hidden {}, batch {}, {} steps); its NLL is not converged and is not held to the paper's {}. Band: it must lie at least {} nats below the best isotropic Gaussian x = σz fitted to the training data (the model has learned structure beyond the scale). `--full` is the paper's configuration and is held to the paper's value; docs/LONG_RUNS.md has longer CPU runs between the two.", p.target.label(), p.layers, p.hidden, p.batch, p.steps, p.paper_nll, p.baseline_margin),
+            });
         }
         Ok(Outcome {
             tables: vec![table, curves],
@@ -209,9 +226,9 @@ fn run_system(
     } else {
         Schedule::Constant
     };
-    let tc = TrainConfig::new(p.steps, p.batch, 1e-3)
+    let tc = TrainConfig::new(p.steps, p.batch, p.lr)
         .with_schedule(schedule)
-        .with_clip(1.0);
+        .with_clip(p.clip);
     ctx.set_message(format!("{name}: training"));
     let loss = FffLossConfig::new(p.beta);
     let curve = train_with_validation(
@@ -228,22 +245,27 @@ fn run_system(
     let secs = curve.train_seconds;
     ctx.set_message(format!("{name}: evaluation"));
     let t_eval = Instant::now();
-    push_nll_rows(table, name, p, &model, &test);
     let gaussian = scaled_gaussian_nll(&data, &test.narrow(0, 0, p.eval), (n - 1) * d);
+    push_nll_rows(table, name, p, &model, &test, gaussian);
     table.push(
         format!("{name}: test NLL of the best scaled Gaussian (baseline)"),
         gaussian,
-        "—",
+        "the baseline of the NLL row",
         Verdict::Info,
     );
     table.push(
         format!("{name}: step of the kept (best-validation) parameters"),
         curve.best_step as f64,
-        format!("{} steps in all", p.steps),
+        format!("{} steps in all (training diagnostic)", p.steps),
         Verdict::Info,
     );
     for (step, nll) in curve.steps.iter().zip(&curve.nll) {
-        curves.push(format!("{name}, step {step}"), *nll, "—", Verdict::Info);
+        curves.push(
+            format!("{name}, step {step}"),
+            *nll,
+            "curve of the figure",
+            Verdict::Info,
+        );
     }
     let plot = curve_plot(name, &curve, p.paper_nll, gaussian);
     ctx.save_figure(
@@ -276,7 +298,7 @@ fn run_system(
     table.push(
         format!("{name}: training time (s)"),
         secs,
-        "—",
+        "timing, no claim",
         Verdict::Info,
     );
     let t_eval = t_eval.elapsed().as_secs_f64();
@@ -286,11 +308,13 @@ fn run_system(
         (8, 400)
     };
     Ok(format!(
-        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense message passing (N−1 neighbours per node); β = {}, Adam 1e-3 ({}), clip 1, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s{}. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.{}",
+        "{name}: EGNN with {} blocks, hidden {}, 2 GCL sub-layers, attention, sum/100 aggregation, global skip, mean-free output, dense message passing (N−1 neighbours per node); β = {}, Adam {} ({}), clip {}, batch {}, {} steps on {} MALA samples (flow-data's mean-free MALA at τ = 1), validation NLL on {} further samples every {} steps; exact NLL on {} test samples; sampling time = min over batch sizes 1…{} ({} repetitions). Wall time: reference sampling {t_ref:.1} s, training {secs:.1} s ({:.0} ms/step, validation excluded), evaluation {t_eval:.1} s{}. The paper uses {} blocks, hidden 64, batch 256 and {} epochs of 100k samples.{}",
         p.layers,
         p.hidden,
         p.beta,
+        p.lr,
         if p.one_cycle { "one-cycle" } else { "constant" },
+        p.clip,
         p.batch,
         p.steps,
         p.train,
