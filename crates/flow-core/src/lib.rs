@@ -36,6 +36,7 @@ pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod parallel;
 pub mod prelude;
 pub mod tensor;
 #[cfg(any(test, feature = "testing"))]
