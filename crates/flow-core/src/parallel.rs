@@ -167,7 +167,10 @@ pub fn chunk_ranges(n: usize, chunk: usize) -> impl Iterator<Item = Range<usize>
 /// An independent random stream for chunk `chunk` of a computation seeded with `seed`
 /// (a SplitMix64 mix of both, so neighbouring seeds and chunks do not overlap).
 pub fn chunk_rng(seed: u64, chunk: usize) -> Xoshiro256PlusPlus {
-    let mut z = seed ^ (chunk as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = seed
+        ^ (chunk as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     Xoshiro256PlusPlus::seed_from_u64(z ^ (z >> 31))
@@ -262,7 +265,10 @@ where
     assert_eq!(a.len(), b.len(), "zip_map: lengths differ");
     let mut out = vec![U::default(); a.len()];
     fill_chunks(&mut out, chunk, |start, block| {
-        let (xs, ys) = (&a[start..start + block.len()], &b[start..start + block.len()]);
+        let (xs, ys) = (
+            &a[start..start + block.len()],
+            &b[start..start + block.len()],
+        );
         for ((o, &x), &y) in block.iter_mut().zip(xs).zip(ys) {
             *o = f(x, y);
         }

@@ -32,10 +32,12 @@ fn chunk_ranges_cover_the_range_in_order() {
 /// chunks and seeds.
 #[test]
 fn chunk_streams_are_thread_count_independent() {
-    let draw = || map_chunks(64, 4, |k, r| {
-        let mut rng = chunk_rng(11, k);
-        r.map(|_| rng.random::<u64>()).collect::<Vec<_>>()
-    });
+    let draw = || {
+        map_chunks(64, 4, |k, r| {
+            let mut rng = chunk_rng(11, k);
+            r.map(|_| rng.random::<u64>()).collect::<Vec<_>>()
+        })
+    };
     let one = with_threads(1, draw);
     let two = with_threads(2, draw);
     assert_eq!(one, two);
@@ -49,7 +51,9 @@ fn chunk_streams_are_thread_count_independent() {
 /// row sums agree with a naive loop.
 #[test]
 fn reductions_are_bit_identical_across_thread_counts() {
-    let xs: Vec<f64> = (0..100_003).map(|i| ((i as f64) * 0.37).sin() * 1e3).collect();
+    let xs: Vec<f64> = (0..100_003)
+        .map(|i| ((i as f64) * 0.37).sin() * 1e3)
+        .collect();
     let one = with_threads(1, || sum_f64(&xs, 4096));
     let two = with_threads(2, || sum_f64(&xs, 4096));
     assert_eq!(one.to_bits(), two.to_bits());
@@ -79,6 +83,39 @@ fn maps_keep_order_and_nesting_stays_serial() {
             (in_parallel_region(), gemm_threads(), nested)
         })
     });
-    assert!(inner.iter().all(|(r, g, n)| *r && *g == 1 && n.iter().all(|&b| b)));
+    assert!(
+        inner
+            .iter()
+            .all(|(r, g, n)| *r && *g == 1 && n.iter().all(|&b| b))
+    );
     assert!(!in_parallel_region());
+}
+
+/// The tensor kernels above the parallel threshold (element-wise add, `sum_all`, a bias
+/// gradient `sum_to`) give bit-identical results at 1 and 2 threads and agree with naive loops.
+#[test]
+fn tensor_kernels_above_the_threshold_are_thread_count_independent() {
+    let n = (crate::ops::kernels::PARALLEL_MIN_LEN / 7 + 600) * 7;
+    let xs: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.11).cos()).collect();
+    let run = || {
+        let a = crate::Tensor::from_vec(xs.clone(), &[n / 7, 7]);
+        let b = a.mul_scalar(0.5);
+        let sum = a.add(&b);
+        let total = sum.sum_all().item();
+        let cols = sum.sum_to(&[7]).to_vec_f64();
+        (sum.to_vec_f64(), total, cols)
+    };
+    let (s1, t1, c1) = with_threads(1, run);
+    let (s2, t2, c2) = with_threads(2, run);
+    assert_eq!(s1, s2);
+    assert_eq!(t1.to_bits(), t2.to_bits());
+    assert_eq!(c1, c2);
+    let rows = n / 7;
+    assert!(s1.iter().zip(&xs).all(|(s, x)| *s == x + 0.5 * x));
+    let naive: f64 = s1[..rows * 7].iter().sum();
+    assert!((t1 - naive).abs() < 1e-8, "{t1} vs {naive}");
+    for j in 0..7 {
+        let col: f64 = (0..rows).map(|r| s1[r * 7 + j]).sum();
+        assert!((c1[j] - col).abs() < 1e-9, "column {j}");
+    }
 }
