@@ -293,6 +293,11 @@ where
         xs.len()
     );
     let partials = map_chunks(xs.len() / inner, rows_per_chunk, |_, r| {
+        if inner == 1 {
+            let mut acc = T::default();
+            xs[r].iter().for_each(|&v| acc += v);
+            return vec![acc];
+        }
         let mut acc = vec![T::default(); inner];
         for row in xs[r.start * inner..r.end * inner].chunks_exact(inner) {
             acc.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
