@@ -33,6 +33,7 @@ pub mod distributions;
 pub mod dtype;
 pub mod fastmath;
 pub mod io;
+pub mod linalg;
 pub mod nn;
 pub mod ops;
 pub mod optim;
