@@ -82,10 +82,10 @@ pub fn thread_setting() -> (usize, ThreadSource) {
         return (explicit, ThreadSource::Explicit);
     }
     let env = std::env::var(ENV_VAR).ok();
-    if let Some(n) = env.and_then(|s| s.trim().parse::<usize>().ok()) {
-        if n > 0 {
-            return (n, ThreadSource::Environment);
-        }
+    if let Some(n) = env.and_then(|s| s.trim().parse::<usize>().ok())
+        && n > 0
+    {
+        return (n, ThreadSource::Environment);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cores, ThreadSource::Cores)
@@ -288,7 +288,7 @@ where
     T: Copy + Send + Sync + Default + std::ops::AddAssign,
 {
     assert!(
-        inner > 0 && xs.len() % inner == 0,
+        inner > 0 && xs.len().is_multiple_of(inner),
         "sum_rows: {} elements are not rows of {inner}",
         xs.len()
     );

@@ -17,6 +17,9 @@ use flow_freeform::{JacobianSide, Latent, ModelSpec, NetConfig, ResNetConfig, Sh
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
+/// A timed piece of work returning its result (for the identity check).
+type Work<'a> = Box<dyn Fn() -> Vec<f64> + Sync + 'a>;
+
 /// Median wall time (s) of `reps` calls, and the last result's fingerprint.
 fn time(threads: usize, reps: usize, f: &(dyn Fn() -> Vec<f64> + Sync)) -> (f64, u64) {
     let mut ts = Vec::new();
@@ -51,7 +54,7 @@ fn main() {
     let shared = SharedModel::new(&spec.build(), &spec);
     let n = 1 << 22;
     let big: Vec<f64> = (0..n).map(|i| ((i as f64) * 1e-3).sin()).collect();
-    let work: Vec<(&str, Box<dyn Fn() -> Vec<f64> + Sync>)> = vec![
+    let work: Vec<(&str, Work)> = vec![
         (
             "reference set (DW4, 2048 samples, 256 chains, burn-in 300)",
             Box::new(|| {

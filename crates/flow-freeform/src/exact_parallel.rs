@@ -116,7 +116,7 @@ impl SharedModel {
                 .collect()
         };
         let z = join(|c| &c.z);
-        let z_dim = if b == 0 { 0 } else { z.len() / b };
+        let z_dim = z.len().checked_div(b).unwrap_or(0);
         ExactEval {
             log_prob: Tensor::from_vec(join(|c| &c.log_prob), &[b]),
             log_prob_latent: Tensor::from_vec(join(|c| &c.log_prob_latent), &[b]),
