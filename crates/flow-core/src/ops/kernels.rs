@@ -10,7 +10,7 @@ use crate::parallel;
 /// (measured: `BENCHMARKS.md`, "flow-core parallel kernels"), and the fixed chunk size.
 /// Sums at or above the threshold are chunked whatever the thread count, so they stay
 /// bit-identical between 1 and N threads.
-pub(crate) const PARALLEL_MIN_LEN: usize = 1 << 18;
+pub(crate) const PARALLEL_MIN_LEN: usize = 1 << 20;
 const PARALLEL_CHUNK: usize = 1 << 15;
 
 /// `f(a, b)` element-wise with numpy broadcasting ([`super::broadcast`]), with an early exit
