@@ -62,7 +62,9 @@ pub struct ReproduceArgs {
     /// Output folder for the report, figures and raw results.
     #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
-    /// Experiments run at the same time [default: available cores].
+    /// Experiments run at the same time, and the size of the shared pool their parallel
+    /// kernels use (`flow_core::parallel`; also caps the GEMM threads) [default: the
+    /// FLOWS_THREADS environment variable, else the available cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
     /// Rerun experiments whose results are already there.
@@ -98,14 +100,15 @@ impl ReproduceArgs {
 
     /// The run options these arguments describe.
     pub fn options(&self) -> RunOptions {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         RunOptions {
             papers: self.papers.clone(),
             experiments: self.experiments.clone(),
             mode: self.mode(),
             seed: self.seed,
             out: self.out.clone(),
-            threads: self.threads.map_or(cores, usize::from),
+            threads: self
+                .threads
+                .map_or_else(flow_core::parallel::threads, usize::from),
             redo: self.redo,
             progress: !self.no_progress,
             overrides: self.overrides.clone(),

@@ -4,9 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Upper bound of matrixmultiply's GEMM thread pool (its `MAX_THREADS`, version 0.3).
-pub const GEMM_MAX_THREADS: usize = 4;
-
 /// What a timing result was measured on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineInfo {
@@ -18,8 +15,8 @@ pub struct MachineInfo {
     pub physical_cores: Option<usize>,
     /// Worker threads of the runner (`--threads`); a timing experiment runs with the others idle.
     pub worker_threads: usize,
-    /// Threads of the GEMM pool (matrixmultiply: `MATMUL_NUM_THREADS`, else the physical core
-    /// count, clamped to 1…[`GEMM_MAX_THREADS`]).
+    /// Threads a large matrix product uses: flow-core's faer GEMM runs on
+    /// `flow_core::parallel::gemm_threads()` (the one thread setting).
     pub gemm_threads: usize,
     /// Where [`MachineInfo::gemm_threads`] came from, in words.
     pub gemm_source: String,
@@ -33,9 +30,7 @@ impl MachineInfo {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let (cpu, physical_cores) = parse_cpuinfo(&cpuinfo);
         let logical_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let env = std::env::var("MATMUL_NUM_THREADS").ok();
-        let (gemm_threads, gemm_source) =
-            gemm_threads(env.as_deref(), physical_cores.unwrap_or(logical_cores));
+        let (gemm_threads, gemm_source) = gemm_threads();
         MachineInfo {
             cpu: cpu.unwrap_or_else(|| "unknown CPU".into()),
             logical_cores,
@@ -86,19 +81,19 @@ pub fn parse_cpuinfo(text: &str) -> (Option<String>, Option<usize>) {
     (cpu, (!cores.is_empty()).then_some(cores.len()))
 }
 
-/// matrixmultiply's rule for its pool size: `MATMUL_NUM_THREADS` if set and non-empty (an
-/// unparsable value means 1), else the physical core count; clamped to 1…[`GEMM_MAX_THREADS`].
-pub fn gemm_threads(env: Option<&str>, physical: usize) -> (usize, String) {
-    let (n, source) = match env {
-        Some(s) if !s.is_empty() => match s.parse::<usize>() {
-            Ok(n) => (n, format!("MATMUL_NUM_THREADS={s}")),
-            Err(_) => (1, format!("MATMUL_NUM_THREADS={s} is not a number")),
-        },
-        _ => (physical, "physical cores; MATMUL_NUM_THREADS unset".into()),
+/// The GEMM's thread count and where it came from: flow-core's faer GEMM uses
+/// `flow_core::parallel::gemm_threads()`, which follows `--threads` / `FLOWS_THREADS` / the
+/// core count (see `flow_core::parallel`).
+pub fn gemm_threads() -> (usize, String) {
+    use flow_core::parallel::{ThreadSource, thread_setting};
+    let source = match thread_setting().1 {
+        ThreadSource::Explicit => "--threads",
+        ThreadSource::Environment => "FLOWS_THREADS",
+        ThreadSource::Cores => "available cores",
     };
     (
-        n.clamp(1, GEMM_MAX_THREADS),
-        format!("{source}, at most {GEMM_MAX_THREADS}"),
+        flow_core::parallel::gemm_threads(),
+        format!("faer GEMM on flow_core::parallel, set by {source}"),
     )
 }
 
@@ -117,17 +112,9 @@ mod tests {
     }
 
     #[test]
-    fn gemm_threads_follow_matrixmultiply() {
-        assert_eq!(gemm_threads(None, 2).0, 2);
-        assert_eq!(gemm_threads(None, 32).0, 4);
-        assert_eq!(gemm_threads(Some(""), 3).0, 3);
-        assert_eq!(gemm_threads(Some("1"), 8).0, 1);
-        assert_eq!(gemm_threads(Some("0"), 8).0, 1);
-        assert_eq!(gemm_threads(Some("x"), 8).0, 1);
-        assert!(
-            gemm_threads(Some("2"), 8)
-                .1
-                .contains("MATMUL_NUM_THREADS=2")
-        );
+    fn gemm_threads_follow_the_thread_setting() {
+        let (n, source) = gemm_threads();
+        assert_eq!(n, flow_core::parallel::gemm_threads());
+        assert!(source.contains("faer GEMM"), "{source}");
     }
 }

@@ -33,9 +33,11 @@ pub mod distributions;
 pub mod dtype;
 pub mod fastmath;
 pub mod io;
+pub mod linalg;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod parallel;
 pub mod prelude;
 pub mod tensor;
 #[cfg(any(test, feature = "testing"))]

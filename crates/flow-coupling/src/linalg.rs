@@ -1,42 +1,18 @@
 //! Small dense factorisations in plain f64 used to *initialise* blocks (Haar rotations, the
-//! PLU split of the LU-linear layer). flow-core has differentiable `inverse`/`slogdet` but no
-//! QR or exposed LU factors, so these live here; they never sit on a gradient path.
+//! PLU split of the LU-linear layer); they never sit on a gradient path. The QR is
+//! flow-core's ([`flow_core::linalg`]); the LU with exposed factors stays here (flow-core's
+//! interface returns no LU factors).
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-/// A Haar-distributed orthogonal `n × n` matrix (row-major): QR of a Gaussian matrix by
-/// modified Gram–Schmidt, columns multiplied by `sign(diag R)` (Mezzadri, arXiv math-ph/0609050).
+/// A Haar-distributed orthogonal `n × n` matrix (row-major): the `Q` of a Gaussian matrix's QR
+/// with `diag R > 0` (Mezzadri, arXiv math-ph/0609050), by [`flow_core::linalg::qr`].
 pub fn haar_orthogonal<R: Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<f64> {
     let a: Vec<f64> = (0..n * n).map(|_| StandardNormal.sample(rng)).collect();
-    // Columns of a, orthonormalised in place.
-    let mut q = vec![vec![0.0; n]; n];
-    for (j, col) in q.iter_mut().enumerate() {
-        for i in 0..n {
-            col[i] = a[i * n + j];
-        }
-    }
-    for j in 0..n {
-        for p in 0..j {
-            let (done, rest) = q.split_at_mut(j);
-            let dot: f64 = done[p].iter().zip(rest[0].iter()).map(|(x, y)| x * y).sum();
-            for i in 0..n {
-                rest[0][i] -= dot * done[p][i];
-            }
-        }
-        // R_jj = ‖col‖ > 0, so the sign correction is already applied by normalising.
-        let norm = q[j].iter().map(|x| x * x).sum::<f64>().sqrt();
-        for v in q[j].iter_mut() {
-            *v /= norm;
-        }
-    }
-    let mut out = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            out[i * n + j] = q[j][i];
-        }
-    }
-    out
+    let a = ndarray::Array2::from_shape_vec((n, n), a).expect("n × n");
+    let (q, _) = flow_core::linalg::qr(a.view());
+    q.iter().copied().collect()
 }
 
 /// `P A = L U` with partial pivoting for a row-major `n × n` matrix: returns the row order

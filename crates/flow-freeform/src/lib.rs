@@ -44,6 +44,7 @@
 
 pub mod egnn;
 pub mod exact;
+pub mod exact_parallel;
 pub mod hutchinson;
 pub mod injective;
 pub mod latent;
@@ -56,6 +57,7 @@ pub mod train;
 
 pub use egnn::{Egnn, EgnnConfig};
 pub use exact::{ExactEval, JacobianSide, exact_log_prob, log_volume};
+pub use exact_parallel::SharedModel;
 pub use hutchinson::{HutchinsonSampler, sample_v};
 pub use injective::{decoder_log_volume, fif_loss, rectangular_log_volume};
 pub use latent::Latent;

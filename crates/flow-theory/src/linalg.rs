@@ -1,7 +1,11 @@
 //! Small dense linear algebra on covariance matrices (nalgebra, f64): Haar rotations, the
 //! unit-diagonal normalisation `N(C)`, log-determinants by Cholesky, random covariances.
+//! The decompositions (QR, Cholesky, symmetric eigen) are flow-core's one interface,
+//! [`flow_core::linalg`], whatever its backend.
 
+use flow_core::linalg;
 use nalgebra::{DMatrix, DVector};
+use ndarray::Array2;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -18,15 +22,17 @@ pub fn gaussian_matrix<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -
 /// If `d == 0`.
 pub fn haar_rotation<R: Rng + ?Sized>(d: usize, rng: &mut R) -> DMatrix<f64> {
     assert!(d > 0, "haar_rotation: dimension must be positive");
-    let qr = gaussian_matrix(d, d, rng).qr();
-    let r = qr.r();
-    let mut q = qr.q();
-    for j in 0..d {
-        if r[(j, j)] < 0.0 {
-            q.column_mut(j).neg_mut();
-        }
-    }
-    q
+    // `linalg::qr` returns diag R ≥ 0: exactly the sign correction.
+    let (q, _) = linalg::qr(to_nd(&gaussian_matrix(d, d, rng)).view());
+    from_nd(&q)
+}
+
+fn to_nd(m: &DMatrix<f64>) -> Array2<f64> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+fn from_nd(a: &Array2<f64>) -> DMatrix<f64> {
+    DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
 }
 
 /// `N(C) = diag(C)^{−1/2} C diag(C)^{−1/2}`: the unit-diagonal normalisation (what an ActNorm
@@ -60,33 +66,22 @@ pub fn normalize_unit_diagonal(c: &DMatrix<f64>) -> DMatrix<f64> {
 /// # Panics
 /// If `c` is not positive definite.
 pub fn log_det_spd(c: &DMatrix<f64>) -> f64 {
-    let chol = c
-        .clone()
-        .cholesky()
-        .expect("log_det_spd: matrix is not positive definite");
-    2.0 * chol
-        .l_dirty()
-        .diagonal()
-        .iter()
-        .map(|v| v.ln())
-        .sum::<f64>()
+    let l = linalg::cholesky(to_nd(c).view()).unwrap_or_else(|e| panic!("log_det_spd: {e}"));
+    2.0 * l.diag().iter().map(|v| v.ln()).sum::<f64>()
 }
 
 /// Eigenvalues of a symmetric matrix, ascending.
 pub fn sym_eigenvalues(c: &DMatrix<f64>) -> Vec<f64> {
-    let mut ev: Vec<f64> = c.clone().symmetric_eigenvalues().iter().copied().collect();
-    ev.sort_by(f64::total_cmp);
-    ev
+    linalg::eigh(to_nd(c).view()).0.to_vec()
 }
 
 /// Eigen-decomposition `C = V diag(λ) Vᵀ` of a symmetric matrix, eigenvalues descending
 /// (columns of `V` in the same order).
 pub fn sym_eigen_descending(c: &DMatrix<f64>) -> (Vec<f64>, DMatrix<f64>) {
-    let eig = c.clone().symmetric_eigen();
-    let mut order: Vec<usize> = (0..c.nrows()).collect();
-    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-    let values = order.iter().map(|&i| eig.eigenvalues[i]).collect();
-    let vectors = DMatrix::from_fn(c.nrows(), c.nrows(), |r, k| eig.eigenvectors[(r, order[k])]);
+    let (w, v) = linalg::eigh(to_nd(c).view());
+    let n = w.len();
+    let values = w.iter().rev().copied().collect();
+    let vectors = DMatrix::from_fn(c.nrows(), n, |r, k| v[[r, n - 1 - k]]);
     (values, vectors)
 }
 

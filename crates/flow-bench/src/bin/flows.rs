@@ -9,6 +9,12 @@ use flow_bench::cli::{self, Cli};
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let cli = Cli::parse();
+    // One thread setting for the whole process, fixed before any thread starts.
+    if let cli::Command::Reproduce(args) = &cli.command
+        && let Some(n) = args.threads
+    {
+        flow_core::parallel::set_threads(n.into());
+    }
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let handler = ctrlc::set_handler(move || {

@@ -8,9 +8,11 @@
 //! specialised kernel.
 //!
 //! Transposes are views (swapped strides), never copies. Products with at least
-//! [`PARALLEL_FLOPS`] floating-point operations run on the rayon pool; smaller ones stay on the
-//! calling thread, where a fork/join would cost more than it saves. Inside a rayon worker the
-//! same pool is used (work stealing), so nested parallelism does not oversubscribe the machine.
+//! [`PARALLEL_FLOPS`] floating-point operations run on
+//! [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the workspace's pool
+//! (the one thread setting); smaller ones stay on the calling thread, where a fork/join would
+//! cost more than it saves. Inside a chunk of a parallel helper `gemm_threads` is 1, so nested
+//! parallelism never oversubscribes the machine.
 
 use faer::traits::ComplexField;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -29,13 +31,12 @@ fn view<T: Gemm>(s: &[T], rows: usize, cols: usize, transpose: bool) -> MatRef<'
     if transpose { m.transpose() } else { m }
 }
 
-/// The thread setting for a product of `flops` floating-point operations.
-fn parallelism(flops: usize) -> Par {
-    let threads = rayon::current_num_threads();
-    if flops < PARALLEL_FLOPS || threads < 2 {
-        Par::Seq
+/// The threads for a product of `flops` floating-point operations (1 = the calling thread).
+fn threads_for(flops: usize) -> usize {
+    if flops < PARALLEL_FLOPS {
+        1
     } else {
-        Par::rayon(threads)
+        crate::parallel::gemm_threads()
     }
 }
 

@@ -4,6 +4,14 @@ use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::data::Storage;
 use crate::dtype::Element;
+use crate::parallel;
+
+/// Element counts from which element-wise kernels and sums run on [`parallel`] chunks
+/// (measured: `BENCHMARKS.md`, "flow-core parallel kernels"), and the fixed chunk size.
+/// Sums at or above the threshold are chunked whatever the thread count, so they stay
+/// bit-identical between 1 and N threads.
+pub(crate) const PARALLEL_MIN_LEN: usize = 1 << 20;
+const PARALLEL_CHUNK: usize = 1 << 15;
 
 /// `f(a, b)` element-wise with numpy broadcasting ([`super::broadcast`]), with an early exit
 /// for equal shapes.
@@ -11,12 +19,16 @@ pub(crate) fn binary<T: Element>(
     a: &Storage<T>,
     b: &Storage<T>,
     shape: &[usize],
-    f: impl Fn(T, T) -> T,
+    f: impl Fn(T, T) -> T + Sync,
 ) -> ArrayD<T> {
     if a.shape() == shape
         && b.shape() == shape
         && let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice())
     {
+        if xs.len() >= PARALLEL_MIN_LEN {
+            let v = parallel::zip_map(xs, ys, PARALLEL_CHUNK, f);
+            return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
+        }
         let v: Vec<T> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
         return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
     }
@@ -46,6 +58,13 @@ pub(crate) fn sum_to<T: Element>(a: &Storage<T>, target: &[usize]) -> Storage<T>
         && inner > 0
         && inner < xs.len()
     {
+        if xs.len() >= PARALLEL_MIN_LEN {
+            let rows = (PARALLEL_CHUNK / inner).max(1);
+            let acc = parallel::sum_rows(xs, inner, rows);
+            return ArrayD::from_shape_vec(IxDyn(target), acc)
+                .expect("sum_to: shape")
+                .into_shared();
+        }
         let mut acc = vec![T::zero(); inner];
         for row in xs.chunks_exact(inner) {
             acc.iter_mut().zip(row).for_each(|(s, &v)| *s += v);

@@ -9,7 +9,7 @@ use crate::ops::kernels;
 use crate::tensor::Tensor;
 
 /// An element-wise function `y = f(x)` with its derivative.
-pub(crate) trait Elementwise: 'static {
+pub(crate) trait Elementwise: Sync + 'static {
     /// Name used in panics.
     fn name(&self) -> &'static str;
     /// The function on one value.

@@ -12,7 +12,7 @@ mod samplers;
 
 pub use diagnostics::{integrated_autocorrelation_time, r_hat};
 pub use reference::{
-    ReferenceSet, ReferenceTarget, generate_reference, generate_reference_with,
+    CHAIN_GROUP, ReferenceSet, ReferenceTarget, generate_reference, generate_reference_with,
     load_or_generate_reference,
 };
 pub use samplers::{Kernel, McmcConfig, McmcRun, run_chains};

@@ -4,7 +4,7 @@
 use nalgebra::DMatrix;
 use rand::Rng;
 
-use crate::linalg::{haar_rotation, normalize_unit_diagonal};
+use crate::linalg::{haar_rotation, normalize_unit_diagonal, wishart_unit_diagonal};
 use crate::stats::{LineFit, fit_line};
 use crate::whitening::block::optimal_linear_block;
 use crate::whitening::nonstandardness::non_standardness_cov;
@@ -37,6 +37,27 @@ pub fn whiten_depth<R: Rng + ?Sized>(
         s.push(non_standardness_cov(&c));
     }
     DepthRun { s }
+}
+
+/// `runs` independent [`whiten_depth`] runs on fresh Wishart covariances
+/// ([`wishart_unit_diagonal`]`(d)`), run `k` drawing everything from
+/// `flow_core::parallel::chunk_rng(seed, k)`; the runs share the `flow_core::parallel`
+/// threads, and the result (in run order) is bit-identical for any thread count.
+///
+/// # Panics
+/// As [`whiten_depth`].
+pub fn whiten_depth_runs(
+    d: usize,
+    d_active: usize,
+    blocks: usize,
+    runs: usize,
+    seed: u64,
+) -> Vec<DepthRun> {
+    flow_core::parallel::map_chunks(runs, 1, |k, _| {
+        let mut rng = flow_core::parallel::chunk_rng(seed, k);
+        let cov = wishart_unit_diagonal(d, &mut rng);
+        whiten_depth(&cov, d_active, blocks, &mut rng)
+    })
 }
 
 /// Least-squares fit of `log S_l` against `l` over `l ≥ first` and `S_l > floor`; the

@@ -14,7 +14,7 @@ pub mod spectra;
 
 pub use block::{block_closed_form, optimal_linear_block};
 pub use bounds::{loss_only_bound, rho_a, var_max_bound};
-pub use depth::{DepthRun, fit_rate, whiten_depth};
+pub use depth::{DepthRun, fit_rate, whiten_depth, whiten_depth_runs};
 pub use nonstandardness::{
     gaussian_entropy, non_standardness, non_standardness_centered, non_standardness_cov,
     non_standardness_eigen,

@@ -1,0 +1,132 @@
+//! The thread-scaling table of `BENCHMARKS.md` (issue 21): wall time of the same work at
+//! each thread count of `flow_core::parallel`, with a check that the results are identical.
+//!
+//! `cargo run --release -p flow-freeform --example parallel_scaling -- [THREADS...]`
+//! (default: `1 2`). Rows: DW4 reference-set generation (256 chains in 8 groups, burn-in
+//! 300), exact decoder NLL of a ResNet free-form flow (D = 8, hidden 128×2, 1024 samples,
+//! chunks of 64), an element-wise product of 2^22 f64 and a sum of 2^22 f64; then the
+//! crossover of the element-wise kernel (serial loop against 2 chunks) by size, which sets
+//! `PARALLEL_MIN_LEN` in `flow-core/src/ops/kernels.rs`. Each time is the median of 3 runs.
+
+use std::time::Instant;
+
+use flow_core::parallel::{self, with_threads};
+use flow_core::{DType, Tensor};
+use flow_data::mcmc::{ReferenceTarget, generate_reference_with};
+use flow_freeform::{JacobianSide, Latent, ModelSpec, NetConfig, ResNetConfig, SharedModel};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+
+/// A timed piece of work returning its result (for the identity check).
+type Work<'a> = Box<dyn Fn() -> Vec<f64> + Sync + 'a>;
+
+/// Median wall time (s) of `reps` calls, and the last result's fingerprint.
+fn time(threads: usize, reps: usize, f: &(dyn Fn() -> Vec<f64> + Sync)) -> (f64, u64) {
+    let mut ts = Vec::new();
+    let mut print = 0;
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let v = with_threads(threads, f);
+        ts.push(t0.elapsed().as_secs_f64());
+        print = v.iter().fold(0u64, |h, x| h.rotate_left(5) ^ x.to_bits());
+    }
+    ts.sort_by(f64::total_cmp);
+    (ts[reps / 2], print)
+}
+
+fn main() {
+    flow_core::allocator::keep_freed_memory();
+    let threads: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("thread counts are positive integers"))
+        .collect();
+    let threads = if threads.is_empty() {
+        vec![1, 2]
+    } else {
+        threads
+    };
+    let spec = ModelSpec {
+        net: NetConfig::ResNet(ResNetConfig::new(8, 8, &[128, 128], 2)),
+        latent: Latent::standard_normal(8),
+        dtype: DType::F64,
+        seed: 1,
+    };
+    let shared = SharedModel::new(&spec.build(), &spec);
+    let n = 1 << 22;
+    let big: Vec<f64> = (0..n).map(|i| ((i as f64) * 1e-3).sin()).collect();
+    let work: Vec<(&str, Work)> = vec![
+        (
+            "reference set (DW4, 2048 samples, 256 chains, burn-in 300)",
+            Box::new(|| {
+                let set = generate_reference_with(ReferenceTarget::Dw4, 2048, 3, 256, 300);
+                set.samples.to_vec_f64()
+            }),
+        ),
+        (
+            "exact NLL (ResNet FFF, D = 8, 1024 samples, chunk 64)",
+            Box::new(|| {
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
+                let x = Tensor::randn(&[1024, 8], DType::F64, &mut rng);
+                let e = shared.exact_log_prob(&x, None, JacobianSide::Decoder, 64);
+                e.log_prob.to_vec_f64()
+            }),
+        ),
+        (
+            "element-wise a·b, 2^22 f64 (×10)",
+            Box::new(|| {
+                let a = Tensor::from_vec(big.clone(), &[n]);
+                let mut out = a.clone();
+                for _ in 0..10 {
+                    out = a.mul(&a);
+                }
+                out.narrow(0, 0, 8).to_vec_f64()
+            }),
+        ),
+        (
+            "sum of 2^22 f64 (×10)",
+            Box::new(|| {
+                let a = Tensor::from_vec(big.clone(), &[n]);
+                (0..10).map(|_| a.sum_all().item()).collect()
+            }),
+        ),
+    ];
+    print!("| work |");
+    threads.iter().for_each(|t| print!(" {t} thread(s) |"));
+    println!(" speed-up | identical |");
+    println!("|---|{}---|---|", "---|".repeat(threads.len()));
+    for (name, f) in &work {
+        let runs: Vec<(f64, u64)> = threads.iter().map(|&t| time(t, 3, f.as_ref())).collect();
+        print!("| {name} |");
+        runs.iter().for_each(|(s, _)| print!(" {s:.3} s |"));
+        let speedup = runs[0].0 / runs[runs.len() - 1].0;
+        let same = runs.iter().all(|r| r.1 == runs[0].1);
+        println!(" {speedup:.2}× | {same} |");
+    }
+    println!();
+    println!("| elements | serial loop | 2 chunks on 2 threads | ratio |");
+    println!("|---|---|---|---|");
+    for p in [12, 14, 16, 17, 18, 20] {
+        let len = 1usize << p;
+        let (a, b) = (&big[..len], &big[n - len..]);
+        let reps = (1 << 24) / len;
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            let v: Vec<f64> = a.iter().zip(b).map(|(x, y)| x * y).collect();
+            std::hint::black_box(v);
+        }
+        let serial = t0.elapsed().as_secs_f64() / reps as f64;
+        let t0 = Instant::now();
+        with_threads(2, || {
+            for _ in 0..reps {
+                std::hint::black_box(parallel::zip_map(a, b, len.div_ceil(2), |x, y| x * y));
+            }
+        });
+        let par = t0.elapsed().as_secs_f64() / reps as f64;
+        println!(
+            "| 2^{p} | {:.1} µs | {:.1} µs | {:.2} |",
+            serial * 1e6,
+            par * 1e6,
+            serial / par
+        );
+    }
+}
