@@ -80,7 +80,10 @@ impl ResultKey {
 /// [`flow_core::NUMERICS_VERSION`]: a new engine reruns every experiment.
 pub fn preset_hash(version: u32, preset: &serde_json::Value) -> String {
     let core = flow_core::NUMERICS_VERSION;
-    format!("{:016x}", fnv1a(format!("v{version}:core{core}:{preset}").as_bytes()))
+    format!(
+        "{:016x}",
+        fnv1a(format!("v{version}:core{core}:{preset}").as_bytes())
+    )
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
