@@ -108,16 +108,12 @@ pub(crate) fn gemm<T: Gemm>(
     } else {
         Accum::Replace
     };
-    gemm_with(
-        c,
-        a,
-        b,
-        (m, k, n),
-        ta,
-        tb,
-        accum,
-        parallelism(2 * m * k * n),
-    );
+    match threads_for(2 * m * k * n) {
+        1 => gemm_with(c, a, b, (m, k, n), ta, tb, accum, Par::Seq),
+        n_threads => crate::parallel::with_threads(n_threads, || {
+            gemm_with(c, a, b, (m, k, n), ta, tb, accum, Par::rayon(n_threads))
+        }),
+    }
 }
 
 #[cfg(test)]
