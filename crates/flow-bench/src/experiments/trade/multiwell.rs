@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::methods::{
     Budget, Method, build_model, fail, judge_pairs, mean_sd, pick, range_flag, train,
 };
+use super::report::{MetricPlot, plot_metric_vs_t};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
+use crate::plot::Scale;
 
 /// Preset of [`TradeMultiWell`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -173,6 +175,14 @@ impl Experiment for TradeMultiWell {
                 ctx.step()?;
             }
         }
+        let plot = MetricPlot {
+            file: "nll_vs_t.svg",
+            caption: "Test NLL per temperature on exact samples (mean over seeds; data only at T = 1)",
+            title: "Test NLL vs T",
+            y_label: "NLL (nats)",
+            y_scale: Scale::Linear,
+        };
+        plot_metric_vs_t(ctx, &plot, &p.methods, &p.eval_ts, &nlls)?;
         Ok(Outcome {
             tables: vec![table(&p, &fam, &mw, &nlls, &esss)],
             figures: vec![],

@@ -78,36 +78,75 @@ pub fn plot_kl(
     ts: &[f64],
     kl: &[Vec<Vec<f64>>],
 ) -> Result<(), ExperimentError> {
+    let floored: Vec<Vec<Vec<f64>>> = kl
+        .iter()
+        .map(|m| {
+            m.iter()
+                .map(|r| r.iter().map(|v| v.max(1e-4)).collect())
+                .collect()
+        })
+        .collect();
+    let plot = MetricPlot {
+        file: "forward_kl_vs_t.svg",
+        caption: "Forward KL per temperature (mean over seeds; data only at T = 1)",
+        title: "Forward KL vs T",
+        y_label: "KL(p_T ‖ q(·|T)) (nats)",
+        y_scale: Scale::Log,
+    };
+    plot_metric_vs_t(ctx, &plot, methods, ts, &floored)
+}
+
+/// What [`plot_metric_vs_t`] draws.
+pub struct MetricPlot {
+    /// File name under the experiment's figure folder.
+    pub file: &'static str,
+    /// Caption on the page.
+    pub caption: &'static str,
+    /// Plot title.
+    pub title: &'static str,
+    /// Y-axis label.
+    pub y_label: &'static str,
+    /// Y-axis scale (the T axis is logarithmic).
+    pub y_scale: Scale,
+}
+
+/// A per-temperature metric, mean over seeds (`values[method][seed][t]`), one line per
+/// method, points sorted by T.
+pub fn plot_metric_vs_t(
+    ctx: &mut RunContext,
+    plot: &MetricPlot,
+    methods: &[Method],
+    ts: &[f64],
+    values: &[Vec<Vec<f64>>],
+) -> Result<(), ExperimentError> {
     let series: Vec<Series> = methods
         .iter()
         .enumerate()
         .map(|(mi, m)| {
-            let pts = ts
+            let mut pts: Vec<(f64, f64)> = ts
                 .iter()
                 .enumerate()
                 .map(|(ti, &t)| {
-                    let v: Vec<f64> = kl[mi].iter().map(|r| r[ti]).collect();
-                    (t, mean_sd(&v).0.max(1e-4))
+                    let v: Vec<f64> = values[mi].iter().map(|r| r[ti]).collect();
+                    (t, mean_sd(&v).0)
                 })
                 .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series::solid(m.label(), pts, mi)
         })
         .collect();
-    ctx.save_figure(
-        "forward_kl_vs_t.svg",
-        "Forward KL per temperature (mean over seeds; data only at T = 1)",
-        |path| {
-            LinePlot {
-                title: "Forward KL vs T".into(),
-                x_label: "T".into(),
-                y_label: "KL(p_T ‖ q(·|T)) (nats)".into(),
-                x_scale: Scale::Log,
-                y_scale: Scale::Log,
-                series,
-            }
-            .save_svg(path)
-        },
-    )
+    let (title, y_label, y_scale) = (plot.title.into(), plot.y_label.into(), plot.y_scale);
+    ctx.save_figure(plot.file, plot.caption, |path| {
+        LinePlot {
+            title,
+            x_label: "T".into(),
+            y_label,
+            x_scale: Scale::Log,
+            y_scale,
+            series,
+        }
+        .save_svg(path)
+    })
 }
 
 /// The learned free-energy curve against quadrature.
