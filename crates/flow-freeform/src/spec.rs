@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use flow_core::distributions::Density;
-use flow_core::io::{Checkpoint, CheckpointError};
+use flow_core::io::CheckpointError;
 use flow_core::nn::Module;
 use flow_core::{DType, Tensor};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -94,9 +94,7 @@ pub fn save_model(
     spec: &ModelSpec,
     path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
-    let mut ck = Checkpoint::from_params(&model.parameters());
-    ck.set_config(KEY, spec);
-    ck.save(path)
+    flow_core::io::save_model_file(&model.parameters(), KEY, spec, path)
 }
 
 /// Rebuilds the model a [`save_model`] file describes and loads its weights.
@@ -105,11 +103,12 @@ pub fn save_model(
 /// [`CheckpointError::Metadata`] naming the field when the spec is missing, of another format
 /// version or unparsable; tensor errors when the weights do not fit the rebuilt model.
 pub fn load_model(path: impl AsRef<Path>) -> Result<(FreeFormFlow, ModelSpec), CheckpointError> {
-    let ck = Checkpoint::load(path)?;
-    let spec: ModelSpec = ck.config(KEY)?;
-    let model = spec.build();
-    ck.restore_params(&model.parameters())?;
-    Ok((model, spec))
+    flow_core::io::load_model_file(
+        path,
+        KEY,
+        |s: &ModelSpec| Ok(s.build()),
+        |m: &FreeFormFlow| m.parameters(),
+    )
 }
 
 /// Rows per chunk of the exact log-density.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use flow_core::DType;
-use flow_core::io::{Checkpoint, CheckpointError};
+use flow_core::io::CheckpointError;
 use flow_core::nn::Module;
 use flow_freeform::ResNetConfig;
 use rand::SeedableRng;
@@ -200,9 +200,7 @@ pub fn save_model(
     spec: &ModelSpec,
     path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
-    let mut ck = Checkpoint::from_params(&model.parameters());
-    ck.set_config(KEY, spec);
-    ck.save(path)
+    flow_core::io::save_model_file(&model.parameters(), KEY, spec, path)
 }
 
 /// Rebuilds the model a [`save_model`] file describes and loads its parameters.
@@ -214,12 +212,11 @@ pub fn save_model(
 /// not fit the rebuilt model; [`CheckpointError::Format`]/[`CheckpointError::Io`] for a
 /// corrupt or unreadable file.
 pub fn load_model(path: impl AsRef<Path>) -> Result<(ManifoldFlow, ModelSpec), CheckpointError> {
-    let ck = Checkpoint::load(path)?;
-    let spec: ModelSpec = ck.config(KEY)?;
-    let model = spec.build().map_err(|message| CheckpointError::Metadata {
-        key: KEY.into(),
-        message,
-    })?;
-    ck.restore_params(&model.parameters())?;
-    Ok((model, spec))
+    let build = |s: &ModelSpec| {
+        s.build().map_err(|message| CheckpointError::Metadata {
+            key: KEY.into(),
+            message,
+        })
+    };
+    flow_core::io::load_model_file(path, KEY, build, |m: &ManifoldFlow| m.parameters())
 }

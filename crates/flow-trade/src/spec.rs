@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use flow_core::DType;
-use flow_core::io::{Checkpoint, CheckpointError};
+use flow_core::io::CheckpointError;
 use flow_core::nn::Module;
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -80,9 +80,7 @@ pub fn save_model(
     spec: &ModelSpec,
     path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
-    let mut ck = Checkpoint::from_params(&model.parameters());
-    ck.set_config(KEY, spec);
-    ck.save(path)
+    flow_core::io::save_model_file(&model.parameters(), KEY, spec, path)
 }
 
 /// Rebuilds the model a [`save_model`] file describes and loads its weights.
@@ -91,11 +89,12 @@ pub fn save_model(
 /// [`CheckpointError::Metadata`] when the spec is missing or unparsable; tensor errors when
 /// the weights do not fit the rebuilt model.
 pub fn load_model(path: impl AsRef<Path>) -> Result<(ParamFlow, ModelSpec), CheckpointError> {
-    let ck = Checkpoint::load(path)?;
-    let spec: ModelSpec = ck.config(KEY)?;
-    let model = spec.build();
-    ck.restore_params(&model.parameters())?;
-    Ok((model, spec))
+    flow_core::io::load_model_file(
+        path,
+        KEY,
+        |s: &ModelSpec| Ok(s.build()),
+        |m: &ParamFlow| m.parameters(),
+    )
 }
 
 #[cfg(test)]
@@ -106,7 +105,7 @@ mod tests {
     #[test]
     fn missing_spec_is_a_typed_error() {
         let path = std::env::temp_dir().join(format!("trade-spec-none-{}.st", std::process::id()));
-        Checkpoint::new().save(&path).unwrap();
+        flow_core::io::Checkpoint::new().save(&path).unwrap();
         assert!(load_model(&path).is_err());
         std::fs::remove_file(&path).ok();
     }

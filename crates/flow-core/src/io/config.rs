@@ -60,3 +60,39 @@ impl Checkpoint {
         })
     }
 }
+
+/// Saves `params` with the spec that built them under metadata `key`, atomically: the one
+/// "self-describing model file" format that every crate's `save_model` uses.
+///
+/// # Errors
+/// [`CheckpointError::Io`] if the file cannot be written.
+pub fn save_model_file<S: Serialize>(
+    params: &[crate::nn::Param],
+    key: &str,
+    spec: &S,
+    path: impl AsRef<std::path::Path>,
+) -> Result<(), CheckpointError> {
+    let mut ck = Checkpoint::from_params(params);
+    ck.set_config(key, spec);
+    ck.save(path)
+}
+
+/// Reads a [`save_model_file`] file: parses the spec under `key`, rebuilds the model with
+/// `build` (which may reject an inconsistent spec with a typed error) and loads the weights
+/// into the parameters `params` lists.
+///
+/// # Errors
+/// [`CheckpointError::Metadata`] when the spec is missing, of another format version or
+/// unparsable; whatever `build` returns; tensor errors when the weights do not fit.
+pub fn load_model_file<S: DeserializeOwned, M>(
+    path: impl AsRef<std::path::Path>,
+    key: &str,
+    build: impl FnOnce(&S) -> Result<M, CheckpointError>,
+    params: impl FnOnce(&M) -> Vec<crate::nn::Param>,
+) -> Result<(M, S), CheckpointError> {
+    let ck = Checkpoint::load(path)?;
+    let spec: S = ck.config(key)?;
+    let model = build(&spec)?;
+    ck.restore_params(&params(&model))?;
+    Ok((model, spec))
+}

@@ -7,5 +7,5 @@ mod config;
 mod error;
 
 pub use checkpoint::{Checkpoint, write_atomically};
-pub use config::{FORMAT_KEY, FORMAT_VERSION};
+pub use config::{FORMAT_KEY, FORMAT_VERSION, load_model_file, save_model_file};
 pub use error::CheckpointError;
