@@ -70,52 +70,108 @@ mod tests {
 
 /// Element-wise loops compiled twice: for the baseline target and with AVX2+FMA, chosen at
 /// run time (the crate is built for baseline x86-64, so without this the polynomial `exp`
-/// and the activation loops would only use SSE2). Results are identical up to FMA rounding.
+/// and the activation loops would only use SSE2). Results are identical (no FMA
+/// contraction). Outputs of at least [`MIN_PARALLEL_ELEMENTS`](crate::parallel::team::MIN_PARALLEL_ELEMENTS)
+/// elements are written in parts on the compute team; element-wise results do not depend on
+/// the cut.
 pub(crate) mod simd {
+    use std::mem::MaybeUninit;
+
+    use crate::parallel::team::collect_parts;
+
     /// `out = xs.map(f)`.
     #[inline]
-    pub fn map1<T: Copy, F: Fn(T) -> T>(xs: &[T], f: F) -> Vec<T> {
+    pub fn map1<T: Copy + Send + Sync, F: Fn(T) -> T + Sync>(xs: &[T], f: F) -> Vec<T> {
+        collect_parts(xs.len(), |start, out| {
+            fill1(&xs[start..start + out.len()], out, &f)
+        })
+    }
+
+    /// `out[i] = f(a[i], b[i], c[i])`.
+    #[inline]
+    pub fn map3<T: Copy + Send + Sync, F: Fn(T, T, T) -> T + Sync>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        f: F,
+    ) -> Vec<T> {
+        assert!(
+            a.len() == b.len() && b.len() == c.len(),
+            "map3: lengths {}, {}, {} differ",
+            a.len(),
+            b.len(),
+            c.len()
+        );
+        collect_parts(a.len(), |start, out| {
+            let r = start..start + out.len();
+            fill3(&a[r.clone()], &b[r.clone()], &c[r], out, &f)
+        })
+    }
+
+    #[inline]
+    fn fill1<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [MaybeUninit<T>], f: &F) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is the only
             // requirement of the `target_feature` function.
             #[allow(unsafe_code)]
-            return unsafe { map1_avx2(xs, f) };
+            return unsafe { fill1_avx2(xs, out, f) };
         }
-        xs.iter().map(|&x| f(x)).collect()
+        fill1_plain(xs, out, f)
     }
 
-    /// `out[i] = f(a[i], b[i], c[i])`.
     #[inline]
-    pub fn map3<T: Copy, F: Fn(T, T, T) -> T>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
+    fn fill3<T: Copy, F: Fn(T, T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        out: &mut [MaybeUninit<T>],
+        f: &F,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: as in `map1`.
+            // SAFETY: as in `fill1`.
             #[allow(unsafe_code)]
-            return unsafe { map3_avx2(a, b, c, f) };
+            return unsafe { fill3_avx2(a, b, c, out, f) };
         }
-        a.iter()
-            .zip(b)
-            .zip(c)
-            .map(|((&x, &y), &z)| f(x, y, z))
-            .collect()
+        fill3_plain(a, b, c, out, f)
+    }
+
+    #[inline(always)]
+    fn fill1_plain<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [MaybeUninit<T>], f: &F) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            o.write(f(x));
+        }
+    }
+
+    #[inline(always)]
+    fn fill3_plain<T: Copy, F: Fn(T, T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        out: &mut [MaybeUninit<T>],
+        f: &F,
+    ) {
+        for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
+            o.write(f(x, y, z));
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn map1_avx2<T: Copy, F: Fn(T) -> T>(xs: &[T], f: F) -> Vec<T> {
-        // One pass that writes the output (a copy followed by an in-place map read and wrote
-        // every element twice: ~5 % of an MLP step in memmove).
-        xs.iter().map(|&x| f(x)).collect()
+    fn fill1_avx2<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [MaybeUninit<T>], f: &F) {
+        fill1_plain(xs, out, f)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn map3_avx2<T: Copy, F: Fn(T, T, T) -> T>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
-        a.iter()
-            .zip(b)
-            .zip(c)
-            .map(|((&x, &y), &z)| f(x, y, z))
-            .collect()
+    fn fill3_avx2<T: Copy, F: Fn(T, T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        c: &[T],
+        out: &mut [MaybeUninit<T>],
+        f: &F,
+    ) {
+        fill3_plain(a, b, c, out, f)
     }
 }

@@ -295,5 +295,7 @@ pub fn sum_f64(xs: &[f64], chunk: usize) -> f64 {
     sum_rows(xs, 1, chunk)[0]
 }
 
+pub(crate) mod team;
+
 #[cfg(test)]
 mod tests;

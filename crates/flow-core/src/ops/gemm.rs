@@ -7,37 +7,50 @@
 //! products of coupling subnets (`[512,256]·[256,8]` about 2.5×) where matrixmultiply has no
 //! specialised kernel.
 //!
-//! Transposes are views (swapped strides), never copies. Products with at least
-//! [`PARALLEL_FLOPS`] floating-point operations run on
-//! [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the workspace's pool
-//! (the one thread setting); smaller ones stay on the calling thread, where a fork/join would
-//! cost more than it saves. Inside a chunk of a parallel helper `gemm_threads` is 1, so nested
-//! parallelism never oversubscribes the machine.
+//! Transposes are views (swapped strides), never copies. A product of at least
+//! [`PARALLEL_FLOPS`] floating-point operations with enough rows is cut into row blocks of the
+//! output ("parts"), a number fixed by the shape alone ([`parts_for`]); the parts run on
+//! [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the fork–join team
+//! (`parallel/team.rs`, which keeps the second core hot between the products of a step) or
+//! one after another on the calling thread. Every output element is the same sequence of
+//! operations either way, so results are bit-identical for any thread count (tested).
+//! Inside a chunk of a parallel helper `gemm_threads` is 1, so nested parallelism never
+//! oversubscribes the machine.
 
 use faer::traits::ComplexField;
 use faer::{Accum, MatMut, MatRef, Par};
 
-/// Products below this many FLOPs (`2·m·k·n`) run single-threaded: about 25 µs of work on one
-/// core, the point where a rayon fork/join stops being measurable overhead.
+/// Products below this many FLOPs (`2·m·k·n`) are never cut into parts: about 40 µs of
+/// work on one core.
 pub const PARALLEL_FLOPS: usize = 1 << 22;
 
+/// The fewest output rows in one part. Cutting a 512×256·256×256 product into row blocks and
+/// running them one after another costs 0.3 % at 256 rows, 1 % at 128 and 2–10 % at 64 or
+/// fewer (faer 0.23, f32, one core; `examples/gemm_split.rs`).
+const MIN_PART_ROWS: usize = 128;
+
+/// The most parts of one product.
+const MAX_PARTS: usize = 16;
+
+/// How many row blocks a `m`-row product of `flops` operations is cut into: a function of
+/// the shape only, never of the thread count, so that results do not depend on it.
+fn parts_for(m: usize, flops: usize) -> usize {
+    if flops < PARALLEL_FLOPS {
+        return 1;
+    }
+    (flops / (PARALLEL_FLOPS / 2))
+        .min(m / MIN_PART_ROWS)
+        .clamp(1, MAX_PARTS)
+}
+
 /// Element types the GEMM supports (f32 and f64).
-pub(crate) trait Gemm: ComplexField + Copy {}
+pub(crate) trait Gemm: ComplexField + Copy + Send + Sync {}
 impl Gemm for f32 {}
 impl Gemm for f64 {}
 
 fn view<T: Gemm>(s: &[T], rows: usize, cols: usize, transpose: bool) -> MatRef<'_, T> {
     let m = MatRef::from_row_major_slice(s, rows, cols);
     if transpose { m.transpose() } else { m }
-}
-
-/// The threads for a product of `flops` floating-point operations (1 = the calling thread).
-fn threads_for(flops: usize) -> usize {
-    if flops < PARALLEL_FLOPS {
-        1
-    } else {
-        crate::parallel::gemm_threads()
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -49,14 +62,40 @@ fn gemm_with<T: Gemm>(
     ta: bool,
     tb: bool,
     accum: Accum,
-    par: Par,
+    rows: std::ops::Range<usize>,
 ) {
     let (ar, ac) = if ta { (k, m) } else { (m, k) };
     let (br, bc) = if tb { (n, k) } else { (k, n) };
-    let lhs = view(a, ar, ac, ta);
+    let lhs = view(a, ar, ac, ta).subrows(rows.start, rows.len());
     let rhs = view(b, br, bc, tb);
-    let dst = MatMut::from_row_major_slice_mut(c, m, n);
-    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, T::one_impl(), par);
+    let dst = MatMut::from_row_major_slice_mut(c, rows.len(), n);
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, T::one_impl(), Par::Seq);
+}
+
+/// The product cut into `parts` row blocks, run on up to `threads` workers of the team
+/// (worker `w` takes a contiguous run of parts).
+#[allow(clippy::too_many_arguments)]
+fn gemm_parts<T: Gemm>(
+    c: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    ta: bool,
+    tb: bool,
+    accum: Accum,
+    parts: usize,
+    threads: usize,
+) {
+    let rows_per_part = m.div_ceil(parts);
+    let blocks: Vec<(usize, &mut [T])> = c
+        .chunks_mut(rows_per_part * n)
+        .enumerate()
+        .map(|(p, block)| (p * rows_per_part, block))
+        .collect();
+    crate::parallel::team::run_parts(blocks, threads, |(start, block)| {
+        let rows = start..start + block.len() / n;
+        gemm_with(block, a, b, (m, k, n), ta, tb, accum, rows);
+    });
 }
 
 /// Writes `op_a(A) op_b(B)` into `c` (`[m, n]`, row-major), where `a` is stored as `[m, k]`
@@ -108,11 +147,12 @@ pub(crate) fn gemm<T: Gemm>(
     } else {
         Accum::Replace
     };
-    match threads_for(2 * m * k * n) {
-        1 => gemm_with(c, a, b, (m, k, n), ta, tb, accum, Par::Seq),
-        n_threads => crate::parallel::with_threads(n_threads, || {
-            gemm_with(c, a, b, (m, k, n), ta, tb, accum, Par::rayon(n_threads))
-        }),
+    match parts_for(m, 2 * m * k * n) {
+        1 => gemm_with(c, a, b, (m, k, n), ta, tb, accum, 0..m),
+        parts => {
+            let threads = crate::parallel::gemm_threads();
+            gemm_parts(c, a, b, (m, k, n), ta, tb, accum, parts, threads);
+        }
     }
 }
 
@@ -193,47 +233,48 @@ mod tests {
         }
     }
 
-    /// Same inputs, same bits, whatever the thread count: the parallel split partitions the
-    /// output, never the inner dimension, so every entry sums its products in the same order.
+    /// Same inputs, same bits, whatever the thread count: the parts partition the output,
+    /// never the inner dimension, and their number comes from the shape, so every entry sums
+    /// its products in the same order. Also the same bits as the uncut product.
     #[test]
-    fn parallel_and_sequential_products_are_bit_identical() {
-        let (m, k, n) = (256, 192, 160);
-        assert!(2 * m * k * n >= PARALLEL_FLOPS);
-        let (a, b) = (values(m * k, 3), values(k * n, 4));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .expect("pool");
-        for (ta, tb) in [(false, false), (true, true)] {
-            let mut seq = vec![0.0; m * n];
-            gemm_with(
-                &mut seq,
-                &a,
-                &b,
-                (m, k, n),
-                ta,
-                tb,
-                Accum::Replace,
-                Par::Seq,
-            );
-            let mut par = vec![0.0; m * n];
-            pool.install(|| {
-                gemm_with(
-                    &mut par,
-                    &a,
-                    &b,
-                    (m, k, n),
-                    ta,
-                    tb,
-                    Accum::Replace,
-                    Par::rayon(2),
-                )
-            });
-            assert!(
-                seq.iter()
-                    .zip(&par)
-                    .all(|(x, y)| x.to_bits() == y.to_bits())
-            );
+    fn products_are_bit_identical_for_any_thread_count() {
+        for (m, k, n) in [(256, 192, 160), (389, 67, 101)] {
+            let (a, b) = (values(m * k, 3), values(k * n, 4));
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let mut whole = vec![0.0; m * n];
+                gemm_with(&mut whole, &a, &b, (m, k, n), ta, tb, Accum::Replace, 0..m);
+                for parts in [2, 3] {
+                    for threads in [1, 2, 3] {
+                        let mut cut = vec![0.0; m * n];
+                        gemm_parts(
+                            &mut cut,
+                            &a,
+                            &b,
+                            (m, k, n),
+                            ta,
+                            tb,
+                            Accum::Replace,
+                            parts,
+                            threads,
+                        );
+                        assert!(
+                            whole
+                                .iter()
+                                .zip(&cut)
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{m}x{k}x{n} ta={ta} tb={tb}: {parts} parts on {threads} threads"
+                        );
+                    }
+                }
+            }
         }
+    }
+
+    #[test]
+    fn parts_depend_on_the_shape_only() {
+        assert_eq!(parts_for(512, 2 * 512 * 8 * 256), 1, "below the threshold");
+        assert_eq!(parts_for(512, 2 * 512 * 256 * 256), 4, "128-row parts");
+        assert_eq!(parts_for(100, 1 << 30), 1, "too few rows to cut");
+        assert_eq!(parts_for(1 << 14, 1 << 40), MAX_PARTS);
     }
 }
