@@ -247,6 +247,9 @@ fn run_jobs(
     cancel: &Arc<AtomicBool>,
 ) -> Vec<(String, Result<(), ExperimentError>)> {
     let alone = phase.alone;
+    // Jobs side by side share the thread setting: each gets its share as a budget, so their
+    // GEMMs and parallel kernels never oversubscribe the machine (issue 21).
+    let budget = (opts.threads / phase.workers.max(1)).max(1);
     let queue = Mutex::new(VecDeque::from(phase.jobs));
     let done = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -257,7 +260,9 @@ fn run_jobs(
                         break;
                     };
                     let machine = alone.then(|| MachineInfo::detect(opts.threads, true));
-                    let outcome = run_one(exp, &key, opts, multi, cancel, machine);
+                    let outcome = flow_core::parallel::with_thread_budget(budget, || {
+                        run_one(exp, &key, opts, multi, cancel, machine)
+                    });
                     let line = match &outcome {
                         Ok(()) => format!("done    {}", exp.id()),
                         Err(ExperimentError::Cancelled) => format!("stopped {}", exp.id()),

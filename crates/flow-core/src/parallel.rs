@@ -53,6 +53,8 @@ static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new(
 
 thread_local! {
     static IN_REGION: Cell<bool> = const { Cell::new(false) };
+    /// This thread's cap on [`threads`] (0 = none), set by [`with_thread_budget`].
+    static BUDGET: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Where [`threads`] took its value from.
@@ -90,12 +92,47 @@ pub fn thread_setting() -> (usize, ThreadSource) {
 }
 
 /// The thread count parallel helpers use here: the pool's size on a pool thread (inside
-/// [`with_threads`]), else [`thread_setting`]'s.
+/// [`with_threads`]), else [`thread_setting`]'s, capped by this thread's
+/// [`with_thread_budget`].
 pub fn threads() -> usize {
     match rayon::current_thread_index() {
         Some(_) => rayon::current_num_threads(),
-        None => thread_setting().0,
+        None => match BUDGET.with(Cell::get) {
+            0 => thread_setting().0,
+            budget => budget.min(thread_setting().0),
+        },
     }
+}
+
+/// Runs `f` on the calling thread with [`threads`] (so the helpers, the GEMM and the compute
+/// team) capped at `n ≥ 1`: how a caller that runs several jobs side by side (the `flows`
+/// runner) keeps their threads within the one setting instead of multiplying it. Budgets
+/// nest: the inner one can only lower the cap.
+///
+/// ```
+/// use flow_core::parallel::{set_threads, threads, with_thread_budget};
+/// set_threads(4);
+/// assert_eq!(with_thread_budget(2, threads), 2);
+/// assert_eq!(with_thread_budget(8, threads), 4);
+/// set_threads(0);
+/// ```
+///
+/// # Panics
+/// If `n == 0`.
+pub fn with_thread_budget<R>(n: usize, f: impl FnOnce() -> R) -> R {
+    assert!(n > 0, "with_thread_budget: need at least one thread");
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0;
+            BUDGET.with(|b| b.set(previous));
+        }
+    }
+    let _restore = Restore(BUDGET.with(|b| {
+        let outer = b.get();
+        b.replace(if outer == 0 { n } else { outer.min(n) })
+    }));
+    f()
 }
 
 /// Whether the calling thread is running a chunk of a parallel helper. Code that could

@@ -2,9 +2,13 @@ use rand::RngExt;
 
 use super::*;
 
+/// Serialises the tests that change or read the process-wide setting.
+static SETTING: Mutex<()> = Mutex::new(());
+
 /// The explicit setting wins over the environment and the cores; 0 clears it.
 #[test]
 fn explicit_setting_takes_precedence_and_clears() {
+    let _lock = SETTING.lock().unwrap_or_else(|p| p.into_inner());
     set_threads(3);
     assert_eq!(thread_setting(), (3, ThreadSource::Explicit));
     assert_eq!(threads(), 3);
@@ -118,4 +122,33 @@ fn tensor_kernels_above_the_threshold_are_thread_count_independent() {
         let col: f64 = (0..rows).map(|r| s1[r * 7 + j]).sum();
         assert!((c1[j] - col).abs() < 1e-9, "column {j}");
     }
+}
+
+/// A thread budget caps `threads` (and so the GEMM's threads) on this thread only, nests, and
+/// is restored on exit, also when the body panics.
+#[test]
+fn a_thread_budget_caps_this_thread_and_is_restored() {
+    let _lock = SETTING.lock().unwrap_or_else(|p| p.into_inner());
+    set_threads(4);
+    assert_eq!(with_thread_budget(1, threads), 1);
+    assert_eq!(with_thread_budget(2, gemm_threads), 2);
+    assert_eq!(
+        with_thread_budget(1, || with_thread_budget(3, threads)),
+        1,
+        "nested budgets only lower the cap"
+    );
+    assert_eq!(
+        with_thread_budget(9, threads),
+        4,
+        "a budget above the setting changes nothing"
+    );
+    assert_eq!(threads(), 4);
+    let other = std::thread::spawn(|| with_thread_budget(1, || std::thread::spawn(threads).join()))
+        .join()
+        .expect("thread")
+        .expect("thread");
+    assert_eq!(other, 4, "the budget is per thread");
+    let _ = std::panic::catch_unwind(|| with_thread_budget(1, || panic!("body fails")));
+    assert_eq!(threads(), 4);
+    set_threads(0);
 }
