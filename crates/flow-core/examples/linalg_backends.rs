@@ -30,7 +30,7 @@ fn median_us(reps: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     #[allow(unused_mut)]
-    let mut backends = vec![Backend::Pure];
+    let mut backends = vec![Backend::Nalgebra, Backend::Faer];
     #[cfg(feature = "lapack")]
     backends.push(Backend::Lapack);
     print!("| n | op |");

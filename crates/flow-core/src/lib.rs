@@ -55,7 +55,8 @@ pub use data::Data;
 /// another order). Result caches (the `flows` report) include it in their keys, so a bump
 /// reruns every experiment instead of mixing numbers from two engines.
 ///
-/// History: 1 = matrixmultiply GEMM; 2 = faer GEMM and the fused `linear` op (session 6).
-pub const NUMERICS_VERSION: u32 = 2;
+/// History: 1 = matrixmultiply GEMM; 2 = faer GEMM and the fused `linear` op (session 6);
+/// 3 = faer instead of nalgebra for the dense decompositions of `linalg` (session 7).
+pub const NUMERICS_VERSION: u32 = 3;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;

@@ -25,9 +25,9 @@ fn max_abs(a: &Array2<f64>) -> f64 {
 
 fn backends() -> Vec<Backend> {
     #[cfg(feature = "lapack")]
-    return vec![Backend::Pure, Backend::Lapack];
+    return vec![Backend::Nalgebra, Backend::Faer, Backend::Lapack];
     #[cfg(not(feature = "lapack"))]
-    vec![Backend::Pure]
+    vec![Backend::Nalgebra, Backend::Faer]
 }
 
 #[test]
@@ -121,29 +121,45 @@ fn slogdet_matches_the_tensor_lu_and_handles_sign_and_singularity() {
     }
 }
 
-/// With the `lapack` feature both backends give the same decompositions (up to the
-/// eigenvector signs, which the interface leaves unspecified).
-#[cfg(feature = "lapack")]
+/// Every backend gives the same decompositions as nalgebra, the independent oracle (up to the
+/// eigenvector signs, which the interface leaves unspecified): faer always, LAPACK with the
+/// `lapack` feature.
 #[test]
-fn lapack_and_pure_backends_agree() {
+fn backends_agree_with_nalgebra() {
     let a = spd(40, 9);
-    let (p, l) = (Backend::Pure, Backend::Lapack);
-    let (sp, lp) = p.slogdet(a.view());
-    let (sl, ll) = l.slogdet(a.view());
-    assert_eq!(sp, sl);
-    assert!((lp - ll).abs() < 1e-10);
-    let cp = p.cholesky(a.view()).unwrap();
-    let cl = l.cholesky(a.view()).unwrap();
-    assert!(max_abs(&(cp - cl)) < 1e-12);
-    let (wp, vp) = p.eigh(a.view());
-    let (wl, vl) = l.eigh(a.view());
-    assert!((&wp - &wl).iter().all(|d| d.abs() < 1e-10));
-    for k in 0..40 {
-        let dot = vp.column(k).dot(&vl.column(k)).abs();
-        assert!((dot - 1.0).abs() < 1e-8, "eigenvector {k}");
-    }
     let g = gaussian(30, 12, 5);
-    let (qp, rp) = p.qr(g.view());
-    let (ql, rl) = l.qr(g.view());
-    assert!(max_abs(&(qp - ql)) < 1e-10 && max_abs(&(rp - rl)) < 1e-10);
+    let p = Backend::Nalgebra;
+    for l in backends().into_iter().filter(|&b| b != p) {
+        let (sp, lp) = p.slogdet(a.view());
+        let (sl, ll) = l.slogdet(a.view());
+        assert_eq!(sp, sl, "{l:?}");
+        assert!((lp - ll).abs() < 1e-10, "{l:?}");
+        let cp = p.cholesky(a.view()).unwrap();
+        let cl = l.cholesky(a.view()).unwrap();
+        assert!(max_abs(&(cp - cl)) < 1e-12, "{l:?}");
+        let (wp, vp) = p.eigh(a.view());
+        let (wl, vl) = l.eigh(a.view());
+        assert!((&wp - &wl).iter().all(|d| d.abs() < 1e-10), "{l:?}");
+        for k in 0..40 {
+            let dot = vp.column(k).dot(&vl.column(k)).abs();
+            assert!((dot - 1.0).abs() < 1e-8, "{l:?} eigenvector {k}");
+        }
+        let (qp, rp) = p.qr(g.view());
+        let (ql, rl) = l.qr(g.view());
+        assert!(
+            max_abs(&(qp - ql)) < 1e-10 && max_abs(&(rp - rl)) < 1e-10,
+            "{l:?}"
+        );
+    }
+}
+
+/// A non-symmetric matrix with a negative determinant: the sign comes from the pivoting.
+#[test]
+fn slogdet_sign_with_pivoting() {
+    let a = ndarray::array![[0.0, 2.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 3.0]];
+    for b in backends() {
+        let (sign, log) = b.slogdet(a.view());
+        assert_eq!(sign, -1.0, "{b:?}");
+        assert!((log - 6f64.ln()).abs() < 1e-12, "{b:?}");
+    }
 }

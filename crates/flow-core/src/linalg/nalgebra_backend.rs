@@ -1,4 +1,4 @@
-//! The pure-Rust backend: nalgebra's LU, Cholesky, symmetric eigen and Householder QR.
+//! The nalgebra backend: LU, Cholesky, symmetric eigen and Householder QR (pure Rust).
 
 use nalgebra::DMatrix;
 use ndarray::{Array1, Array2, ArrayView2};
