@@ -127,7 +127,7 @@ impl Experiment for SpectralBiasExperiment {
                 if seed == 0 {
                     let label = if increasing { "A_i = 0.1 i" } else { "A_i = 1" };
                     let mut prev: Option<(usize, f64)> = None;
-                    for (f, t) in trace.freqs.iter().zip(first_crossing(&trace, 0.5)) {
+                    for (f, t) in trace.freqs.iter().zip(first_crossing(trace, 0.5)) {
                         if [5, 25, 50].contains(f) {
                             let t = t.map_or(f64::INFINITY, |t| t as f64);
                             let (paper, ok) = match prev {
