@@ -112,11 +112,16 @@ impl SeedMean {
         self.mean == f64::NEG_INFINITY || self.mean + BAND_SE * self.se < line
     }
 
-    /// `mean ± SE (n seeds: v₁, v₂, …)` as text.
+    /// `mean ± SE (n seeds: v₁, v₂, …)` as text; with non-finite runs the SE is that of the
+    /// finite ones, and the text says how many were not.
     pub fn describe(&self, values: &[f64]) -> String {
         let v: Vec<String> = values.iter().map(|x| format!("{x:.3}")).collect();
+        let non_finite = match self.non_finite {
+            0 => String::new(),
+            k => format!("; {k} non-finite, SE of the finite ones"),
+        };
         format!(
-            "{:.3} ± {:.3} ({} seeds: {})",
+            "{:.3} ± {:.3} ({} seeds: {}{non_finite})",
             self.mean,
             self.se,
             self.n,
@@ -259,6 +264,10 @@ mod tests {
         let inf = SeedMean::of(&[1.0, f64::NEG_INFINITY, 2.0]);
         assert_eq!((inf.mean, inf.non_finite), (f64::NEG_INFINITY, 1));
         assert!(inf.clearly_below(0.0) && !inf.clearly_above(-1e9));
+        assert!(
+            inf.describe(&[1.0, f64::NEG_INFINITY, 2.0])
+                .ends_with("(3 seeds: 1.000, -inf, 2.000; 1 non-finite, SE of the finite ones)")
+        );
     }
 
     /// The paper's outcome passes: stable bounded near the entropy, naive tens of nats below.
