@@ -2,7 +2,9 @@
 //! values, verdicts and 2-D scatter plots (training lives in `training.rs`).
 
 use flow_core::{DType, Tensor};
-use flow_freeform::{FreeFormFlow, Latent, ResNetConfig};
+use flow_freeform::{
+    ExactEval, FreeFormFlow, JacobianSide, Latent, ModelSpec, NetConfig, ResNetConfig, SharedModel,
+};
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
@@ -43,17 +45,52 @@ pub(crate) fn resnet_model(
     p: &NetPreset,
     rng: &mut Rng,
 ) -> FreeFormFlow {
-    let cfg = ResNetConfig::new(data, latent.dim(), &p.hidden, p.blocks).with_condition(cond);
-    resnet_pair(cfg, latent, rng)
+    resnet_pair(resnet_config(data, latent, cond, p), latent, rng)
 }
 
-/// The encoder/decoder pair of a ResNet configuration, in f32.
+/// The ResNet configuration of [`resnet_model`].
+pub(crate) fn resnet_config(
+    data: usize,
+    latent: Latent,
+    cond: usize,
+    p: &NetPreset,
+) -> ResNetConfig {
+    ResNetConfig::new(data, latent.dim(), &p.hidden, p.blocks).with_condition(cond)
+}
+
+/// The encoder/decoder pair of a ResNet configuration, in f32, with the parameter names of
+/// [`ModelSpec::build`] (so a [`SharedModel`] can rebuild it on other threads).
 pub(crate) fn resnet_pair(cfg: ResNetConfig, latent: Latent, rng: &mut Rng) -> FreeFormFlow {
     FreeFormFlow::new(
-        Box::new(cfg.build_encoder("encoder", DType::F32, rng)),
-        Box::new(cfg.build_decoder("decoder", DType::F32, rng)),
+        Box::new(cfg.build_encoder("enc", DType::F32, rng)),
+        Box::new(cfg.build_decoder("dec", DType::F32, rng)),
         latent,
     )
+}
+
+/// The [`ModelSpec`] of a [`resnet_pair`] (its seed is never used: a [`SharedModel`] restores
+/// the trained weights).
+pub(crate) fn resnet_spec(cfg: ResNetConfig, latent: Latent) -> ModelSpec {
+    ModelSpec {
+        net: NetConfig::ResNet(cfg),
+        latent,
+        dtype: DType::F32,
+        seed: 0,
+    }
+}
+
+/// [`flow_freeform::exact_log_prob`] of `model` (built as `spec` describes) with its chunks of
+/// `chunk` rows on the `flow_core::parallel` threads; chunk by chunk equal to the serial call
+/// with the same `chunk`, so bit-identical at any thread count.
+pub(crate) fn exact_parallel(
+    model: &FreeFormFlow,
+    spec: &ModelSpec,
+    x: &Tensor,
+    condition: Option<&Tensor>,
+    side: JacobianSide,
+    chunk: usize,
+) -> ExactEval {
+    SharedModel::new(model, spec).exact_log_prob(x, condition, side, chunk)
 }
 
 pub(crate) fn series(label: &str, x: &Tensor, color: usize) -> Series {

@@ -3,10 +3,12 @@
 use flow_core::optim::Schedule;
 use flow_core::{DType, Tensor};
 use flow_data::toy::Toy2d;
-use flow_freeform::{FffLossConfig, JacobianSide, Latent, TrainConfig, exact_log_prob};
+use flow_freeform::{FffLossConfig, JacobianSide, Latent, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, pick, resnet_model, scatter, series};
+use super::common::{
+    NetPreset, exact_parallel, pick, resnet_config, resnet_model, resnet_spec, scatter, series,
+};
 use super::training::train;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -181,7 +183,9 @@ impl Experiment for FffToys {
         for (i, (name, toy, recipe)) in toys.iter().enumerate() {
             let net = &recipe.net;
             let mut rng = ctx.rng(i as u64);
-            let model = resnet_model(2, Latent::standard_normal(2), 0, net, &mut rng);
+            let latent = Latent::standard_normal(2);
+            let model = resnet_model(2, latent, 0, net, &mut rng);
+            let spec = resnet_spec(resnet_config(2, latent, 0, net), latent);
             let data = toy.sample(p.train, DType::F32, &mut rng);
             let test = toy.sample(p.test, DType::F32, &mut rng);
             let mut cfg = TrainConfig::new(net.steps, net.batch, net.lr);
@@ -205,7 +209,7 @@ impl Experiment for FffToys {
                 cfg,
                 &mut rng,
             )?;
-            let eval = exact_log_prob(&model, &test, None, JacobianSide::Decoder, 1000);
+            let eval = exact_parallel(&model, &spec, &test, None, JacobianSide::Decoder, 1000);
             let entropy = -toy
                 .log_density(&test.to_dtype(DType::F64))
                 .map_or(f64::NAN, |l| l.mean_all().item());
@@ -237,7 +241,7 @@ impl Experiment for FffToys {
                 })
                 .collect();
             let grid = Tensor::from_vec(pts, &[g * g, 2]).to_dtype(DType::F32);
-            let grid_eval = exact_log_prob(&model, &grid, None, JacobianSide::Decoder, 1000);
+            let grid_eval = exact_parallel(&model, &spec, &grid, None, JacobianSide::Decoder, 1000);
             let dens = grid_eval.log_prob.exp().to_vec_f64();
             // The decoder formula is the density at x only where g(f(x)) = x; off the data the
             // encoder may fold, and points there count mass twice.

@@ -4,14 +4,14 @@ use flow_core::optim::Schedule;
 use flow_core::{DType, Tensor};
 use flow_data::digits::Digits;
 use flow_data::toy::Toy2d;
-use flow_freeform::{
-    FffLossConfig, FreeFormFlow, JacobianSide, Latent, TrainConfig, exact_log_prob,
-};
+use flow_freeform::{FffLossConfig, FreeFormFlow, JacobianSide, Latent, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
-use crate::experiments::free_form::common::{NetPreset, Rng, pick, resnet_model, scatter, series};
+use crate::experiments::free_form::common::{
+    NetPreset, Rng, exact_parallel, pick, resnet_config, resnet_model, resnet_spec, scatter, series,
+};
 use crate::experiments::free_form::training::{train, train_selected};
 use crate::paper::PaperId;
 use crate::plot::Heatmap;
@@ -135,7 +135,9 @@ impl Experiment for FifManifolds {
         );
         // Sine: x₁ ~ N(0,1), x₂ = sin(πx₁/2), noise 0.1 during training, β = 10, latent 1.
         let mut rng = ctx.rng(10);
-        let model = resnet_model(2, Latent::standard_normal(1), 0, &p.sine, &mut rng);
+        let latent = Latent::standard_normal(1);
+        let model = resnet_model(2, latent, 0, &p.sine, &mut rng);
+        let spec = resnet_spec(resnet_config(2, latent, 0, &p.sine), latent);
         let data = sine_data(p.sine_train, &mut rng);
         let test = sine_data(p.sine_test, &mut rng);
         let cfg = TrainConfig::new(p.sine.steps, p.sine.batch, p.sine.lr)
@@ -152,7 +154,7 @@ impl Experiment for FifManifolds {
             cfg,
             &mut rng,
         )?;
-        let eval = exact_log_prob(&model, &test, None, JacobianSide::Decoder, 1000);
+        let eval = exact_parallel(&model, &spec, &test, None, JacobianSide::Decoder, 1000);
         let samples = model.sample(p.sine_test, None, &mut rng);
         let off: f64 = samples
             .to_vec_f64()
@@ -234,20 +236,16 @@ impl Experiment for FifManifolds {
         let train_x = prep(&split.train, &mut rng);
         let test_x = prep(&split.test, &mut rng);
         let val_x = prep(&split.val, &mut rng);
-        let model = resnet_model(
-            64,
-            Latent::standard_normal(p.digits_latent),
-            0,
-            &p.digits,
-            &mut rng,
-        );
+        let latent = Latent::standard_normal(p.digits_latent);
+        let model = resnet_model(64, latent, 0, &p.digits, &mut rng);
+        let spec = resnet_spec(resnet_config(64, latent, 0, &p.digits), latent);
         let cfg = TrainConfig::new(p.digits.steps, p.digits.batch, p.digits.lr)
             .with_schedule(Schedule::one_cycle(p.digits.steps))
             .with_clip(p.clip);
         ctx.set_message("FIF on digits");
         let beta = p.digits.beta;
         let held_out = |m: &FreeFormFlow| {
-            let e = exact_log_prob(m, &val_x, None, JacobianSide::Decoder, 100);
+            let e = exact_parallel(m, &spec, &val_x, None, JacobianSide::Decoder, 100);
             e.mean_nll() + beta * e.mean_reconstruction()
         };
         let (report, kept) = train_selected(
@@ -262,7 +260,7 @@ impl Experiment for FifManifolds {
             &held_out,
         )?;
         let secs = report.total_seconds - report.validation_seconds;
-        let eval = exact_log_prob(&model, &test_x, None, JacobianSide::Decoder, 100);
+        let eval = exact_parallel(&model, &spec, &test_x, None, JacobianSide::Decoder, 100);
         let pix_var = test_x
             .sub(&test_x.mean_axis(0, true))
             .square()

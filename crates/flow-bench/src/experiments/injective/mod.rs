@@ -4,6 +4,7 @@
 //! the network and training helpers of `experiments::free_form`.
 
 pub mod fif_naive;
+pub mod fif_naive_verdict;
 pub mod fif_sine_digits;
 pub mod step_time;
 

@@ -7,6 +7,8 @@ pub mod dg;
 pub mod open_world;
 pub mod rotated;
 mod rotated_plots;
+#[cfg(test)]
+mod rotated_tests;
 
 pub use dg::RejectDgVsErm;
 pub use open_world::RejectOpenWorld;

@@ -1,7 +1,7 @@
 //! `gaussianization-layers`: Gaussianization layer scaling (arXiv 2306.13520), layers needed to
 //! cut S tenfold against the dimension, and iterative Gaussianization of non-Gaussian input.
 
-use flow_core::DType;
+use flow_core::{DType, parallel};
 use flow_data::digits::{Digits, Standardizer, dequantize};
 use flow_theory::gaussianization::{
     IterativeGaussianization, RotationKind, gaussianization_layer, layers_to_reduce,
@@ -72,7 +72,7 @@ impl Experiment for GaussianizationLayers {
         PaperId::Gaussianization
     }
     fn version(&self) -> u32 {
-        2
+        3 // 3: the per-D runs on `flow_core::parallel`, one random stream per run
     }
     fn title(&self) -> &'static str {
         "Layers needed against dimension"
@@ -104,23 +104,29 @@ impl Experiment for GaussianizationLayers {
         );
         let (mut g_pts, mut c_pts, mut ds) = (Vec::new(), Vec::new(), Vec::new());
         for &d in &p.dims {
-            let (mut g, mut c, mut late) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..p.runs {
+            // The runs share the `flow_core::parallel` threads, run k on its own stream, so the
+            // result is the same at any thread count.
+            let seed = rand::Rng::next_u64(&mut rng);
+            let per_run: Vec<[f64; 3]> = parallel::map_chunks(p.runs, 1, |k, _| {
+                let mut rng = parallel::chunk_rng(seed, k);
                 let cov = wishart_unit_diagonal(d, &mut rng);
                 let (n, s) = layers_to_reduce(&cov, 1e3, 200_000, &mut rng, gaussianization_layer);
                 let tenfold = s.iter().position(|v| *v <= s[0] / 10.0).unwrap_or(s.len());
-                g.push(tenfold as f64);
                 let k = n.unwrap_or(s.len() - 1);
                 let tail = (k / 5).max(2);
-                late.push((s[k] / s[k - tail]).powf(1.0 / tail as f64));
-                c.push(
-                    layers_to_reduce(&cov, 10.0, 200, &mut rng, |c, q| {
-                        optimal_linear_block(c, q, d / 2)
-                    })
-                    .0
-                    .unwrap_or(200) as f64,
-                );
-            }
+                let coupling = layers_to_reduce(&cov, 10.0, 200, &mut rng, |c, q| {
+                    optimal_linear_block(c, q, d / 2)
+                })
+                .0
+                .unwrap_or(200);
+                [
+                    tenfold as f64,
+                    coupling as f64,
+                    (s[k] / s[k - tail]).powf(1.0 / tail as f64),
+                ]
+            });
+            let column = |j: usize| per_run.iter().map(|r| r[j]).collect::<Vec<f64>>();
+            let (g, c, late) = (column(0), column(1), column(2));
             let pred = predicted_contraction(d);
             let asymptotic = 10f64.ln() / -pred.ln();
             counts.push(

@@ -7,6 +7,7 @@ pub(crate) mod common;
 pub mod gaussianization;
 pub mod spectral;
 pub mod whitening;
+mod whitening_trained;
 
 pub use gaussianization::GaussianizationLayers;
 pub use spectral::SpectralBiasExperiment;

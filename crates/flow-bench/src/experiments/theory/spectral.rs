@@ -1,6 +1,7 @@
 //! `spectral-bias`: the spectral bias of ReLU networks (arXiv 1806.08734): learning order,
 //! manifold complexity and robustness to parameter perturbation.
 
+use flow_core::parallel;
 use flow_theory::spectral::{
     LearningOrderConfig, ManifoldConfig, RobustnessConfig, SineTarget, first_crossing,
     perturbation_robustness, train_learning_order, train_on_curve, train_until_learned,
@@ -107,23 +108,26 @@ impl Experiment for SpectralBiasExperiment {
         );
         for (vi, increasing) in [false, true].into_iter().enumerate() {
             let mut rhos = Vec::new();
-            for seed in 0..p.seeds as u64 {
-                ctx.set_message(format!("learning order, seed {seed}"));
-                let mut cfg = LearningOrderConfig::reduced(seed);
+            ctx.set_message(format!("learning order, {} seeds", p.seeds));
+            // The seeds share the `flow_core::parallel` threads; each run is fixed by its seed.
+            let traces = parallel::map_chunks(p.seeds, 1, |seed, _| {
+                let mut cfg = LearningOrderConfig::reduced(seed as u64);
                 (cfg.width, cfg.depth, cfg.lr, cfg.iterations) =
                     (p.width, p.depth, p.lr, p.iterations);
                 cfg.record_every = (p.iterations / 60).max(1);
                 if increasing {
                     cfg = cfg.with_increasing_amplitudes();
                 }
-                let (trace, _) = train_learning_order(&cfg);
+                train_learning_order(&cfg).0
+            });
+            for (seed, trace) in traces.iter().enumerate() {
                 let mid = trace.amplitudes.len() / 2;
                 let k: Vec<f64> = trace.freqs.iter().map(|&k| k as f64).collect();
                 rhos.push(spearman(&k, &trace.amplitudes[mid]));
                 if seed == 0 {
                     let label = if increasing { "A_i = 0.1 i" } else { "A_i = 1" };
                     let mut prev: Option<(usize, f64)> = None;
-                    for (f, t) in trace.freqs.iter().zip(first_crossing(&trace, 0.5)) {
+                    for (f, t) in trace.freqs.iter().zip(first_crossing(trace, 0.5)) {
                         if [5, 25, 50].contains(f) {
                             let t = t.map_or(f64::INFINITY, |t| t as f64);
                             let (paper, ok) = match prev {
@@ -175,20 +179,21 @@ impl Experiment for SpectralBiasExperiment {
             "amplitude",
         );
         let mut mseries = Vec::new();
-        for (i, &l) in p.petals.iter().enumerate() {
-            ctx.set_message(format!("manifold L = {l}"));
-            let cfg = ManifoldConfig {
+        ctx.set_message(format!("manifold, L = {:?}", p.petals));
+        let amps = parallel::map_chunks(p.petals.len(), 1, |i, _| {
+            train_on_curve(&ManifoldConfig {
                 n_points: p.manifold_points,
                 freqs: freqs.clone(),
-                petals: l,
+                petals: p.petals[i],
                 width: p.width,
                 depth: p.depth,
                 lr: p.lr,
                 iterations: p.manifold_iterations,
                 seed: 7,
-            };
-            let amp = train_on_curve(&cfg);
-            for (k, a) in freqs.iter().zip(&amp) {
+            })
+        });
+        for (i, (&l, amp)) in p.petals.iter().zip(&amps).enumerate() {
+            for (k, a) in freqs.iter().zip(amp) {
                 if let Some(j) = judged.iter().position(|q| q == k) {
                     let (paper, verdict) = match prev_amp[j] {
                         None => (
@@ -205,7 +210,7 @@ impl Experiment for SpectralBiasExperiment {
                 format!("L = {l}"),
                 freqs
                     .iter()
-                    .zip(&amp)
+                    .zip(amp)
                     .map(|(&k, &a)| (k as f64, a))
                     .collect(),
                 i,
@@ -239,15 +244,18 @@ fn robustness(ctx: &mut RunContext, p: &SpectralPreset) -> Result<Table, Experim
         "value",
     );
     let (mut worst, mut runs) = (0.0f64, Vec::new());
-    for seed in 0..p.seeds as u64 {
-        ctx.set_message(format!("robustness, seed {seed}"));
-        let mut lc = LearningOrderConfig::reduced(100 + seed);
+    ctx.set_message(format!("robustness, {} seeds", p.seeds));
+    let results = parallel::map_chunks(p.seeds, 1, |seed, _| {
+        let mut lc = LearningOrderConfig::reduced(100 + seed as u64);
         lc.freqs = (1..=10).map(|i| p.robust_freq_step * i).collect();
         (lc.width, lc.depth, lc.lr) = (p.robust_width, p.depth, p.lr);
         (lc.iterations, lc.record_every) = (p.robust_iterations, 100);
         let (trace, net) = train_until_learned(&lc, 0.1);
         let target = SineTarget::new(&lc.freqs, &lc.amplitudes, lc.seed);
         let r = perturbation_robustness(&net, &target, lc.n_points, &cfg);
+        (trace, lc.freqs, r)
+    });
+    for (seed, (trace, freqs, r)) in results.into_iter().enumerate() {
         worst = r.base.iter().fold(worst, |w, a| w.max((a - 1.0).abs()));
         table.push(
             format!("seed {seed}: iterations to learn all k"),
@@ -255,7 +263,7 @@ fn robustness(ctx: &mut RunContext, p: &SpectralPreset) -> Result<Table, Experim
             format!("≤ cap {} (training diagnostic)", p.robust_iterations),
             Verdict::Info,
         );
-        runs.push((lc.freqs, r));
+        runs.push((freqs, r));
         ctx.step()?;
     }
     table.push(

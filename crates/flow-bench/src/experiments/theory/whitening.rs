@@ -1,43 +1,26 @@
 //! `whitening-depth`: whitening by coupling flows (arXiv 2210.14032), the non-standardness S
 //! against depth for optimal linear blocks and trained affine-coupling flows.
 
-use flow_core::train::TrainConfig;
-use flow_core::{DType, Tensor};
+use flow_core::{DType, parallel};
 use flow_data::digits::{Digits, Standardizer, dequantize};
 use flow_theory::linalg::{
     covariance_with_spectrum, empirical_moments, gaussian_matrix, wishart_unit_diagonal,
 };
 use flow_theory::nalgebra::{DMatrix, DVector};
 use flow_theory::stats::{mean, median, standard_error};
-use flow_theory::volume::{
-    Flow, FlowKind, build_flow, latent, linear_layer_matrix, mean_nll, train_nll,
-};
 use flow_theory::whitening::{
-    SpectrumFamily, fit_rate, non_standardness, optimal_linear_block, rho_a, whiten_depth,
+    SpectrumFamily, fit_rate, non_standardness, rho_a, whiten_depth, whiten_depth_runs,
 };
 use rand::Rng;
-use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::common::{line, pick};
+use super::whitening_trained::{TrainedData, train_depths};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
 use crate::plot::{Scale, Series};
 use crate::validate::PresetLimit;
-
-fn to_tensor(x: &DMatrix<f64>) -> Tensor {
-    Tensor::from_vec(x.transpose().as_slice().to_vec(), &[x.nrows(), x.ncols()])
-        .to_dtype(DType::F32)
-}
-
-/// S of the latent of `flow` on the rows of `x`: `½(‖m‖² + tr Σ − D − log det Σ)`.
-fn latent_s(flow: &Flow, x: &Tensor) -> f64 {
-    let z = latent(flow, x);
-    let zm = DMatrix::from_row_slice(z.dim(0), z.dim(1), &z.to_vec_f64());
-    let (m, c) = empirical_moments(&zm);
-    non_standardness(&m, &c)
-}
 
 /// Preset of [`WhiteningDepth`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -107,7 +90,7 @@ impl Experiment for WhiteningDepth {
         "whitening-depth"
     }
     fn version(&self) -> u32 {
-        4 // 4: trained S judged as decreasing in depth; sizes in the preset
+        5 // 5: the runs and depths on `flow_core::parallel` (one random stream each); 4: trained S judged as decreasing in depth; sizes in the preset
     }
     fn paper(&self) -> PaperId {
         PaperId::Whitening
@@ -157,16 +140,10 @@ impl Experiment for WhiteningDepth {
         );
         let mut series = Vec::new();
         for (i, &d) in p.dims.iter().enumerate() {
-            let runs: Vec<Vec<f64>> = (0..p.runs)
-                .map(|_| {
-                    whiten_depth(
-                        &wishart_unit_diagonal(d, &mut rng),
-                        d / 2,
-                        p.blocks,
-                        &mut rng,
-                    )
-                    .s
-                })
+            // The runs share the `flow_core::parallel` threads, each on its own stream.
+            let runs: Vec<Vec<f64>> = whiten_depth_runs(d, d / 2, p.blocks, p.runs, rng.next_u64())
+                .into_iter()
+                .map(|r| r.s)
                 .collect();
             let r: Vec<f64> = runs
                 .iter()
@@ -213,18 +190,18 @@ impl Experiment for WhiteningDepth {
         );
         let mut fam_series = Vec::new();
         for (i, f) in SpectrumFamily::ALL.iter().enumerate() {
-            let runs: Vec<Vec<f64>> = (0..p.family_runs)
-                .map(|k| {
-                    let ev = f.spectrum(p.family_dim, k, p.family_runs, 1e-3, 1e3, &mut rng);
-                    whiten_depth(
-                        &covariance_with_spectrum(&ev, &mut rng),
-                        p.family_dim / 2,
-                        p.family_blocks,
-                        &mut rng,
-                    )
-                    .s
-                })
-                .collect();
+            let seed = rng.next_u64();
+            let runs: Vec<Vec<f64>> = parallel::map_chunks(p.family_runs, 1, |k, _| {
+                let mut rng = parallel::chunk_rng(seed, k);
+                let ev = f.spectrum(p.family_dim, k, p.family_runs, 1e-3, 1e3, &mut rng);
+                whiten_depth(
+                    &covariance_with_spectrum(&ev, &mut rng),
+                    p.family_dim / 2,
+                    p.family_blocks,
+                    &mut rng,
+                )
+                .s
+            });
             let r: Vec<f64> = runs
                 .iter()
                 .filter_map(|s| fit_rate(s, p.family_fit_from, 1e-12))
@@ -282,17 +259,20 @@ impl Experiment for WhiteningDepth {
             .l();
         let max_depth = p.trained_depths.iter().copied().max().unwrap_or(1);
         let runs = p.linear_runs as f64;
-        let lin: Vec<f64> = (0..p.linear_runs)
-            .map(|_| whiten_depth(&cov, d / 2, max_depth, &mut rng).s)
-            .fold(vec![0.0; max_depth + 1], |a, s| {
-                a.iter().zip(s).map(|(x, y)| x + y / runs).collect()
-            });
-        let test = to_tensor(&(gaussian_matrix(p.test_samples, d, &mut rng) * chol.transpose()));
+        let seed = rng.next_u64();
+        let lin: Vec<f64> = parallel::map_chunks(p.linear_runs, 1, |k, _| {
+            whiten_depth(&cov, d / 2, max_depth, &mut parallel::chunk_rng(seed, k)).s
+        })
+        .into_iter()
+        .fold(vec![0.0; max_depth + 1], |a, s| {
+            a.iter().zip(s).map(|(x, y)| x + y / runs).collect()
+        });
         let s_data = non_standardness(&DVector::zeros(d), &cov);
 
         let mut trained = Table::new(
             &format!(
-                "Trained affine coupling flows on N(0, Σ), D = {d}: S of the latent (20k test samples) vs the mean linear-block S_L"
+                "Trained affine coupling flows on N(0, Σ), D = {d}: S of the latent ({} test samples) vs the mean linear-block S_L",
+                p.test_samples
             ),
             "L",
             "S_L",
@@ -311,23 +291,19 @@ impl Experiment for WhiteningDepth {
             "L",
             "S_L",
         );
-        for &l in &p.trained_depths {
-            let flow = build_flow(FlowKind::Affine, d, l, &p.hidden, DType::F32, &mut rng);
-            train_nll(
-                &flow,
-                |n, r: &mut Xoshiro256PlusPlus| {
-                    to_tensor(&(gaussian_matrix(n, d, r) * chol.transpose()))
-                },
-                TrainConfig::new(p.train_steps as u64, p.lr).with_seed(rng.next_u64()),
-                p.batch,
-            )
-            .map_err(|e| ExperimentError::Failed(e.to_string()))?;
-            let s = latent_s(&flow, &test);
-            if l == 1 {
-                // Exact: rotation Q (layer 0), one coupling (active = second half), ActNorm.
-                let q = linear_layer_matrix(&flow, 0);
-                let out = optimal_linear_block(&cov, &q, d - d / 2);
-                let pred = non_standardness(&DVector::zeros(d), &out);
+        ctx.set_message(format!("trained flows, L = {:?}", p.trained_depths));
+        let test_rows = gaussian_matrix(p.test_samples, d, &mut rng) * chol.transpose();
+        let digit_rows = DMatrix::from_row_slice(xd.dim(0), xd.dim(1), &xd.to_vec_f64());
+        let data = TrainedData {
+            cov: &cov,
+            chol: &chol,
+            test: &test_rows,
+            digits: &digit_rows,
+        };
+        let results = train_depths(&p, &data, rng.next_u64())?;
+        for (&l, r) in p.trained_depths.iter().zip(&results) {
+            let s = r.s_gauss;
+            if let Some(pred) = r.l1_prediction {
                 trained.push(
                     "L = 1 (flow's own rotation)",
                     s,
@@ -345,37 +321,15 @@ impl Experiment for WhiteningDepth {
             }
             prev_gauss = s;
             ctx.step()?;
-            let flow = build_flow(
-                FlowKind::Affine,
-                64,
-                l,
-                &p.digits_hidden,
-                DType::F32,
-                &mut rng,
-            );
-            let n = xd.dim(0);
-            train_nll(
-                &flow,
-                |b, r: &mut Xoshiro256PlusPlus| {
-                    let idx: Vec<usize> = (0..b)
-                        .map(|_| rand::RngExt::random_range(r, 0..n))
-                        .collect();
-                    xd.index_select(0, &idx)
-                },
-                TrainConfig::new(p.train_steps as u64, p.lr).with_seed(rng.next_u64()),
-                p.batch,
-            )
-            .map_err(|e| ExperimentError::Failed(e.to_string()))?;
-            let s = latent_s(&flow, &xd);
             dig.push(
-                format!("L = {l} (NLL {:.1})", mean_nll(&flow, &xd, 512)),
-                s,
+                format!("L = {l} (NLL {:.1})", r.nll_digits),
+                r.s_digits,
                 format!(
                     "→ 0: below S of the previous depth (data: S = {digits_s:.2}), {prev_digits:.4}"
                 ),
-                Verdict::check(decreasing(prev_digits, s)),
+                Verdict::check(decreasing(prev_digits, r.s_digits)),
             );
-            prev_digits = s;
+            prev_digits = r.s_digits;
             ctx.step()?;
         }
         Ok(Outcome { tables: vec![rates, fam, trained, dig], figures: vec![], notes: vec![

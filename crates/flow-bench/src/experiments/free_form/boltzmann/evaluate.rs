@@ -6,7 +6,10 @@ use std::time::Instant;
 use flow_core::{DType, Tensor, no_grad};
 use flow_data::energy::Potential;
 use flow_data::metrics::reverse_ess;
-use flow_freeform::{FreeFormFlow, JacobianSide, exact_log_prob};
+use flow_freeform::{FreeFormFlow, JacobianSide, ModelSpec};
+
+use super::validation::EXACT_CHUNK;
+use crate::experiments::free_form::common::exact_parallel;
 
 use super::BgPreset;
 use crate::experiment::{Table, Verdict};
@@ -104,16 +107,17 @@ pub(super) fn push_nll_rows(
     table: &mut Table,
     name: &str,
     p: &BgPreset,
-    model: &FreeFormFlow,
+    (model, spec): (&FreeFormFlow, &ModelSpec),
     test: &Tensor,
     gaussian: f64,
 ) {
-    let eval = exact_log_prob(
+    let eval = exact_parallel(
         model,
+        spec,
         &test.narrow(0, 0, p.eval),
         None,
         JacobianSide::Decoder,
-        250,
+        EXACT_CHUNK,
     );
     let bg = eval.nll_bgflow(model).mean_all().item();
     let (band, ok) = nll_verdict(bg, p, gaussian);

@@ -8,7 +8,9 @@ use std::time::Instant;
 use flow_core::DType;
 use flow_core::optim::Schedule;
 use flow_data::mcmc::{ReferenceTarget, generate_reference};
-use flow_freeform::{EgnnConfig, FffLossConfig, FreeFormFlow, Latent, TrainConfig};
+use flow_freeform::{
+    EgnnConfig, FffLossConfig, FreeFormFlow, Latent, ModelSpec, NetConfig, TrainConfig,
+};
 use serde::{Deserialize, Serialize};
 
 use super::common::pick;
@@ -221,6 +223,13 @@ fn run_system(
         Box::new(cfg.build("decoder", DType::F32, &mut rng)),
         Latent::mean_free(n, d),
     );
+    // What rebuilds the model on the exact-likelihood threads (the weights are copied in).
+    let spec = ModelSpec {
+        net: NetConfig::Egnn(cfg),
+        latent: Latent::mean_free(n, d),
+        dtype: DType::F32,
+        seed: 0,
+    };
     let schedule = if p.one_cycle {
         Schedule::one_cycle(p.steps)
     } else {
@@ -234,7 +243,7 @@ fn run_system(
     let curve = train_with_validation(
         ctx,
         p.target.name(),
-        &model,
+        (&model, &spec),
         &data,
         &val,
         p.evals,
@@ -246,7 +255,7 @@ fn run_system(
     ctx.set_message(format!("{name}: evaluation"));
     let t_eval = Instant::now();
     let gaussian = scaled_gaussian_nll(&data, &test.narrow(0, 0, p.eval), (n - 1) * d);
-    push_nll_rows(table, name, p, &model, &test, gaussian);
+    push_nll_rows(table, name, p, (&model, &spec), &test, gaussian);
     table.push(
         format!("{name}: test NLL of the best scaled Gaussian (baseline)"),
         gaussian,

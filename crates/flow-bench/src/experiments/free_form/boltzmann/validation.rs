@@ -3,18 +3,23 @@
 //! checkpoints by `validation/nll`, `free-form-flows.md` §2.3).
 
 use flow_core::Tensor;
-use flow_freeform::{FffLossConfig, FreeFormFlow, JacobianSide, TrainConfig, exact_log_prob};
+use flow_freeform::{FffLossConfig, FreeFormFlow, JacobianSide, ModelSpec, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunContext;
 use crate::experiment::ExperimentError;
-use crate::experiments::free_form::common::Rng;
+use crate::experiments::free_form::common::{Rng, exact_parallel};
 use crate::experiments::free_form::training::train_selected;
 use crate::plot::{LinePlot, Scale, Series};
 
-/// Mean exact NLL of `x` in the bgflow convention `½‖f(x)‖² + log|det J_g(f(x))|`.
-pub(super) fn bgflow_nll(model: &FreeFormFlow, x: &Tensor) -> f64 {
-    exact_log_prob(model, x, None, JacobianSide::Decoder, 250)
+/// Rows per exact-likelihood chunk of the Boltzmann evaluations.
+pub(super) const EXACT_CHUNK: usize = 250;
+
+/// Mean exact NLL of `x` in the bgflow convention `½‖f(x)‖² + log|det J_g(f(x))|`, with the
+/// chunks of [`EXACT_CHUNK`] rows on the `flow_core::parallel` threads (`spec` describes
+/// `model`).
+pub(super) fn bgflow_nll(model: &FreeFormFlow, spec: &ModelSpec, x: &Tensor) -> f64 {
+    exact_parallel(model, spec, x, None, JacobianSide::Decoder, EXACT_CHUNK)
         .nll_bgflow(model)
         .mean_all()
         .item()
@@ -53,7 +58,7 @@ pub(super) struct ValidationCurve {
 pub(super) fn train_with_validation(
     ctx: &RunContext,
     prefix: &str,
-    model: &FreeFormFlow,
+    (model, spec): (&FreeFormFlow, &ModelSpec),
     data: &Tensor,
     val: &Tensor,
     evals: usize,
@@ -61,7 +66,7 @@ pub(super) fn train_with_validation(
     cfg: TrainConfig,
     rng: &mut Rng,
 ) -> Result<ValidationCurve, ExperimentError> {
-    let metric = |m: &FreeFormFlow| bgflow_nll(m, val);
+    let metric = |m: &FreeFormFlow| bgflow_nll(m, spec, val);
     let (report, best) = train_selected(
         ctx,
         prefix,
@@ -129,21 +134,20 @@ pub(super) fn curve_plot(
 #[cfg(test)]
 mod tests {
     use flow_core::DType;
-    use flow_freeform::{EgnnConfig, Latent};
+    use flow_freeform::{EgnnConfig, Latent, NetConfig};
 
     use rand::SeedableRng;
 
     use super::*;
     use crate::experiments::free_form::training::tests::context;
 
-    fn egnn_flow() -> FreeFormFlow {
-        let mut rng = Rng::seed_from_u64(3);
-        let cfg = EgnnConfig::new(3, 2, 1).with_hidden(8);
-        FreeFormFlow::new(
-            Box::new(cfg.build("encoder", DType::F64, &mut rng)),
-            Box::new(cfg.build("decoder", DType::F64, &mut rng)),
-            Latent::mean_free(3, 2),
-        )
+    fn egnn_spec() -> ModelSpec {
+        ModelSpec {
+            net: NetConfig::Egnn(EgnnConfig::new(3, 2, 1).with_hidden(8)),
+            latent: Latent::mean_free(3, 2),
+            dtype: DType::F64,
+            seed: 3,
+        }
     }
 
     /// A run that stopped at step 20 (its state on disk) continues to step 40 when rerun: the
@@ -160,7 +164,7 @@ mod tests {
             train_with_validation(
                 &ctx,
                 "toy",
-                &egnn_flow(),
+                (&egnn_spec().build(), &egnn_spec()),
                 &data,
                 &val,
                 evals,
@@ -182,7 +186,7 @@ mod tests {
         let broken = train_with_validation(
             &ctx,
             "toy",
-            &egnn_flow(),
+            (&egnn_spec().build(), &egnn_spec()),
             &data,
             &val,
             4,
