@@ -4,9 +4,10 @@ and flowjax, side by side on this machine, ours and the peer alternated `--round
     pip install jax flowjax            # CPU builds
     python3 crates/flow-bench/peers/compare.py [--rounds 2] [--threads 2]
 
-Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP) and `coupling`
-(RealNVP / NSF training steps), medians read from target/criterion/*/new/estimates.json.
-Peers: jax_steps.py and flowjax_coupling.py (medians they print). Each row reports the median
+Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP), `coupling`
+(RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), medians read from
+target/criterion/*/new/estimates.json. Peers: jax_steps.py, jax_egnn.py and
+flowjax_coupling.py (medians they print). Peak memory: memory.py. Each row reports the median
 over rounds of each side's median and the ratio ours / peer (target: ≤ 0.8). The script prints
 the CPU model and thread settings so a table is never separated from its machine.
 """
@@ -33,6 +34,8 @@ ROWS = [
     ("RealNVP 8-D step", "coupling/realnvp_8d_train_step_b512", "flowjax:realnvp_8d"),
     ("NSF 2-D step", "coupling/nsf_2d_train_step_b512", "flowjax:nsf_2d"),
     ("NSF 8-D step", "coupling/nsf_8d_train_step_b512", "flowjax:nsf_8d"),
+    ("E(3)-FFF step, EGNN DW4, batch 128", "freeform/egnn_dw4_b128_fff_step",
+     "jax:freeform/egnn_dw4_b128_fff_step"),
 ]
 
 
@@ -55,8 +58,9 @@ def run(cmd, env=None):
 
 def ours(threads):
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads), FLOWS_THREADS=str(threads))
-    for bench in ("core", "coupling"):
-        run(["cargo", "bench", "-q", "-p", "flow-bench", "--bench", bench, "--", "--noplot"], env)
+    for bench, filt in (("core", []), ("coupling", []), ("freeform", ["egnn_dw4_b128_fff_step"])):
+        run(["cargo", "bench", "-q", "-p", "flow-bench", "--bench", bench, "--", "--noplot"] + filt,
+            env)
     result = {}
     for path in glob.glob(os.path.join(ROOT, "target", "criterion", "**", "new", "benchmark.json"),
                           recursive=True):
@@ -73,6 +77,12 @@ def peers(threads):
                         f"intra_op_parallelism_threads={threads}")
     result = {}
     text = run([sys.executable, os.path.join(HERE, "jax_steps.py"), "--threads", str(threads)], env)
+    for line in text.splitlines():
+        m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
+        if m:
+            result["jax:" + m.group(1)] = float(m.group(2))
+    text = run([sys.executable, os.path.join(HERE, "jax_egnn.py"), "--threads", str(threads),
+                "--only", "egnn_dw4_b128_fff_step"], env)
     for line in text.splitlines():
         m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
         if m:

@@ -29,6 +29,9 @@ import time
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--quick", action="store_true", help="3 blocks of 5 steps (a smoke run)")
+parser.add_argument("--only", help="run only the workloads whose name contains this")
+parser.add_argument("--memory", action="store_true",
+                    help="also print each workload's peak RSS above the RSS before it (MiB)")
 args = parser.parse_args()
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -153,6 +156,18 @@ def make_step(loss):
 
 
 def bench(name, step, params, x, blocks, per_block):
+    if args.only and args.only not in name:
+        return
+    if args.memory:
+        from memstat import PeakAbove
+        with PeakAbove() as peak:
+            timed(name, step, params, x, blocks, per_block)
+        print(f"{name}: peak {peak.mb:.1f} MiB", flush=True)
+    else:
+        timed(name, step, params, x, blocks, per_block)
+
+
+def timed(name, step, params, x, blocks, per_block):
     state = adam_init(params)
     key = jax.random.PRNGKey(1)
     for _ in range(3):

@@ -16,6 +16,9 @@ import time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--only", help="run only the workloads whose name contains this")
+parser.add_argument("--memory", action="store_true",
+                    help="also print each workload's peak RSS above the RSS before it (MiB)")
 args = parser.parse_args()
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -92,6 +95,18 @@ def make_step(loss):
 
 
 def bench(name, step, params, *batch):
+    if args.only and args.only not in name:
+        return
+    if args.memory:
+        from memstat import PeakAbove
+        with PeakAbove() as peak:
+            timed(name, step, params, *batch)
+        print(f"{name}: peak {peak.mb:.1f} MiB", flush=True)
+    else:
+        timed(name, step, params, *batch)
+
+
+def timed(name, step, params, *batch):
     state = adam_init(params)
     for _ in range(5):
         params, state = step(params, state, *batch)
@@ -124,12 +139,17 @@ def hvp_input(enc, x, v):
     return jax.jvp(jax.grad(f), (x,), (v,))[1]
 
 
-hvp_input(enc, x, v).block_until_ready()
-blocks = []
-for _ in range(7):
-    t0 = time.perf_counter()
-    for _ in range(20):
-        out = hvp_input(enc, x, v)
-    out.block_until_ready()
-    blocks.append((time.perf_counter() - t0) / 20 * 1e3)
-print(f"hvp wrt input: {statistics.median(blocks):.3f} ms", flush=True)
+def bench_hvp():
+    hvp_input(enc, x, v).block_until_ready()
+    blocks = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        for _ in range(20):
+            out = hvp_input(enc, x, v)
+        out.block_until_ready()
+        blocks.append((time.perf_counter() - t0) / 20 * 1e3)
+    print(f"hvp wrt input: {statistics.median(blocks):.3f} ms", flush=True)
+
+
+if not args.only or args.only in "hvp wrt input":
+    bench_hvp()
