@@ -17,6 +17,13 @@
 //! product may use: 1 inside a parallel region, else [`threads`]; flow-core's GEMM
 //! (`ops/gemm.rs`, faer) asks it per call and runs on the same pools.
 //!
+//! # The hot path: the compute team
+//! A training step's fine-grained work (the row blocks of one GEMM, element-wise maps over
+//! activations, Adam's update) does not go through rayon: `parallel/team.rs` keeps persistent
+//! helpers spinning for a short while after each job, because waking rayon's sleeping workers
+//! between the products of a step cost more than the products gained (`BENCHMARKS.md`,
+//! session 7). [`with_thread_budget`] caps what both use on one thread.
+//!
 //! # Determinism
 //! Work is cut into chunks of a size the *caller* fixes ([`chunk_ranges`]), never derived
 //! from the thread count; chunk results are combined in chunk order, and chunk `k` draws its
