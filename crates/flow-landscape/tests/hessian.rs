@@ -345,3 +345,50 @@ fn projected_spectrum_and_random_direction_mean_match_independent_oracles() {
         count.mean_curvature()
     );
 }
+
+#[test]
+fn share_of_random_directions_flatter_than_a_curvature_matches_an_oracle_and_can_fail() {
+    // Planted spectrum in a random rotation of R^60: a 4-dimensional symmetry span (exact
+    // zeros), 20 near-zero eigenvalues and 36 spread over [0.1, 10].
+    let n = 60;
+    let mut spec = vec![0.0; 4];
+    spec.extend([1e-7; 20]);
+    spec.extend((0..36).map(|k| 0.1 + 9.9 * (k as f64 / 35.0).powi(3)));
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(21);
+    let q = orthonormal_basis(&(0..n).map(|_| randn(n, &mut rng)).collect::<Vec<_>>());
+    let mut h = nalgebra::DMatrix::<f64>::zeros(n, n);
+    for (qk, lk) in q.iter().zip(&spec) {
+        let v = nalgebra::DVector::from_column_slice(qk);
+        h += &v * v.transpose() * *lk;
+    }
+    let basis = q[..4].to_vec();
+    let count = count_flat(&h, &basis, 1e-4);
+    // Oracle: random directions of R^60 projected off the symmetry span, Rayleigh quotient
+    // with the matrix itself (no eigenvalues involved).
+    let k = 4000;
+    let oracle: Vec<f64> = (0..k)
+        .map(|_| {
+            let w = flow_landscape::hessian::project_complement(&basis, &randn(n, &mut rng));
+            let wv = nalgebra::DVector::from_column_slice(&w);
+            (wv.transpose() * &h * &wv)[0] / dot(&w, &w)
+        })
+        .collect();
+    let mean = count.mean_curvature();
+    for c in [0.3 * mean, 0.7 * mean, mean] {
+        let (share, se) = count.share_flatter_than(c, 20_000, &mut rng);
+        let p = oracle.iter().filter(|&&x| x <= c).count() as f64 / k as f64;
+        let se_o = (p * (1.0 - p) / k as f64).sqrt();
+        let tol = 4.0 * (se * se + se_o * se_o).sqrt();
+        assert!(
+            (share - p).abs() <= tol,
+            "c {c}: {share} vs oracle {p} (tol {tol})"
+        );
+    }
+    // A direction inside the near-zero cluster is flatter than every random direction; the
+    // stiffest direction is flatter than none, so the experiment's band (share + 2 s.e. ≤
+    // 0.01) passes the first and fails the second.
+    let (flat, flat_se) = count.share_flatter_than(1e-7, 20_000, &mut rng);
+    assert!(flat == 0.0 && flat + 2.0 * flat_se <= 0.01);
+    let (stiff, stiff_se) = count.share_flatter_than(count.lambda_max, 20_000, &mut rng);
+    assert!(stiff == 1.0 && stiff + 2.0 * stiff_se > 0.01);
+}

@@ -67,5 +67,74 @@ fn digits_paths_judge_every_claim_row() {
         "curvature along the path chord / random-direction mean"
     ));
     assert!(has("random directions − tr(PHP)/(n − r)"));
+    assert!(has(
+        "share of random unit directions at most as curved as the path chord"
+    ));
     assert_eq!(out.notes.len(), 2, "method note and Hessian reading");
+}
+
+/// The curvature rows can fail: the same minimum analysed along its flattest non-symmetry
+/// eigenvector passes the share test, along its stiffest eigenvector it fails both the share
+/// and the vanishing rows.
+#[test]
+fn path_curvature_rows_fail_for_a_stiff_direction() {
+    use flow_landscape::classifier::{DigitsTask, relu_mlp, split_landscape, train_minimum};
+    use flow_landscape::hessian::{
+        Symmetries, dense_hessian, orthonormal_basis, project_complement, project_hessian,
+        symmetric_eigen,
+    };
+    use flow_landscape::{FlatLayout, dot};
+    use rand::SeedableRng;
+
+    let p: super::digits::DigitsPreset =
+        serde_json::from_value(DigitsPaths.preset(Mode::Test)).unwrap();
+    let task = DigitsTask::new(p.train, 3);
+    let mlp = relu_mlp(&p.architectures[0], 0);
+    train_minimum(&mlp, &task.train, &p.training, 0).unwrap();
+    let layout = FlatLayout::of(&mlp);
+    let theta = layout.read();
+    // Eigenvectors of PHP: the symmetry directions are exact zeros; take the stiffest one and
+    // the complement direction of smallest |λ| (most of the spectrum vanishes near a minimum).
+    let basis = orthonormal_basis(&Symmetries::of_relu_mlp(&mlp, &layout).all());
+    let (h, _) = dense_hessian(&split_landscape(&mlp, &task.train), &theta);
+    let n = theta.len();
+    let (vals, vecs) = symmetric_eigen(&project_hessian(&h, &basis));
+    let column = |k: usize| project_complement(&basis, vecs.column(k).as_slice());
+    let stiff = column(n - 1);
+    let flat = (0..n)
+        .filter(|&k| dot(&column(k), &column(k)) > 0.99)
+        .min_by(|&a, &b| vals[a].abs().total_cmp(&vals[b].abs()))
+        .map(column)
+        .unwrap();
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+    let draws = (p.random_dirs, p.flat_share_draws);
+    let results: Vec<_> = [flat, stiff]
+        .iter()
+        .map(|d| super::flatness::analyse(&mlp, &task, &theta, d, draws, p.rel_tol, &mut rng))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = RunContext::new(
+        Mode::Test,
+        0,
+        DigitsPaths.preset(Mode::Test),
+        dir.path().join("figures"),
+        "figures".into(),
+        ProgressBar::hidden(),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (table, _) = super::flatness::flatness_rows(&mut ctx, &results, &p).unwrap();
+    let verdict = |m: &str, row: &str| {
+        table
+            .rows
+            .iter()
+            .find(|r| r.setting.starts_with(m) && r.setting.contains(row))
+            .map(|r| r.verdict)
+            .unwrap()
+    };
+    let share = "share of random unit directions";
+    let vanishing = "curvature along the path chord";
+    assert_eq!(verdict("0:", share), Verdict::Pass);
+    assert_eq!(verdict("0:", vanishing), Verdict::Pass);
+    assert_eq!(verdict("1:", share), Verdict::Fail);
+    assert_eq!(verdict("1:", vanishing), Verdict::Fail);
 }
