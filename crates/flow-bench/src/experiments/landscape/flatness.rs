@@ -35,6 +35,9 @@ pub(super) struct Flatness {
     /// Cosine between the path chord and `−θ` (the chord's share of shrinking all weights,
     /// which for a ReLU network lowers the logit scale and so raises the loss).
     pub shrink_cosine: f64,
+    /// Rayleigh quotient along the chord's component orthogonal to `θ` (the chord without its
+    /// weight-scale part; a diagnostic, not a symmetry: the loss depends on the scale).
+    pub tangential_curvature: f64,
     /// Gradient norm at the minimum (the symmetry identities are exact only at ∇L = 0).
     pub grad_norm: f64,
     /// Lanczos (full re-orthogonalisation, `lanczos_steps` HVPs) on `PHP`: the largest and
@@ -75,6 +78,13 @@ pub(super) fn analyse(
     let flatter_share = count.share_flatter_than(path_curvature, share_draws, rng);
     let grad_norm = norm(&landscape.loss_and_grad(theta).1);
     let shrink_cosine = -dot(path_direction, theta) / (norm(path_direction) * norm(theta));
+    let radial = dot(path_direction, theta) / dot(theta, theta);
+    let tangential: Vec<f64> = path_direction
+        .iter()
+        .zip(theta)
+        .map(|(d, t)| d - radial * t)
+        .collect();
+    let tangential_curvature = curvature_along(&landscape, theta, &basis, &tangential);
     let lanczos_steps = 100.min(n);
     let ritz = lanczos(
         |v| {
@@ -95,6 +105,7 @@ pub(super) fn analyse(
         flatter_share,
         flatter_hvp,
         shrink_cosine,
+        tangential_curvature,
         grad_norm,
         ritz: (top, bottom),
         lanczos_steps,
@@ -254,11 +265,12 @@ fn hessian_note(results: &[Flatness], p: &DigitsPreset) -> String {
     let ratio = range(&|f| f.path_curvature / f.count.mean_curvature());
     let grad = range(&|f| f.grad_norm);
     let shrink = range(&|f| f.shrink_cosine);
+    let tangential = range(&|f| f.tangential_curvature / f.count.lambda_max);
     let relax = range(&|f| 0.1 / (p.neb_lr * f.path_curvature));
     let share = range(&|f| f.flatter_share.0);
     let (lr, total) = (p.neb_lr, p.neb_steps * (1 + p.later_cycles));
     format!(
-        "Reading the Hessian rows ({} minima): at a train loss near zero the softmax saturates and each sample's Gauss–Newton curvature scales with p(1 − p), so a fraction {flat_share} of the eigenvalues beyond the symmetries falls under rel_tol·λ_max; the count passes easily and is weak evidence for the paper's claim. The random-direction mean, {mean}·λ_max, is carried by the few stiff directions. The chord along which the AutoNEB path leaves the minimum has curvature {path}·λ_max, {ratio} times the random mean; a share {share} of uniformly random directions of the complement is at least as flat (α = {alpha}), which tests the issue's comparison (path direction against random directions). The paper's abstract claim is the count of vanishing eigenvalues beyond the symmetries; its argument is that the path tangent is such a direction, which the last curvature row judges at the count's own threshold rel_tol·λ_max (a flatter-than-random chord is not yet a vanishing one). The chord's cosine with −θ is {shrink}: the path leaves the minimum largely by shrinking the weights (the straight path's midpoint has a smaller norm than its ends, and at lr {lr} with momentum 0.9 a direction of curvature c relaxes e-fold in 0.1/(lr·c) steps: {relax} steps at the chord's curvature, against {total} NEB steps per path), which lowers the logit scale and raises the loss; the minima are not exact critical points either (‖∇L‖ {grad}; cross-entropy on separable data has no finite minimum).",
+        "Reading the Hessian rows ({} minima): at a train loss near zero the softmax saturates and each sample's Gauss–Newton curvature scales with p(1 − p), so a fraction {flat_share} of the eigenvalues beyond the symmetries falls under rel_tol·λ_max; the count passes easily and is weak evidence for the paper's claim. The random-direction mean, {mean}·λ_max, is carried by the few stiff directions. The chord along which the AutoNEB path leaves the minimum has curvature {path}·λ_max, {ratio} times the random mean; a share {share} of uniformly random directions of the complement is at least as flat (α = {alpha}), which tests the issue's comparison (path direction against random directions). The paper's abstract claim is the count of vanishing eigenvalues beyond the symmetries; its argument is that the path tangent is such a direction, which the last curvature row judges at the count's own threshold rel_tol·λ_max (a flatter-than-random chord is not yet a vanishing one). The chord's cosine with −θ is {shrink}: the path leaves the minimum largely by shrinking the weights (the straight path's midpoint has a smaller norm than its ends, and at lr {lr} with momentum 0.9 a direction of curvature c relaxes e-fold in 0.1/(lr·c) steps: {relax} steps at the chord's curvature, against {total} NEB steps per path), which lowers the logit scale and raises the loss; the chord's component orthogonal to θ has curvature {tangential}·λ_max (a diagnostic only: the weight scale is no symmetry); the minima are not exact critical points either (‖∇L‖ {grad}; cross-entropy on separable data has no finite minimum).",
         results.len(),
         alpha = p.flat_share_band
     )
