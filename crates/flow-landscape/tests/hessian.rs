@@ -392,3 +392,29 @@ fn share_of_random_directions_flatter_than_a_curvature_matches_an_oracle_and_can
     let (stiff, stiff_se) = count.share_flatter_than(count.lambda_max, 20_000, &mut rng);
     assert!(stiff == 1.0 && stiff + 2.0 * stiff_se > 0.01);
 }
+
+#[test]
+fn count_beyond_symmetries_is_zero_without_extra_flat_directions() {
+    // The count row can fail: a spectrum whose only zeros are the symmetry span gives 0
+    // beyond the symmetries; two planted near-zeros give exactly 2.
+    let n = 30;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(22);
+    let q = orthonormal_basis(&(0..n).map(|_| randn(n, &mut rng)).collect::<Vec<_>>());
+    let basis = q[..3].to_vec();
+    for extra in [0usize, 2] {
+        let mut h = nalgebra::DMatrix::<f64>::zeros(n, n);
+        for (k, qk) in q.iter().enumerate().skip(3) {
+            let lk = if k < 3 + extra { 1e-8 } else { 1.0 + k as f64 };
+            let v = nalgebra::DVector::from_column_slice(qk);
+            h += &v * v.transpose() * lk;
+        }
+        let count = count_flat(&h, &basis, 1e-4);
+        assert_eq!(count.symmetry_rank, 3);
+        assert_eq!(
+            count.beyond_symmetries(),
+            extra,
+            "{:?}",
+            &count.eigenvalues[..6]
+        );
+    }
+}

@@ -138,3 +138,73 @@ fn path_curvature_rows_fail_for_a_stiff_direction() {
     assert_eq!(verdict("1:", share), Verdict::Fail);
     assert_eq!(verdict("1:", vanishing), Verdict::Fail);
 }
+
+/// A pair whose AutoNEB curve is `neb` and straight curve `straight` (train and test alike),
+/// with the given test errors along the AutoNEB path.
+fn fake_pair(straight: &[f64], neb: &[f64], neb_err: &[f64]) -> super::pairs::PairResult {
+    use flow_landscape::{DenseProfile, Path};
+    let profile = |v: &[f64]| DenseProfile {
+        sub: 0,
+        position: (0..v.len()).map(|i| i as f64).collect(),
+        values: v.to_vec(),
+    };
+    let curves = |v: &[f64], err: &[f64]| super::pairs::PathCurves {
+        train_loss: profile(v),
+        train_err: err.to_vec(),
+        test_loss: profile(v),
+        test_err: err.to_vec(),
+    };
+    super::pairs::PairResult {
+        a: 0,
+        b: 1,
+        linear: curves(straight, &vec![0.0; straight.len()]),
+        neb: curves(neb, neb_err),
+        saddle: neb.iter().copied().fold(0.0, f64::max),
+        path: Path::linear(vec![1.0], vec![1.0]),
+    }
+}
+
+/// The path rows can fail: an AutoNEB path as high as the straight one fails both barrier
+/// rows, a saddle test error 5 points over the ends fails the error row; a flat path passes.
+#[test]
+fn pair_rows_fail_for_a_high_path_and_a_test_error_rise() {
+    let p: super::digits::DigitsPreset =
+        serde_json::from_value(DigitsPaths.preset(Mode::Test)).unwrap();
+    let straight = [0.0, 2.0, 0.0];
+    let good = fake_pair(&straight, &[0.0, 0.01, 0.0], &[0.03, 0.035, 0.03]);
+    let bad = fake_pair(&straight, &[0.0, 1.9, 0.0], &[0.03, 0.08, 0.03]);
+    let mut table = crate::experiment::Table::new("t", "s", "v");
+    super::report::pair_rows(&mut table, "good", &[good], &p);
+    super::report::pair_rows(&mut table, "bad", &[bad], &p);
+    for r in &table.rows {
+        let want = if r.setting.starts_with("good") {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
+        assert_eq!(r.verdict, want, "{}", r.setting);
+    }
+    assert_eq!(table.rows.len(), 6);
+}
+
+/// The sweep row can fail: equal barriers in the smallest and the largest network fail,
+/// a largest-network barrier far more than 2 s.e. lower passes.
+#[test]
+fn sweep_row_fails_when_the_barrier_does_not_shrink() {
+    use super::report::{SweepPoint, sweep_row};
+    let point = |arch: &str, parameters: f64, neb: (f64, f64)| SweepPoint {
+        arch: arch.into(),
+        parameters,
+        straight: 1.0,
+        neb,
+    };
+    for (large, want) in [((1e-3, 1e-4), Verdict::Fail), ((1e-4, 1e-5), Verdict::Pass)] {
+        let mut table = crate::experiment::Table::new("t", "s", "v");
+        let sweep = [
+            point("small", 100.0, (1e-3, 1e-5)),
+            point("large", 1000.0, large),
+        ];
+        sweep_row(&mut table, &sweep);
+        assert_eq!(table.rows[0].verdict, want, "{}", table.rows[0].setting);
+    }
+}
