@@ -262,7 +262,8 @@ pub(super) fn method_note(p: &DigitsPreset) -> String {
     )
 }
 
-/// Mean straight and AutoNEB barriers against the parameter count (the width/depth sweep).
+/// Mean straight and AutoNEB barriers against the parameter count (the width/depth sweep),
+/// one pair of curves per number of hidden layers (widths along each curve).
 pub(super) fn sweep_figure(
     ctx: &mut RunContext,
     sweep: &[SweepPoint],
@@ -270,25 +271,36 @@ pub(super) fn sweep_figure(
     if sweep.len() < 2 {
         return Ok(());
     }
-    let mut pts: Vec<(f64, f64, f64)> = sweep
-        .iter()
-        .map(|s| (s.parameters, s.straight, s.neb.0))
-        .collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // `64-h1-…-10`: hidden layers = parts − 2.
+    let depth = |s: &SweepPoint| s.arch.split('-').count().saturating_sub(2);
+    let mut depths: Vec<usize> = sweep.iter().map(depth).collect();
+    depths.sort_unstable();
+    depths.dedup();
+    let mut series = Vec::new();
+    for (k, d) in depths.iter().enumerate() {
+        let mut pts: Vec<&SweepPoint> = sweep.iter().filter(|s| depth(s) == *d).collect();
+        pts.sort_by(|a, b| a.parameters.total_cmp(&b.parameters));
+        let layers = if *d == 1 { "layer" } else { "layers" };
+        series.push(Series::dashed(
+            format!("straight path, {d} hidden {layers}"),
+            pts.iter().map(|p| (p.parameters, p.straight)).collect(),
+            2 * k,
+        ));
+        series.push(Series::solid(
+            format!("AutoNEB, {d} hidden {layers}"),
+            pts.iter()
+                .map(|p| (p.parameters, p.neb.0.max(1e-8)))
+                .collect(),
+            2 * k + 1,
+        ));
+    }
     let plot = LinePlot {
         title: "Barrier against network size".into(),
         x_label: "parameters".into(),
         y_label: "mean train-loss barrier".into(),
         x_scale: Scale::Log,
         y_scale: Scale::Log,
-        series: vec![
-            Series::dashed("straight path", pts.iter().map(|p| (p.0, p.1)).collect(), 0),
-            Series::solid(
-                "AutoNEB",
-                pts.iter().map(|p| (p.0, p.2.max(1e-8))).collect(),
-                2,
-            ),
-        ],
+        series,
     };
-    ctx.save_figure("barrier_sweep.svg", "Mean train-loss barrier over the computed pairs against the parameter count of each architecture (AutoNEB barriers floored at 1e-8 for the log axis)", |path| plot.save_svg(path))
+    ctx.save_figure("barrier_sweep.svg", "Mean train-loss barrier over the computed pairs against the parameter count of each architecture, one curve per number of hidden layers (AutoNEB barriers floored at 1e-8 for the log axis)", |path| plot.save_svg(path))
 }

@@ -208,3 +208,33 @@ fn sweep_row_fails_when_the_barrier_does_not_shrink() {
         assert_eq!(table.rows[0].verdict, want, "{}", table.rows[0].setting);
     }
 }
+
+/// The sweep figure draws one curve pair per number of hidden layers.
+#[test]
+fn sweep_figure_has_a_curve_per_depth() {
+    use super::report::{SweepPoint, sweep_figure};
+    let point = |arch: &str, parameters: f64| SweepPoint {
+        arch: arch.into(),
+        parameters,
+        straight: 1.0,
+        neb: (1e-3, 1e-4),
+    };
+    let sweep = [
+        point("64-8-10", 610.0),
+        point("64-16-10", 1210.0),
+        point("64-16-16-10", 1482.0),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = RunContext::new(
+        Mode::Test,
+        0,
+        DigitsPaths.preset(Mode::Test),
+        dir.path().join("figures"),
+        "figures".into(),
+        ProgressBar::hidden(),
+        Arc::new(AtomicBool::new(false)),
+    );
+    sweep_figure(&mut ctx, &sweep).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("figures/barrier_sweep.svg")).unwrap();
+    assert!(svg.contains("AutoNEB, 1 hidden layer") && svg.contains("AutoNEB, 2 hidden layers"));
+}
