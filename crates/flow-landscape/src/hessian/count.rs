@@ -2,6 +2,8 @@
 //! directions (the paper's "at least one vanishing eigenvalue beyond trivial invariance").
 
 use nalgebra::DMatrix;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::dense::symmetric_eigenvalues;
@@ -45,6 +47,38 @@ impl FlatCount {
         (2.0 * (m2 - m * m).max(0.0) / (d + 2.0)).sqrt()
     }
 
+    /// Share of directions drawn uniformly from the unit sphere of the symmetry complement
+    /// whose curvature `uᵀHu` is at most `c`, with its Monte-Carlo standard error over
+    /// `samples` draws: the percentile of `c` in the random-direction distribution.
+    ///
+    /// In the eigenbasis of `PHP` restricted to the complement a uniform unit direction is
+    /// `z/‖z‖` with `z` standard normal, so `uᵀHu = Σ λ_i z_i² / Σ z_i²` over the `n − r`
+    /// complement eigenvalues (no HVPs needed). The complement drops the `r` eigenvalues of
+    /// smallest `|λ|` (the symmetry zeros; when the near-zero cluster is larger than `r` the
+    /// choice among its members moves the distribution by at most `rel_tol·λ_max`). The
+    /// standard error is `√(p(1 − p)/M)` with `p` floored at `1/M`, so that a share of 0 still
+    /// carries the resolution of `M` draws.
+    pub fn share_flatter_than(&self, c: f64, samples: usize, rng: &mut impl Rng) -> (f64, f64) {
+        let mut by_size = self.eigenvalues.clone();
+        by_size.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+        let lambdas = &by_size[self.symmetry_rank.min(by_size.len())..];
+        let m = samples.max(1);
+        let below = (0..m)
+            .filter(|_| {
+                let (mut num, mut den) = (0.0, 0.0);
+                for &l in lambdas {
+                    let z: f64 = StandardNormal.sample(rng);
+                    num += l * z * z;
+                    den += z * z;
+                }
+                num <= c * den
+            })
+            .count();
+        let share = below as f64 / m as f64;
+        let floor = share.max(1.0 / m as f64);
+        (share, (floor * (1.0 - floor) / m as f64).sqrt())
+    }
+
     fn complement_dim(&self) -> f64 {
         (self.eigenvalues.len() - self.symmetry_rank).max(1) as f64
     }
@@ -52,15 +86,7 @@ impl FlatCount {
 
 /// Spectrum of `PHP` for a dense Hessian `h` and an orthonormal symmetry `basis`.
 pub fn count_flat(h: &DMatrix<f64>, basis: &[Vec<f64>], rel_tol: f64) -> FlatCount {
-    // PHP = (I − QQᵀ)H(I − QQᵀ) = H − HQQᵀ − QQᵀH + Q(QᵀHQ)Qᵀ for the n×r matrix Q of the
-    // orthonormal basis: rank-r updates, O(n²r) instead of two dense n³ products.
-    let n = h.nrows();
-    let q = DMatrix::from_fn(n, basis.len(), |i, j| basis[j][i]);
-    let hq = h * &q; // n×r
-    let qt_hq = q.transpose() * &hq; // r×r
-    let mut php = h - &hq * q.transpose() - &q * hq.transpose() + &q * qt_hq * q.transpose();
-    php = (&php + php.transpose()) * 0.5;
-    let eigenvalues = symmetric_eigenvalues(&php);
+    let eigenvalues = symmetric_eigenvalues(&project_hessian(h, basis));
     let lambda_max = eigenvalues.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let near_zero = eigenvalues
         .iter()
@@ -73,6 +99,18 @@ pub fn count_flat(h: &DMatrix<f64>, basis: &[Vec<f64>], rel_tol: f64) -> FlatCou
         symmetry_rank: basis.len(),
         near_zero,
     }
+}
+
+/// `PHP` (symmetrised) for `P = I − QQᵀ`, `Q` the orthonormal symmetry `basis`.
+pub fn project_hessian(h: &DMatrix<f64>, basis: &[Vec<f64>]) -> DMatrix<f64> {
+    // PHP = (I − QQᵀ)H(I − QQᵀ) = H − HQQᵀ − QQᵀH + Q(QᵀHQ)Qᵀ for the n×r matrix Q of the
+    // orthonormal basis: rank-r updates, O(n²r) instead of two dense n³ products.
+    let n = h.nrows();
+    let q = DMatrix::from_fn(n, basis.len(), |i, j| basis[j][i]);
+    let hq = h * &q; // n×r
+    let qt_hq = q.transpose() * &hq; // r×r
+    let php = h - &hq * q.transpose() - &q * hq.transpose() + &q * qt_hq * q.transpose();
+    (&php + php.transpose()) * 0.5
 }
 
 /// Rayleigh quotient `vᵀHv / vᵀv` of the symmetry-projected direction `v` at `θ`.

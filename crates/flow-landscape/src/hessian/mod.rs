@@ -8,7 +8,7 @@ mod lanczos;
 mod symmetry;
 
 pub use block::block_lanczos;
-pub use count::{FlatCount, count_flat, curvature_along};
+pub use count::{FlatCount, count_flat, curvature_along, project_hessian};
 pub use dense::{dense_hessian, symmetric_eigen, symmetric_eigenvalues};
 pub use lanczos::{Ritz, lanczos, lanczos_smallest};
 pub use symmetry::{Symmetries, orthonormal_basis, project_complement};

@@ -50,6 +50,12 @@ pub struct DigitsPreset {
     pub rel_tol: f64,
     /// Random directions for the Monte-Carlo check of the exact mean curvature.
     pub random_dirs: usize,
+    /// Gaussian draws on the dense spectrum for the share of random directions flatter than
+    /// the path chord.
+    pub flat_share_draws: usize,
+    /// Band: that share (+ 2 s.e.) ≤ this level α (the path direction is flatter than a
+    /// random direction, rejected-at-α form of the comparison).
+    pub flat_share_band: f64,
     /// Band: AutoNEB barrier ≤ this fraction of the straight-path barrier.
     pub barrier_ratio_band: f64,
     /// Band: saddle test error − mean end test error ≤ this (fraction).
@@ -67,7 +73,7 @@ impl Experiment for DigitsPaths {
         "landscape-digits-paths"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn paper(&self) -> PaperId {
         PaperId::NoBarriers
@@ -106,11 +112,13 @@ impl Experiment for DigitsPaths {
             neb_steps: pick(mode, 20, 150, 500),
             neb_lr: 0.05,
             neb_weight_decay: 1e-4,
-            neb_batch: pick(mode, Some(32), Some(128), None),
+            neb_batch: pick(mode, Some(32), Some(128), Some(128)),
             subpoints: 9,
             hessian_minima: pick(mode, 1, 3, 5),
             rel_tol: 1e-4,
             random_dirs: pick(mode, 5, 20, 100),
+            flat_share_draws: pick(mode, 2000, 20_000, 100_000),
+            flat_share_band: 0.01,
             barrier_ratio_band: 0.2,
             test_error_band: 0.015,
             saddle_chance_band: RESNET20_SADDLE / std::f64::consts::LN_10,
@@ -293,7 +301,15 @@ fn hessian_table(
                     .or_else(|| (r.b == m).then(|| sub(&piv[k - 2], &piv[k - 1])))
             })
             .ok_or_else(|| ExperimentError::Failed(format!("no path leaves minimum {m}")))?;
-        let f = analyse(mlp, task, theta, &dir, p.random_dirs, p.rel_tol, &mut rng);
+        let f = analyse(
+            mlp,
+            task,
+            theta,
+            &dir,
+            (p.random_dirs, p.flat_share_draws),
+            p.rel_tol,
+            &mut rng,
+        );
         results.push(f);
         ctx.step()?;
     }

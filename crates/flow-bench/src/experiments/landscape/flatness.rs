@@ -27,9 +27,17 @@ pub(super) struct Flatness {
     /// Mean Rayleigh quotient over `random_dirs` random symmetry-projected directions (the
     /// Monte-Carlo cross-check of [`FlatCount::mean_curvature`], the exact expectation).
     pub random_curvature: f64,
+    /// Share of uniformly random directions of the complement at least as flat as the path
+    /// chord, and its Monte-Carlo standard error ([`FlatCount::share_flatter_than`]).
+    pub flatter_share: (f64, f64),
+    /// The same share among the `random_dirs` HVP-measured random directions (cross-check).
+    pub flatter_hvp: f64,
     /// Cosine between the path chord and `−θ` (the chord's share of shrinking all weights,
     /// which for a ReLU network lowers the logit scale and so raises the loss).
     pub shrink_cosine: f64,
+    /// Rayleigh quotient along the chord's component orthogonal to `θ` (the chord without its
+    /// weight-scale part; a diagnostic, not a symmetry: the loss depends on the scale).
+    pub tangential_curvature: f64,
     /// Gradient norm at the minimum (the symmetry identities are exact only at ∇L = 0).
     pub grad_norm: f64,
     /// Lanczos (full re-orthogonalisation, `lanczos_steps` HVPs) on `PHP`: the largest and
@@ -45,7 +53,7 @@ pub(super) fn analyse(
     task: &DigitsTask,
     theta: &[f64],
     path_direction: &[f64],
-    random_dirs: usize,
+    (random_dirs, share_draws): (usize, usize),
     rel_tol: f64,
     rng: &mut Xoshiro256PlusPlus,
 ) -> Flatness {
@@ -58,15 +66,25 @@ pub(super) fn analyse(
     let count = count_flat(&h, &basis, rel_tol);
     let path_curvature = curvature_along(&landscape, theta, &basis, path_direction);
     let n = theta.len();
-    let random_curvature = (0..random_dirs)
+    let random: Vec<f64> = (0..random_dirs)
         .map(|_| {
             let v = Tensor::randn(&[n], DType::F64, rng).to_vec_f64();
             curvature_along(&landscape, theta, &basis, &v)
         })
-        .sum::<f64>()
-        / random_dirs.max(1) as f64;
+        .collect();
+    let random_curvature = random.iter().sum::<f64>() / random_dirs.max(1) as f64;
+    let flatter_hvp =
+        random.iter().filter(|&&c| c <= path_curvature).count() as f64 / random_dirs.max(1) as f64;
+    let flatter_share = count.share_flatter_than(path_curvature, share_draws, rng);
     let grad_norm = norm(&landscape.loss_and_grad(theta).1);
     let shrink_cosine = -dot(path_direction, theta) / (norm(path_direction) * norm(theta));
+    let radial = dot(path_direction, theta) / dot(theta, theta);
+    let tangential: Vec<f64> = path_direction
+        .iter()
+        .zip(theta)
+        .map(|(d, t)| d - radial * t)
+        .collect();
+    let tangential_curvature = curvature_along(&landscape, theta, &basis, &tangential);
     let lanczos_steps = 100.min(n);
     let ritz = lanczos(
         |v| {
@@ -84,7 +102,10 @@ pub(super) fn analyse(
         asymmetry,
         path_curvature,
         random_curvature,
+        flatter_share,
+        flatter_hvp,
         shrink_cosine,
+        tangential_curvature,
         grad_norm,
         ritz: (top, bottom),
         lanczos_steps,
@@ -136,6 +157,22 @@ pub(super) fn flatness_rows(
             z,
             "≤ 4 (Monte-Carlo error)",
             Verdict::check(z <= 4.0),
+        );
+        // The comparison, the path direction against random directions, as a test:
+        // under "the chord is no flatter than a random direction of the complement" the share
+        // of random directions at most as curved as the chord is uniform on [0, 1], so a share
+        // ≤ α rejects it at level α (Monte-Carlo error: 2 s.e. added).
+        let (share, share_se) = f.flatter_share;
+        t.push(
+            format!(
+                "{m}: share of random unit directions at most as curved as the path chord ({} spectral draws ± {share_se:.1e}; {:.0} % of the {} HVP directions)",
+                p.flat_share_draws,
+                100.0 * f.flatter_hvp,
+                p.random_dirs
+            ),
+            share,
+            format!("+ 2 s.e. ≤ {} (test at level α)", p.flat_share_band),
+            Verdict::check(share + 2.0 * share_se <= p.flat_share_band),
         );
         // The path tangent is the paper's vanishing direction: "vanishing" means what it means
         // in the count above, curvature ≤ rel_tol·λ_max. On the scale of the random-direction
@@ -228,10 +265,13 @@ fn hessian_note(results: &[Flatness], p: &DigitsPreset) -> String {
     let ratio = range(&|f| f.path_curvature / f.count.mean_curvature());
     let grad = range(&|f| f.grad_norm);
     let shrink = range(&|f| f.shrink_cosine);
+    let tangential = range(&|f| f.tangential_curvature / f.count.lambda_max);
     let relax = range(&|f| 0.1 / (p.neb_lr * f.path_curvature));
+    let share = range(&|f| f.flatter_share.0);
     let (lr, total) = (p.neb_lr, p.neb_steps * (1 + p.later_cycles));
     format!(
-        "Reading the Hessian rows ({} minima): at a train loss near zero the softmax saturates and each sample's Gauss–Newton curvature scales with p(1 − p), so a fraction {flat_share} of the eigenvalues beyond the symmetries falls under rel_tol·λ_max; the count passes easily and is weak evidence for the paper's claim. The random-direction mean, {mean}·λ_max, is carried by the few stiff directions. The chord along which the AutoNEB path leaves the minimum has curvature {path}·λ_max, {ratio} times the random mean: the path direction is flatter than a random one, and it counts as a vanishing direction only where that curvature is ≤ rel_tol·λ_max (the verdicts). The chord's cosine with −θ is {shrink}: the path leaves the minimum largely by shrinking the weights (the straight path's midpoint has a smaller norm than its ends, and at lr {lr} with momentum 0.9 a direction of curvature c relaxes e-fold in 0.1/(lr·c) steps: {relax} steps at the chord's curvature, against {total} NEB steps per path), which lowers the logit scale and raises the loss; the minima are not exact critical points either (‖∇L‖ {grad}; cross-entropy on separable data has no finite minimum).",
-        results.len()
+        "Reading the Hessian rows ({} minima): at a train loss near zero the softmax saturates and each sample's Gauss–Newton curvature scales with p(1 − p), so a fraction {flat_share} of the eigenvalues beyond the symmetries falls under rel_tol·λ_max; the count passes easily and is weak evidence for the paper's claim. The random-direction mean, {mean}·λ_max, is carried by the few stiff directions. The chord along which the AutoNEB path leaves the minimum has curvature {path}·λ_max, {ratio} times the random mean; a share {share} of uniformly random directions of the complement is at least as flat (α = {alpha}), which tests the issue's comparison (path direction against random directions). The paper's abstract claim is the count of vanishing eigenvalues beyond the symmetries; its argument is that the path tangent is such a direction, which the last curvature row judges at the count's own threshold rel_tol·λ_max (a flatter-than-random chord is not yet a vanishing one). The chord's cosine with −θ is {shrink}: the path leaves the minimum largely by shrinking the weights (the straight path's midpoint has a smaller norm than its ends, and at lr {lr} with momentum 0.9 a direction of curvature c relaxes e-fold in 0.1/(lr·c) steps: {relax} steps at the chord's curvature, against {total} NEB steps per path), which lowers the logit scale and raises the loss; the chord's component orthogonal to θ has curvature {tangential}·λ_max (a diagnostic only: the weight scale is no symmetry); the minima are not exact critical points either (‖∇L‖ {grad}; cross-entropy on separable data has no finite minimum).",
+        results.len(),
+        alpha = p.flat_share_band
     )
 }

@@ -59,6 +59,19 @@ pub(super) struct PairResult {
     pub path: Path,
 }
 
+impl PairResult {
+    /// Smallest interior pivot norm over the mean norm of the two ends: below 1 the path
+    /// passes through smaller weights than the minima (NEB weight decay pulls pivots there;
+    /// for a ReLU network smaller weights mean smaller logits and a higher loss).
+    pub fn norm_dip(&self) -> f64 {
+        let norm = |v: &Vec<f64>| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let piv = &self.path.pivots;
+        let ends = 0.5 * (norm(&piv[0]) + norm(&piv[piv.len() - 1]));
+        let inner = piv[1..piv.len() - 1].iter().map(norm).fold(ends, f64::min);
+        inner / ends
+    }
+}
+
 /// Runs AutoNEB between minima `a` and `b` (flat vectors `ends`) on the training loss
 /// (full-batch pivot gradients, or minibatches of `batch` as in the official code) and
 /// evaluates both paths.

@@ -105,11 +105,13 @@ pub(super) fn mst_rows(
         neb: mean_se(&neb),
     };
     let chance = mean_saddle / std::f64::consts::LN_10;
+    let dip: Vec<f64> = pairs.iter().map(PairResult::norm_dip).collect();
     table.push(
         format!(
-            "{arch} ({parameters} parameters): mean MST saddle train loss / ln 10 (saddle {mean_saddle:.4}, minima {mean_min:.2e}; {} of {all_pairs} pairs computed, exact = {})",
+            "{arch} ({parameters} parameters): mean MST saddle train loss / ln 10 (saddle {mean_saddle:.4}, minima {mean_min:.2e}; {} of {all_pairs} pairs computed, exact = {}; smallest pivot norm / ends' norm {:.2} on average)",
             tree.evaluated.len(),
-            tree.exact
+            tree.exact,
+            mean_se(&dip).0
         ),
         chance,
         format!(
@@ -231,7 +233,7 @@ pub(super) fn pair_figures(
 pub(super) fn method_note(p: &DigitsPreset) -> String {
     let s = &p.training;
     format!(
-        "Data: UCI 8×8 digits (pixels/16), {} training images, the other {} for testing. Minima: ReLU MLPs (PyTorch-default init, seeds differ per minimum), Adam lr {} batch {} for {} steps, then {} full-batch Adam steps at lr {}; weight decay {}. Paths: AutoNEB on the training cross-entropy ({}), cycle 1 inserts 3 equal pivots, then {} cycles insert ≤ 2 by `highest` (threshold 0.1); {} SGD steps per cycle, lr {}, momentum 0.9, NEB weight decay {}, infinite spring (arc-length re-spacing), H&J improved tangent; {} sub-points per segment in the dense evaluation (full batch). The tree is the exact MST of saddle train losses (`lazy_mst`: star from the best minimum, then only pairs the cut property needs). Bands: AutoNEB/straight barrier ≤ {} in train and in test loss (the paper calls the paths essentially flat; a barrier five times smaller than the straight one is our operational reading, applied to every pair, i.e. across all minima seeds); saddle test error within {} of the ends (the note's 1.5 points); mean MST saddle ≤ {:.4}·ln 10, the official ResNet-20 saddles relative to chance-level loss (a scale-free reading of \"essentially flat\"); the barrier shrinks with size when the largest network's mean AutoNEB barrier lies more than two standard errors (pairs as samples; pairs share minima, so this standard error is optimistic) below the smallest's. Curvature along the path chord (minimum to its first pivot), divided by the mean over random directions orthogonal to the symmetries (exactly tr(PHP)/(n − r), cross-checked by {} random directions): the band is rel_tol·λ_max over that mean, i.e. the chord must be a vanishing direction in the same sense as the count (the note's example band 0.01 does not follow from the paper, which states no number, and asks for more than vanishing whenever most eigenvalues already vanish). Hessian: dense, from one exact reverse-over-reverse HVP per basis vector, symmetrised; ReLU rescaling (one per hidden unit) and softmax shift (last hidden width + 1) directions orthonormalised and projected out; |λ| ≤ {:.0e}·λ_max counts as zero.",
+        "Data: UCI 8×8 digits (pixels/16), {} training images, the other {} for testing. Minima: ReLU MLPs (PyTorch-default init, seeds differ per minimum), Adam lr {} batch {} for {} steps, then {} full-batch Adam steps at lr {}; weight decay {}. Paths: AutoNEB on the training cross-entropy ({}), cycle 1 inserts 3 equal pivots, then {} cycles insert ≤ 2 by `highest` (threshold 0.1); {} SGD steps per cycle, lr {}, momentum 0.9, NEB weight decay {}, infinite spring (arc-length re-spacing), H&J improved tangent; {} sub-points per segment in the dense evaluation (full batch). The tree is the exact MST of saddle train losses (`lazy_mst`: star from the best minimum, then only pairs the cut property needs); its rows also give the smallest interior pivot norm over the ends' norm, averaged over pairs: below 1 the path runs through smaller weights than the minima (the straight start does, and NEB weight decay pulls pivots there), where a ReLU network's logits shrink and its loss rises, so the AutoNEB barrier is then the loss of that plateau. Bands: AutoNEB/straight barrier ≤ {} in train and in test loss (the paper calls the paths essentially flat; a barrier five times smaller than the straight one is our operational reading, applied to every pair, i.e. across all minima seeds); saddle test error within {} of the ends (the note's 1.5 points); mean MST saddle ≤ {:.4}·ln 10, the official ResNet-20 saddles relative to chance-level loss (a scale-free reading of \"essentially flat\"); the barrier shrinks with size when the largest network's mean AutoNEB barrier lies more than two standard errors (pairs as samples; pairs share minima, so this standard error is optimistic) below the smallest's. Curvature along the path chord (minimum to its first pivot), divided by the mean over random directions orthogonal to the symmetries (exactly tr(PHP)/(n − r), cross-checked by {} random directions), judged twice: (1) against random directions, the issue's comparison, as a test: the share of uniformly random unit directions of the complement at most as curved as the chord ({} Gaussian draws on the dense spectrum of PHP), plus two Monte-Carlo standard errors, must be ≤ α = {} (under \"the chord is no flatter than a random direction\" that share is uniform on [0, 1]); (2) as a vanishing direction, the paper's argument for its claim: the band is rel_tol·λ_max over that mean, i.e. the chord must vanish in the same sense as the count (the note's example band 0.01 does not follow from the paper, which states no number, and asks for more than vanishing whenever most eigenvalues already vanish). Hessian: dense, from one exact reverse-over-reverse HVP per basis vector, symmetrised; ReLU rescaling (one per hidden unit) and softmax shift (last hidden width + 1) directions orthonormalised and projected out; |λ| ≤ {:.0e}·λ_max counts as zero.",
         p.train,
         1797 - p.train,
         s.lr,
@@ -254,11 +256,14 @@ pub(super) fn method_note(p: &DigitsPreset) -> String {
         p.test_error_band,
         p.saddle_chance_band,
         p.random_dirs,
+        p.flat_share_draws,
+        p.flat_share_band,
         p.rel_tol
     )
 }
 
-/// Mean straight and AutoNEB barriers against the parameter count (the width/depth sweep).
+/// Mean straight and AutoNEB barriers against the parameter count (the width/depth sweep),
+/// one pair of curves per number of hidden layers (widths along each curve).
 pub(super) fn sweep_figure(
     ctx: &mut RunContext,
     sweep: &[SweepPoint],
@@ -266,25 +271,36 @@ pub(super) fn sweep_figure(
     if sweep.len() < 2 {
         return Ok(());
     }
-    let mut pts: Vec<(f64, f64, f64)> = sweep
-        .iter()
-        .map(|s| (s.parameters, s.straight, s.neb.0))
-        .collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // `64-h1-…-10`: hidden layers = parts − 2.
+    let depth = |s: &SweepPoint| s.arch.split('-').count().saturating_sub(2);
+    let mut depths: Vec<usize> = sweep.iter().map(depth).collect();
+    depths.sort_unstable();
+    depths.dedup();
+    let mut series = Vec::new();
+    for (k, d) in depths.iter().enumerate() {
+        let mut pts: Vec<&SweepPoint> = sweep.iter().filter(|s| depth(s) == *d).collect();
+        pts.sort_by(|a, b| a.parameters.total_cmp(&b.parameters));
+        let layers = if *d == 1 { "layer" } else { "layers" };
+        series.push(Series::dashed(
+            format!("straight path, {d} hidden {layers}"),
+            pts.iter().map(|p| (p.parameters, p.straight)).collect(),
+            2 * k,
+        ));
+        series.push(Series::solid(
+            format!("AutoNEB, {d} hidden {layers}"),
+            pts.iter()
+                .map(|p| (p.parameters, p.neb.0.max(1e-8)))
+                .collect(),
+            2 * k + 1,
+        ));
+    }
     let plot = LinePlot {
         title: "Barrier against network size".into(),
         x_label: "parameters".into(),
         y_label: "mean train-loss barrier".into(),
         x_scale: Scale::Log,
         y_scale: Scale::Log,
-        series: vec![
-            Series::dashed("straight path", pts.iter().map(|p| (p.0, p.1)).collect(), 0),
-            Series::solid(
-                "AutoNEB",
-                pts.iter().map(|p| (p.0, p.2.max(1e-8))).collect(),
-                2,
-            ),
-        ],
+        series,
     };
-    ctx.save_figure("barrier_sweep.svg", "Mean train-loss barrier over the computed pairs against the parameter count of each architecture (AutoNEB barriers floored at 1e-8 for the log axis)", |path| plot.save_svg(path))
+    ctx.save_figure("barrier_sweep.svg", "Mean train-loss barrier over the computed pairs against the parameter count of each architecture, one curve per number of hidden layers (AutoNEB barriers floored at 1e-8 for the log axis)", |path| plot.save_svg(path))
 }
