@@ -15,11 +15,15 @@ use crate::paper::PaperId;
 /// Events `(experiment, started?, other experiments running at that moment)`.
 type Log = Arc<Mutex<Vec<(&'static str, bool, usize)>>>;
 
+/// `(experiment, flow_core::parallel::threads() inside its run)`.
+type Threads = Arc<Mutex<Vec<(&'static str, usize)>>>;
+
 struct Fake {
     id: &'static str,
     timing: bool,
     running: Arc<AtomicUsize>,
     log: Log,
+    threads: Threads,
 }
 
 impl Experiment for Fake {
@@ -44,6 +48,8 @@ impl Experiment for Fake {
     fn run(&self, _: &mut RunContext) -> Result<Outcome, ExperimentError> {
         let others = self.running.fetch_add(1, Ordering::SeqCst);
         self.log.lock().unwrap().push((self.id, true, others));
+        let threads = flow_core::parallel::threads();
+        self.threads.lock().unwrap().push((self.id, threads));
         // Some work, so that jobs scheduled side by side would overlap.
         std::hint::black_box((0..20_000).map(|i| f64::from(i).sqrt()).sum::<f64>());
         let others = self.running.fetch_sub(1, Ordering::SeqCst) - 1;
@@ -57,6 +63,7 @@ fn timing_experiments_run_first_and_alone() {
     let dir = tempfile::tempdir().unwrap();
     prepare_output(dir.path()).unwrap();
     let (running, log) = (Arc::new(AtomicUsize::new(0)), Log::default());
+    let threads = Threads::default();
     let ids = [
         ("a", false),
         ("t1", true),
@@ -71,6 +78,7 @@ fn timing_experiments_run_first_and_alone() {
             timing,
             running: running.clone(),
             log: log.clone(),
+            threads: threads.clone(),
         })
         .collect();
     let opts = RunOptions {
@@ -107,6 +115,13 @@ fn timing_experiments_run_first_and_alone() {
             ("t2", false, 0)
         ]
     );
+    // Side by side, each job's compute threads are its share of the setting (3 workers share
+    // 3 threads: 1 each); alone, a timing job may use the whole setting.
+    let alone_threads = flow_core::parallel::thread_setting().0.min(3);
+    for &(id, n) in threads.lock().unwrap().iter() {
+        let timing = id.starts_with('t');
+        assert_eq!(n, if timing { alone_threads } else { 1 }, "{id}");
+    }
     for f in &fakes {
         let result = cache::load(dir.path(), &ResultKey::new(f, Mode::Test, 0)).unwrap();
         assert_eq!(result.machine.is_some(), f.timing, "{}", f.id);
