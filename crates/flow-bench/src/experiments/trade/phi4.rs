@@ -22,6 +22,7 @@ use super::presets;
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, preset_value};
 use crate::paper::PaperId;
+use crate::validate::PresetError;
 
 /// HMC settings of the training data and the reference sets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +80,20 @@ impl Experiment for TradePhi4 {
     }
     fn version(&self) -> u32 {
         1
+    }
+    /// The chain-group errors need whole chains per group: `mcmc.chains` a multiple of
+    /// `error_groups`.
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), PresetError> {
+        let count = |ptr: &str| preset.pointer(ptr).and_then(serde_json::Value::as_u64);
+        match (count("/mcmc/chains"), count("/error_groups")) {
+            (Some(c), Some(g)) if g >= 2 && c.is_multiple_of(g) => Ok(()),
+            (c, g) => Err(PresetError {
+                experiment: self.id().into(),
+                pointer: "/mcmc/chains".into(),
+                value: format!("{c:?} (error_groups {g:?})"),
+                allowed: "a multiple of error_groups (≥ 2)".into(),
+            }),
+        }
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade
@@ -146,9 +161,6 @@ impl Experiment for TradePhi4 {
             p.kappa_range.1,
         )
         .map_err(fail)?;
-        if p.mcmc.chains % p.error_groups != 0 {
-            return Err(fail("mcmc.chains must be a multiple of error_groups"));
-        }
         let runs = p.methods.len() * p.seed_values.len();
         ctx.set_work((runs + p.eval_kappas.len() + 1) as u64);
         ctx.set_message("HMC training data at κ₀");
