@@ -55,7 +55,7 @@ impl Experiment for TradeDoubleWell {
         "trade-double-well"
     }
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade
@@ -64,7 +64,7 @@ impl Experiment for TradeDoubleWell {
         "TRADE on the tempered 2-D double well: transfer away from the data temperature"
     }
     fn claim(&self) -> &'static str {
-        "Trained with data at T = 1 only, TRADE's conditional flow matches p(x|T) away from T = 1 better (lower forward KL) than reverse KL across T and than NLL with latent temperature scaling on the same budget; its E_T[A] table integrates to the free-energy curve."
+        "Trained with data at T = 1 only, TRADE's conditional flow matches p(x|T) away from T = 1 better (lower forward KL) than reverse KL across T and than NLL with latent temperature scaling on the same budget, and so does its energy-free variant (A from the model itself, no energy evaluations); its E_T[A] table integrates to the free-energy curve."
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&DoubleWellPreset {
@@ -72,6 +72,7 @@ impl Experiment for TradeDoubleWell {
             methods: vec![
                 Method::Trade,
                 Method::TradeContinuous,
+                Method::TradeEnergyFree,
                 Method::ReverseKl,
                 Method::NllLatentScaling,
             ],
@@ -109,6 +110,7 @@ impl Experiment for TradeDoubleWell {
                     method,
                     Method::Trade
                         | Method::TradeContinuous
+                        | Method::TradeEnergyFree
                         | Method::ReverseKl
                         | Method::NllLatentScaling
                 ) {

@@ -2,11 +2,13 @@
 //! the paper's claim (TRADE away from `c₀` beats each baseline), shared by the TRADE pages.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use flow_core::DType;
 use flow_core::Tensor;
 use flow_trade::baselines::{NllKlConfig, fit_nll_reverse_kl, fit_reweight};
 use flow_trade::continuous::Widening;
+use flow_trade::energy_free::ModelEnergy;
 use flow_trade::resume::{ResumeSpec, fit_trade_resumable};
 use flow_trade::train::{
     LoopConfig, Sampler, TradeConfig, TradeState, fit_nll, fit_reverse_kl, fit_trade,
@@ -23,6 +25,10 @@ pub enum Method {
     Trade,
     /// TRADE, continuous variant (fresh SNIS on a widening interval), NLL boundary.
     TradeContinuous,
+    /// TRADE, grid variant, energy-free: the model's own tempered energy
+    /// (`flow_trade::energy_free::ModelEnergy`) replaces the ground truth; temperature
+    /// families only.
+    TradeEnergyFree,
     /// Reverse KL with c log-uniform on the interval (no data).
     ReverseKl,
     /// NLL at c₀ plus a ramped reverse KL across c.
@@ -44,6 +50,7 @@ impl Method {
         match self {
             Method::Trade => "TRADE (grid)",
             Method::TradeContinuous => "TRADE (continuous)",
+            Method::TradeEnergyFree => "TRADE (energy-free)",
             Method::ReverseKl => "reverse KL across T",
             Method::NllReverseKl => "NLL + reverse KL",
             Method::Nll => "NLL at c₀ only",
@@ -55,7 +62,10 @@ impl Method {
 
     /// Whether this is a TRADE variant.
     pub fn is_trade(self) -> bool {
-        matches!(self, Method::Trade | Method::TradeContinuous)
+        matches!(
+            self,
+            Method::Trade | Method::TradeContinuous | Method::TradeEnergyFree
+        )
     }
 }
 
@@ -128,7 +138,12 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
 /// The flow `method` trains: the conditional flow of the budget, the same flow without the
 /// condition (latent scaling), or the GIN flow (volume-preserving); the budget's latent, event
 /// dimension `dim`.
-pub fn build_model(method: Method, b: &Budget, dim: usize, rng: &mut impl rand::Rng) -> ParamFlow {
+pub fn build_model(
+    method: Method,
+    b: &Budget,
+    dim: usize,
+    rng: &mut impl rand::Rng,
+) -> Rc<ParamFlow> {
     let cfg = ParamFlowConfig::affine(dim, b.blocks, &b.hidden)
         .with_architecture(b.architecture.clone())
         .with_latent(b.latent)
@@ -144,14 +159,15 @@ pub fn build_model(method: Method, b: &Budget, dim: usize, rng: &mut impl rand::
         }
         _ => cfg,
     };
-    cfg.build(DType::F64, rng)
+    Rc::new(cfg.build(DType::F64, rng))
 }
 
 /// Trains `model` with `method` on `data` (at c₀) for `seed`; TRADE (grid) returns its state
-/// (the E_c[A] table). With a `checkpoint` file, TRADE (grid) resumes from it and writes it.
+/// (the E_c[A] table). The model is shared (`Rc`) because the energy-free variant's energy
+/// reads it. With a `checkpoint` file, TRADE (grid) resumes from it and writes it.
 pub fn train(
     method: Method,
-    model: &ParamFlow,
+    model: &Rc<ParamFlow>,
     fam: &Family,
     data: &Tensor,
     b: &Budget,
@@ -184,6 +200,16 @@ pub fn train(
             }
             .map_err(fail)?;
             return Ok(Some(state));
+        }
+        Method::TradeEnergyFree => {
+            let tc = TradeConfig {
+                sampler: Sampler::Grid,
+                ..b.trade.clone()
+            };
+            let energy = ModelEnergy::new(model.clone(), c0);
+            let (lo, hi) = fam.range();
+            let own = Family::new(Box::new(energy), c0, lo, hi).map_err(fail)?;
+            fit_trade(model, &own, Some(data), &lc, &tc).map_err(fail)?;
         }
         Method::TradeContinuous => {
             let tc = TradeConfig {

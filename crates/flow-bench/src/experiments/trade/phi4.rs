@@ -105,7 +105,7 @@ impl Experiment for TradePhi4 {
         "Trained with data at one coupling only, TRADE samples the φ⁴ lattice across κ ∈ [0.22, 0.32] with a higher reverse ESS away from the data coupling than the NLL-only flow, and its reweighted ⟨|m|⟩, action density, χ and Binder cumulant agree with the MCMC reference."
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
-        let full_kappas: Vec<f64> = (0..=22).map(|k| 0.22 + 0.005 * k as f64).collect();
+        let full_kappas: Vec<f64> = (0..=22).map(|k| f64::from(220 + 5 * k) / 1000.0).collect();
         preset_value(&Phi4Preset {
             seed_values: vec![0, 1, 2],
             methods: pick(
