@@ -32,7 +32,9 @@
 //! [`energy_free`] holds the energy-free variant: the model's own tempered energy as an
 //! `Energy`, so TRADE runs on it unchanged.
 //!
-//! Not here yet (issue 16): the Lightning-path adaptive weights.
+//! Not here yet (issue 16): the Lightning-path adaptive weights, and the tempered two-moons
+//! posterior experiment (its coverage needs a flow conditioned on the observation x as well as
+//! on β; `ParamFlow` conditions on c only).
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
