@@ -81,19 +81,35 @@ impl Experiment for TradePhi4 {
     fn version(&self) -> u32 {
         1
     }
-    /// The chain-group errors need whole chains per group: `mcmc.chains` a multiple of
-    /// `error_groups`.
+    /// The group errors need at least two groups, whole chains per group (`mcmc.chains` a
+    /// multiple of `error_groups`) and at least one flow sample per group.
     fn check_preset(&self, preset: &serde_json::Value) -> Result<(), PresetError> {
         let count = |ptr: &str| preset.pointer(ptr).and_then(serde_json::Value::as_u64);
-        match (count("/mcmc/chains"), count("/error_groups")) {
-            (Some(c), Some(g)) if g >= 2 && c.is_multiple_of(g) => Ok(()),
-            (c, g) => Err(PresetError {
-                experiment: self.id().into(),
-                pointer: "/mcmc/chains".into(),
-                value: format!("{c:?} (error_groups {g:?})"),
-                allowed: "a multiple of error_groups (≥ 2)".into(),
-            }),
+        let err = |pointer: &str, value: String, allowed: &str| PresetError {
+            experiment: self.id().into(),
+            pointer: pointer.into(),
+            value,
+            allowed: allowed.into(),
+        };
+        let (chains, groups) = (count("/mcmc/chains"), count("/error_groups"));
+        let Some(g) = groups.filter(|&g| g >= 2) else {
+            return Err(err("/error_groups", format!("{groups:?}"), "≥ 2"));
+        };
+        if !chains.is_some_and(|c| c.is_multiple_of(g)) {
+            return Err(err(
+                "/mcmc/chains",
+                format!("{chains:?}"),
+                "a multiple of error_groups",
+            ));
         }
+        if count("/flow_samples").is_none_or(|n| n < g) {
+            return Err(err(
+                "/flow_samples",
+                format!("{:?}", count("/flow_samples")),
+                "at least error_groups",
+            ));
+        }
+        Ok(())
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade

@@ -261,6 +261,22 @@ mod tests {
             .collect()
     }
 
+    /// The preset check refuses chain counts that do not split into whole groups.
+    #[test]
+    fn preset_check_is_typed() {
+        let mut v = TradePhi4.preset(Mode::Quick);
+        assert!(TradePhi4.check_preset(&v).is_ok());
+        v["mcmc"]["chains"] = serde_json::json!(65);
+        let e = TradePhi4.check_preset(&v).unwrap_err();
+        assert_eq!(e.pointer, "/mcmc/chains");
+        v["mcmc"]["chains"] = serde_json::json!(64);
+        v["flow_samples"] = serde_json::json!(3);
+        assert_eq!(
+            TradePhi4.check_preset(&v).unwrap_err().pointer,
+            "/flow_samples"
+        );
+    }
+
     /// Observables within the band pass, observables 1.0 off fail; the ESS claim passes only
     /// when TRADE's ESS is clearly higher.
     #[test]
