@@ -21,7 +21,7 @@ use flow_coupling::bijections::{ActiveHalf, AdditiveCoupling, SplineConfig, Volu
 use flow_coupling::{
     Bijection, ConditionConfig, Flow, Normalization, NsfConfig, RealNvpConfig, SubnetConfig,
 };
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 /// The coupling stack.
@@ -78,6 +78,10 @@ pub struct ParamFlowConfig {
     pub final_affine: Option<usize>,
     /// The latent's dependence on `c`.
     pub latent: LatentScale,
+    /// Symmetrise under `x → −x` (the φ⁴ Z₂ symmetry):
+    /// `q(x|c) = ½ q̃(x|c) + ½ q̃(−x|c)`, sampled as `x = s·x̃`, `x̃ ~ q̃`, `s = ±1`.
+    #[serde(default)]
+    pub z2_symmetric: bool,
 }
 
 impl ParamFlowConfig {
@@ -93,7 +97,14 @@ impl ParamFlowConfig {
             embedding: None,
             final_affine: None,
             latent: LatentScale::Temperature,
+            z2_symmetric: false,
         }
+    }
+
+    /// Sets the `x → −x` symmetrisation.
+    pub fn with_z2_symmetric(mut self, on: bool) -> Self {
+        self.z2_symmetric = on;
+        self
     }
 
     /// Sets the architecture.
@@ -203,6 +214,7 @@ impl ParamFlowConfig {
             final_affine,
             conditional: self.conditional,
             latent: self.latent,
+            z2: self.z2_symmetric,
             dim: self.dim,
             dtype,
         }
@@ -232,6 +244,7 @@ pub struct ParamFlow {
     final_affine: Option<Mlp>,
     conditional: bool,
     latent: LatentScale,
+    z2: bool,
     dim: usize,
     dtype: DType,
 }
@@ -308,6 +321,19 @@ impl ParamFlow {
     /// # Panics
     /// If the shapes do not match.
     pub fn log_prob(&self, x: &Tensor, c: &Tensor) -> Tensor {
+        if !self.z2 {
+            return self.log_prob_unsymmetrised(x, c);
+        }
+        // log(½e^a + ½e^b) = max(a, b) + softplus(−|a − b|) − ln 2.
+        let a = self.log_prob_unsymmetrised(x, c);
+        let b = self.log_prob_unsymmetrised(&x.neg(), c);
+        a.maximum(&b)
+            .add(&a.sub(&b).abs().neg().softplus())
+            .add_scalar(-std::f64::consts::LN_2)
+    }
+
+    /// `log q̃_θ(x | c)` of the coupling stack before any symmetrisation.
+    fn log_prob_unsymmetrised(&self, x: &Tensor, c: &Tensor) -> Tensor {
         self.check_c(x.dim(0), c);
         let cond = self.condition(c);
         let (mut z, mut ladj) = self.flow.forward_and_ladj(x, cond.as_ref());
@@ -357,6 +383,16 @@ impl ParamFlow {
         }
         let cond = self.condition(c);
         let (x, ladj) = self.flow.inverse_and_ladj(&h, cond.as_ref());
+        if self.z2 {
+            // x = s·x̃ with a random sign per sample; log q(x) by the symmetrised density.
+            let signs: Vec<f64> = (0..n)
+                .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
+                .collect();
+            let s = Tensor::from_vec(signs, &[n, 1]).to_dtype(self.dtype);
+            let x = x.mul(&s);
+            let lq = self.log_prob(&x, c);
+            return (x, lq);
+        }
         // log q(x) = log p(z) − log|det ∂x/∂z|.
         (x, base.sub(&ladj.add(&ladj_total)))
     }

@@ -16,28 +16,9 @@ use std::f64::consts::PI;
 
 use flow_core::{DType, Tensor};
 use flow_data::energy::quadrature::log_sum_exp;
+use flow_data::energy::{GMM6_COVS as COVS, GMM6_MEANS as MEANS};
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
-
-/// Component means (`boltzmann-targets.md` §3.1; flow-data keeps its copy private, and the
-/// quadrature test checks this one against flow-data's `Gmm6::log_z`).
-const MEANS: [[f64; 2]; 6] = [
-    [-1.0, 2.0],
-    [3.0, 7.0],
-    [-4.0, 2.0],
-    [-2.0, -4.0],
-    [0.0, 4.0],
-    [5.0, -2.0],
-];
-/// Component covariances `[Σ₁₁, Σ₁₂, Σ₂₂]`.
-const COVS: [[f64; 3]; 6] = [
-    [0.2778, 0.4797, 0.8615],
-    [0.8958, -0.0249, 0.1001],
-    [1.3074, 0.9223, 0.7744],
-    [0.0305, 0.0142, 0.4409],
-    [0.0463, 0.0294, 0.3441],
-    [0.15, 0.0294, 1.5],
-];
 
 /// Per component: precision `[P₁₁, P₁₂, P₂₂]`, `log det Σ`, Cholesky `[l₁₁, l₂₁, l₂₂]` of Σ.
 struct Comp {

@@ -20,15 +20,21 @@
 //! on `flow_core::train`), [`metrics`] (forward KL, ESS, energy-free residual, self-consistency
 //! KL), [`exact`] (exact double-well samples and E_T[A] by quadrature).
 //!
+//! [`lattice`] holds the φ⁴ lattice observables (⟨|m|⟩, action density, χ, Binder cumulant)
+//! with importance weights and independent-group errors.
+//!
 //! [`adaptive`] holds the PINN-style adaptive weights of the two terms.
 //!
 //! [`baselines`] holds the NLL + reverse-KL and reweighting baselines, [`gmm6`] the exact
 //! tempered GMM-6 sampler and quadrature, [`resume`] checkpointed TRADE training (grid state
 //! included), [`spec`] self-describing model files.
 //!
-//! Not here yet (issue 16): the Lightning-path adaptive weights, the energy-free training
-//! variant (its residual exists as a metric), and the multi-well, φ⁴ and two-moons
-//! experiments.
+//! [`energy_free`] holds the energy-free variant: the model's own tempered energy as an
+//! `Energy`, so TRADE runs on it unchanged.
+//!
+//! Not here yet (issue 16): the Lightning-path adaptive weights, and the tempered two-moons
+//! posterior experiment (its coverage needs a flow conditioned on the observation x as well as
+//! on β; `ParamFlow` conditions on c only).
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
@@ -36,6 +42,7 @@
 pub mod adaptive;
 pub mod baselines;
 pub mod continuous;
+pub mod energy_free;
 pub mod error;
 pub mod exact;
 pub mod family;
@@ -44,6 +51,7 @@ pub mod flow;
 pub mod free_energy;
 pub mod gmm6;
 pub mod grid;
+pub mod lattice;
 pub mod loss;
 pub mod metrics;
 pub mod resume;

@@ -23,7 +23,7 @@ mod wells;
 use flow_core::{Tensor, grad};
 
 pub use gaussian::DiagonalGaussian;
-pub use gmm6::Gmm6;
+pub use gmm6::{COVS as GMM6_COVS, Gmm6, MEANS as GMM6_MEANS};
 pub use muller_brown::MullerBrown;
 pub use particles::{LennardJones, MultiDoubleWell, pair_distances, pair_indices, remove_mean};
 pub use phi4::{Phi4Aks, Phi4Hopping, hopping_to_aks};

@@ -2,11 +2,13 @@
 //! the paper's claim (TRADE away from `c₀` beats each baseline), shared by the TRADE pages.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use flow_core::DType;
 use flow_core::Tensor;
 use flow_trade::baselines::{NllKlConfig, fit_nll_reverse_kl, fit_reweight};
 use flow_trade::continuous::Widening;
+use flow_trade::energy_free::ModelEnergy;
 use flow_trade::resume::{ResumeSpec, fit_trade_resumable};
 use flow_trade::train::{
     LoopConfig, Sampler, TradeConfig, TradeState, fit_nll, fit_reverse_kl, fit_trade,
@@ -23,10 +25,17 @@ pub enum Method {
     Trade,
     /// TRADE, continuous variant (fresh SNIS on a widening interval), NLL boundary.
     TradeContinuous,
+    /// TRADE, grid variant, energy-free: the model's own tempered energy
+    /// (`flow_trade::energy_free::ModelEnergy`) replaces the ground truth; temperature
+    /// families only.
+    TradeEnergyFree,
     /// Reverse KL with c log-uniform on the interval (no data).
     ReverseKl,
     /// NLL at c₀ plus a ramped reverse KL across c.
     NllReverseKl,
+    /// NLL at c₀ only, conditional flow (evaluated across c without any training signal
+    /// there: the paper's "NLL only" φ⁴ baseline).
+    Nll,
     /// NLL at c₀ of an unconditional flow with latent N(0, c·I).
     NllLatentScaling,
     /// NLL across c on the data at c₀ reweighted with the true energies.
@@ -41,8 +50,10 @@ impl Method {
         match self {
             Method::Trade => "TRADE (grid)",
             Method::TradeContinuous => "TRADE (continuous)",
+            Method::TradeEnergyFree => "TRADE (energy-free)",
             Method::ReverseKl => "reverse KL across T",
             Method::NllReverseKl => "NLL + reverse KL",
+            Method::Nll => "NLL at c₀ only",
             Method::NllLatentScaling => "NLL + latent T-scaling",
             Method::Reweight => "reweighting",
             Method::VolumePreserving => "volume-preserving, latent N(0, T·I)",
@@ -51,7 +62,10 @@ impl Method {
 
     /// Whether this is a TRADE variant.
     pub fn is_trade(self) -> bool {
-        matches!(self, Method::Trade | Method::TradeContinuous)
+        matches!(
+            self,
+            Method::Trade | Method::TradeContinuous | Method::TradeEnergyFree
+        )
     }
 }
 
@@ -72,6 +86,12 @@ pub struct Budget {
     pub hidden: Vec<usize>,
     /// Coupling type of the conditional flow.
     pub architecture: Architecture,
+    /// The latent's dependence on c (every method; `N(0, c·I)` for temperatures).
+    #[serde(default = "temperature_latent")]
+    pub latent: LatentScale,
+    /// Symmetrise every flow under `x → −x` (φ⁴'s Z₂ symmetry; see `ParamFlowConfig`).
+    #[serde(default)]
+    pub z2_symmetric: bool,
     /// GIN blocks of the volume-preserving baseline (it has no log-det, so more blocks).
     pub vp_blocks: usize,
     /// TRADE settings (grid variant; the continuous variant replaces the sampler).
@@ -83,6 +103,10 @@ pub struct Budget {
     /// TRADE (grid) checkpoints its training state (grid table included) every this many
     /// steps when the run has a work folder, so an interrupted run resumes mid-training.
     pub checkpoint_every: u64,
+}
+
+fn temperature_latent() -> LatentScale {
+    LatentScale::Temperature
 }
 
 /// `test`, `quick` or `full` by mode.
@@ -112,12 +136,18 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
 }
 
 /// The flow `method` trains: the conditional flow of the budget, the same flow without the
-/// condition (latent scaling), or the GIN flow (volume-preserving); latent `N(0, c·I)`, event
+/// condition (latent scaling), or the GIN flow (volume-preserving); the budget's latent, event
 /// dimension `dim`.
-pub fn build_model(method: Method, b: &Budget, dim: usize, rng: &mut impl rand::Rng) -> ParamFlow {
+pub fn build_model(
+    method: Method,
+    b: &Budget,
+    dim: usize,
+    rng: &mut impl rand::Rng,
+) -> Rc<ParamFlow> {
     let cfg = ParamFlowConfig::affine(dim, b.blocks, &b.hidden)
         .with_architecture(b.architecture.clone())
-        .with_latent(LatentScale::Temperature);
+        .with_latent(b.latent)
+        .with_z2_symmetric(b.z2_symmetric);
     let cfg = match method {
         Method::NllLatentScaling => cfg.with_conditional(false),
         Method::VolumePreserving => {
@@ -129,14 +159,15 @@ pub fn build_model(method: Method, b: &Budget, dim: usize, rng: &mut impl rand::
         }
         _ => cfg,
     };
-    cfg.build(DType::F64, rng)
+    Rc::new(cfg.build(DType::F64, rng))
 }
 
 /// Trains `model` with `method` on `data` (at c₀) for `seed`; TRADE (grid) returns its state
-/// (the E_c[A] table). With a `checkpoint` file, TRADE (grid) resumes from it and writes it.
+/// (the E_c[A] table). The model is shared (`Rc`) because the energy-free variant's energy
+/// reads it. With a `checkpoint` file, TRADE (grid) resumes from it and writes it.
 pub fn train(
     method: Method,
-    model: &ParamFlow,
+    model: &Rc<ParamFlow>,
     fam: &Family,
     data: &Tensor,
     b: &Budget,
@@ -170,6 +201,16 @@ pub fn train(
             .map_err(fail)?;
             return Ok(Some(state));
         }
+        Method::TradeEnergyFree => {
+            let tc = TradeConfig {
+                sampler: Sampler::Grid,
+                ..b.trade.clone()
+            };
+            let energy = ModelEnergy::new(model.clone(), c0);
+            let (lo, hi) = fam.range();
+            let own = Family::new(Box::new(energy), c0, lo, hi).map_err(fail)?;
+            fit_trade(model, &own, Some(data), &lc, &tc).map_err(fail)?;
+        }
         Method::TradeContinuous => {
             let tc = TradeConfig {
                 sampler: Sampler::Continuous(b.continuous.clone()),
@@ -186,7 +227,7 @@ pub fn train(
         Method::Reweight => {
             fit_reweight(model, fam, data, b.batch, &lc).map_err(fail)?;
         }
-        Method::NllLatentScaling | Method::VolumePreserving => {
+        Method::Nll | Method::NllLatentScaling | Method::VolumePreserving => {
             fit_nll(model, data, c0, b.batch, &lc).map_err(fail)?;
         }
     }
@@ -213,6 +254,46 @@ pub fn judge_pairs(table: &mut Table, methods: &[Method], metric: &[Vec<f64>]) {
             );
         }
     }
+}
+
+/// The rows of [`judge_pairs`] at one setting `at` (e.g. "T = 0.5"), each carrying the
+/// per-method values `summary` in its text, so the values need no rows of their own.
+pub fn judge_pairs_at(
+    table: &mut Table,
+    at: &str,
+    summary: &str,
+    methods: &[Method],
+    metric: &[Vec<f64>],
+) {
+    let mut pairs = Table::new("", "", "");
+    judge_pairs(&mut pairs, methods, metric);
+    for row in pairs.rows {
+        table.push(
+            format!("{}, {at} ({summary})", row.setting),
+            row.ours,
+            row.paper,
+            row.verdict,
+        );
+    }
+}
+
+/// `"label mean ± sd"` per method (`values[method][seed]`, shown as `scale · value` with
+/// `digits` decimals), joined by "; ".
+pub fn summarize(methods: &[Method], values: &[Vec<f64>], scale: f64, digits: usize) -> String {
+    methods
+        .iter()
+        .zip(values)
+        .map(|(m, v)| {
+            let (mean, sd) = mean_sd(v);
+            format!(
+                "{} {:.digits$} ± {:.digits$}",
+                m.label(),
+                scale * mean,
+                scale * sd
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Where `t` lies relative to the trained interval (evaluation outside it is allowed).

@@ -5,9 +5,13 @@ pub mod double_well;
 pub mod gmm6;
 pub mod methods;
 pub mod multiwell;
+pub mod phi4;
+mod phi4_report;
+mod presets;
 mod report;
 pub mod reverse_kl;
 
 pub use double_well::TradeDoubleWell;
 pub use gmm6::TradeGmm6;
 pub use multiwell::TradeMultiWell;
+pub use phi4::TradePhi4;
