@@ -40,7 +40,13 @@ pub struct NetPreset {
     pub lr: f64,
     /// Adam weight decay.
     pub weight_decay: f64,
+    /// One-cycle final divisor: the rate ends at `lr / (25 · final_div_factor)` (PyTorch's
+    /// `OneCycleLR`; its default 1e4, the official Earth configs 100).
+    pub final_div_factor: f64,
 }
+
+/// PyTorch's default one-cycle final divisor, used where the official config does not set one.
+pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
 
 /// An M-FFF model with ResNet encoder and decoder in the ambient space.
 pub(super) fn build_flow(
@@ -150,7 +156,8 @@ pub(super) fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// The engine configuration of an M-FFF run: Adam with one-cycle schedule, clipping at 10,
+/// The engine configuration of an M-FFF run: Adam with a one-cycle schedule (30 % warm-up from
+/// `lr/25`, cosine annealing to `lr/(25·final_div_factor)`), clipping at 10,
 /// skipping of isolated non-finite steps, and (when the runner gives a work folder, as in
 /// full mode) a resumable checkpoint every 1000 steps.
 pub(super) fn train_config(
@@ -162,7 +169,12 @@ pub(super) fn train_config(
     use flow_core::optim::Schedule;
     use flow_core::train::{NonFinitePolicy, TrainConfig};
     let mut config = TrainConfig::new(net.steps, net.lr)
-        .with_schedule(Schedule::one_cycle(net.steps))
+        .with_schedule(Schedule::OneCycle {
+            total_steps: net.steps,
+            pct_start: 0.3,
+            div_factor: 25.0,
+            final_div_factor: net.final_div_factor,
+        })
         .with_clip_grad_norm(10.0)
         .with_weight_decay(net.weight_decay)
         .with_seed(seed)

@@ -174,6 +174,7 @@ impl Experiment for MfffPoincare {
                 batch: pick(mode, 32, 128, 4096),
                 lr: pick(mode, 1e-3, 2e-3, 1e-4),
                 weight_decay: pick(mode, 0.0, 0.0, 1e-3),
+                final_div_factor: super::common::TORCH_FINAL_DIV,
             },
             train: pick(mode, 500, 20_000, 80_000),
             test: pick(mode, 200, 5000, 10_000),

@@ -74,6 +74,7 @@ impl Experiment for MfffSo3 {
                 batch: pick(mode, 32, 64, 1024),
                 lr: pick(mode, 1e-3, 2e-3, 1e-3),
                 weight_decay: pick(mode, 0.0, 0.0, 1e-5),
+                final_div_factor: super::common::TORCH_FINAL_DIV,
             },
             train: pick(mode, 500, 20_000, 1_000_000),
             test: pick(mode, 200, 2000, 5000),

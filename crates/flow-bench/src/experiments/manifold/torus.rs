@@ -82,6 +82,7 @@ impl Experiment for MfffTorus {
             batch,
             lr,
             weight_decay: wd,
+            final_div_factor: super::common::TORCH_FINAL_DIV,
         };
         preset_value(&TorusPreset {
             toy: pick(

@@ -92,6 +92,7 @@ impl Experiment for MfffVmfSphere {
                 batch: pick(mode, 32, 128, 256),
                 lr: pick(mode, 1e-3, 3e-3, 1e-3),
                 weight_decay: 0.0,
+                final_div_factor: super::common::TORCH_FINAL_DIV,
             },
             train: pick(mode, 500, 20_000, 100_000),
             test: pick(mode, 200, 5000, 20_000),
