@@ -189,7 +189,14 @@ impl Experiment for MfffEarth {
                 Verdict::Info,
             );
             let label = format!("{}: ", set.label());
-            push_side_agreement(&mut table, &label, &flow, &test, &e.log_prob, &mut rng);
+            notes.extend(push_side_agreement(
+                &mut table,
+                &label,
+                &flow,
+                &test,
+                &e.log_prob,
+                &mut rng,
+            ));
             let stem = set.label().to_lowercase();
             sphere_figures(ctx, &stem, set.label(), density, p.grid, &test)?;
             notes.push(format!(

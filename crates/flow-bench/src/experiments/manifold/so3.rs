@@ -61,7 +61,7 @@ impl Experiment for MfffSo3 {
         "Networks in R⁹ followed by the polar projection onto SO(3) learn mixtures of K concentrated rotation distributions (paper §5.3, K = 16/32/64); the exact test NLL w.r.t. the volume of total 8π² approaches the mixture's entropy."
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&So3Preset {
@@ -158,7 +158,14 @@ impl Experiment for MfffSo3 {
                 Verdict::Info,
             );
             let label = format!("K = {k}: ");
-            push_side_agreement(&mut table, &label, &flow, &test, &e.log_prob, &mut rng);
+            notes.extend(push_side_agreement(
+                &mut table,
+                &label,
+                &flow,
+                &test,
+                &e.log_prob,
+                &mut rng,
+            ));
             // Marginal: the rotation angle between a point and its nearest mixture mean.
             let samples = flow.sample(p.test, DType::F64, &mut rng);
             for (name, x) in [("data", &test), ("model", &samples)] {

@@ -71,7 +71,7 @@ impl Experiment for MfffTorus {
         "On flat tori (products of circles, each row normalised by π) M-FFF learns normalised densities: on a wrapped-normal mixture on T² the exact test NLL approaches the entropy; on the RNA torsions (T⁷, paper §5.4) it improves on the uniform density."
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         let net = |hidden: Vec<usize>, blocks, steps, batch, lr, wd| NetPreset {
@@ -116,6 +116,7 @@ impl Experiment for MfffTorus {
         let p: TorusPreset = ctx.preset()?;
         ctx.set_work(2);
         let mut rng = ctx.rng(0);
+        let mut side_notes = Vec::new();
         let mut table = Table::new("Tori: exact test NLL of M-FFF (nats)", "quantity", "nats");
         // T² toy against its entropy.
         let target = toy();
@@ -158,7 +159,14 @@ impl Experiment for MfffTorus {
             format!("≥ −3 SE and < {}", p.kl_band),
             Verdict::check(kl > -3.0 * kl_se && kl < p.kl_band),
         );
-        push_side_agreement(&mut table, "T² toy: ", &flow, &test, &e.log_prob, &mut rng);
+        side_notes.extend(push_side_agreement(
+            &mut table,
+            "T² toy: ",
+            &flow,
+            &test,
+            &e.log_prob,
+            &mut rng,
+        ));
         let n = p.grid;
         let cell = 2.0 * PI / n as f64;
         let angles: Vec<f64> = (0..n * n)
@@ -238,9 +246,16 @@ impl Experiment for MfffTorus {
             "reported (trust judged by the next row)",
             Verdict::Info,
         );
-        push_side_agreement(&mut table, "RNA: ", &rflow, &rtest, &re.log_prob, &mut rng);
+        side_notes.extend(push_side_agreement(
+            &mut table,
+            "RNA: ",
+            &rflow,
+            &rtest,
+            &re.log_prob,
+            &mut rng,
+        ));
         ctx.step()?;
-        Ok(Outcome {
+        let mut outcome = Outcome {
             tables: vec![table],
             figures: vec![],
             notes: vec![
@@ -277,6 +292,8 @@ impl Experiment for MfffTorus {
                     rreport.total_seconds
                 ),
             ],
-        })
+        };
+        outcome.notes.extend(side_notes);
+        Ok(outcome)
     }
 }

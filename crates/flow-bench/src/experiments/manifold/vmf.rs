@@ -108,6 +108,7 @@ impl Experiment for MfffVmfSphere {
         let p: VmfPreset = ctx.preset()?;
         ctx.set_work(4);
         let mut rng = ctx.rng(0);
+        let mut side_notes = Vec::new();
         let target = target();
         let train = target.sample(p.train, DType::F64, &mut rng);
         let test = target.sample(p.test, DType::F64, &mut rng);
@@ -180,13 +181,20 @@ impl Experiment for MfffVmfSphere {
             "reported (trust judged by the next row)",
             Verdict::Info,
         );
-        push_side_agreement(&mut table, "", &flow, &test, &e.log_prob, &mut rng);
+        side_notes.extend(push_side_agreement(
+            &mut table,
+            "",
+            &flow,
+            &test,
+            &e.log_prob,
+            &mut rng,
+        ));
         let skipped = report.curves.skipped.len();
         sphere_figures(ctx, "vmf", "vMF mixture", density, p.grid, &test)?;
         ctx.step()?;
         let (speed, speed_note) = speed_table(ctx, &flow, &train, &test, &model_nll, &p.speed)?;
         ctx.step()?;
-        Ok(Outcome {
+        let mut outcome = Outcome {
             tables: vec![table, speed],
             figures: vec![],
             notes: vec![
@@ -214,6 +222,8 @@ impl Experiment for MfffVmfSphere {
                 SIDE_NOTE.to_string(),
                 speed_note,
             ],
-        })
+        };
+        outcome.notes.extend(side_notes);
+        Ok(outcome)
     }
 }
