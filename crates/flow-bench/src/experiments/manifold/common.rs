@@ -2,12 +2,13 @@
 //! as quadrature rules) and sphere map figures.
 
 use std::f64::consts::PI;
-use std::rc::Rc;
 
 use flow_core::nn::Activation;
 use flow_core::{DType, Tensor};
 use flow_freeform::ResNetConfig;
-use flow_manifold::{Manifold, ManifoldDensity, ManifoldFlow, Side, exact_log_prob};
+use flow_manifold::{
+    BaseSpec, ManifoldExact, ManifoldFlow, ManifoldSpec, ModelSpec, SharedFlow, Side,
+};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -48,21 +49,53 @@ pub struct NetPreset {
 /// PyTorch's default one-cycle final divisor, used where the official config does not set one.
 pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
 
-/// An M-FFF model with ResNet encoder and decoder in the ambient space.
+/// Rows per chunk of the exact likelihood: chunks run on `flow_core::parallel` threads, so a
+/// chunk well below the test-set sizes lets both cores work.
+pub(super) const EXACT_CHUNK: usize = 256;
+
+/// An M-FFF model with the spec of its architecture, so its exact likelihood can run on
+/// several threads ([`SharedFlow`]); derefs to the [`ManifoldFlow`].
+pub(super) struct Model {
+    flow: ManifoldFlow,
+    spec: ModelSpec,
+}
+
+impl std::ops::Deref for Model {
+    type Target = ManifoldFlow;
+    fn deref(&self) -> &ManifoldFlow {
+        &self.flow
+    }
+}
+
+impl Model {
+    /// The exact log-density ([`SharedFlow::exact_log_prob`], chunks of [`EXACT_CHUNK`] rows
+    /// on the compute threads), its tangent-basis seed drawn from `rng`: the same numbers for
+    /// any thread count.
+    pub(super) fn exact(&self, x: &Tensor, side: Side, rng: &mut dyn Rng) -> ManifoldExact {
+        SharedFlow::new(&self.flow, &self.spec).exact_log_prob(x, side, EXACT_CHUNK, rng.next_u64())
+    }
+}
+
+/// An M-FFF model with ResNet encoder and decoder in the ambient space, parameters drawn from
+/// `rng` (base, then encoder, then decoder).
 pub(super) fn build_flow(
-    manifold: Rc<dyn Manifold>,
+    manifold: ManifoldSpec,
     net: &NetPreset,
-    base: Box<dyn ManifoldDensity>,
+    base: BaseSpec,
     rng: &mut dyn Rng,
-) -> ManifoldFlow {
-    let m = manifold.ambient_dim();
-    let cfg = ResNetConfig::new(m, m, &net.hidden, net.blocks).with_activation(net.activation);
-    ManifoldFlow::new(
+) -> Model {
+    let m = manifold.build().ambient_dim();
+    let spec = ModelSpec {
         manifold,
-        Box::new(cfg.build_encoder("enc", DType::F64, rng)),
-        Box::new(cfg.build_decoder("dec", DType::F64, rng)),
+        net: ResNetConfig::new(m, m, &net.hidden, net.blocks).with_activation(net.activation),
         base,
-    )
+        dtype: DType::F64,
+        seed: 0,
+    };
+    let flow = spec
+        .build_with(rng)
+        .unwrap_or_else(|e| panic!("build_flow: {spec:?}: {e}"));
+    Model { flow, spec }
 }
 
 /// The midpoint grid of the equal-area (Lambert cylindrical) map, `(λ, sin φ)` in
@@ -92,13 +125,13 @@ pub(super) fn map_coordinates(x: &Tensor) -> Vec<(f64, f64)> {
 
 /// The model's exact decoder density on the equal-area grid and its integral (Riemann sum).
 pub(super) fn density_map(
-    flow: &ManifoldFlow,
+    flow: &Model,
     nx: usize,
     ny: usize,
     rng: &mut dyn Rng,
 ) -> (Vec<f64>, f64) {
     let (grid, cell) = equal_area_grid(nx, ny);
-    let e = exact_log_prob(flow, &grid, Side::Decoder, 4096, rng);
+    let e = flow.exact(&grid, Side::Decoder, rng);
     let dens: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| l.exp()).collect();
     let mass = dens.iter().sum::<f64>() * cell;
     (dens, mass)
@@ -223,12 +256,12 @@ pub(super) const SIDE_NOTE: &str = "The encoder − decoder row compares two exa
 pub(super) fn push_side_agreement(
     table: &mut crate::experiment::Table,
     label: &str,
-    flow: &ManifoldFlow,
+    flow: &Model,
     x: &Tensor,
     decoder_log_prob: &Tensor,
     rng: &mut dyn Rng,
 ) -> Option<String> {
-    let enc = exact_log_prob(flow, x, Side::Encoder, 4096, rng);
+    let enc = flow.exact(x, Side::Encoder, rng);
     let gap: Vec<f64> = decoder_log_prob
         .to_vec_f64()
         .iter()

@@ -1,11 +1,9 @@
 //! `mfff-earth`: M-FFF on the Earth event sets (S²), exact test NLL beside the paper's table.
 
-use std::rc::Rc;
-
 use flow_core::nn::Activation;
 use flow_manifold::{
-    EarthSet, Manifold, MfffLossConfig, Side, Sphere, TangentScale, VmfMixture, exact_log_prob,
-    load_earth, split_official, train_mfff,
+    BaseSpec, EarthSet, ManifoldSpec, MfffLossConfig, Side, TangentScale, load_earth,
+    split_official, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
@@ -136,10 +134,12 @@ impl Experiment for MfffEarth {
             let mut rng = ctx.rng(i as u64);
             let data = load_earth(set).map_err(failed)?;
             let (train, val, test) = split_official(&data, p.split_seed);
-            let s2: Rc<dyn Manifold> = Rc::new(Sphere::new(2));
-            let base =
-                VmfMixture::init_official("base", 2, p.modes, flow_core::DType::F64, &mut rng);
-            let flow = build_flow(s2, &p.net, Box::new(base), &mut rng);
+            let flow = build_flow(
+                ManifoldSpec::Sphere { n: 2 },
+                &p.net,
+                BaseSpec::VmfMixture { modes: p.modes },
+                &mut rng,
+            );
             let loss = MfffLossConfig::new(p.beta_r)
                 .with_beta_u(p.beta_u)
                 .with_beta_p(p.beta_p)
@@ -152,7 +152,7 @@ impl Experiment for MfffEarth {
             let validation = (p.validate_every > 0).then_some(&val);
             let report = train_mfff(&flow, &train, validation, p.net.batch, &loss, config)
                 .map_err(failed)?;
-            let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
+            let e = flow.exact(&test, Side::Decoder, &mut rng);
             let nll: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| -l).collect();
             let (m, se) = mean_se(&nll);
             let (band, pass) = if p.judge_vs_vmf_baseline {

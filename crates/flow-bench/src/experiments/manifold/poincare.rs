@@ -1,21 +1,19 @@
 //! `mfff-poincare`: M-FFF on the Poincaré disk (five wrapped Gaussians, a wrapped
 //! checkerboard), the chart metric term inside both the loss and the exact density.
 
-use std::rc::Rc;
-
 use flow_core::Tensor;
 use flow_core::nn::Activation;
 use flow_manifold::wrapped::log_det_exp0;
 use flow_manifold::{
-    Manifold, ManifoldDensity, MfffLossConfig, PoincareBall, Side, WrappedNormal, exact_log_prob,
-    train_mfff,
+    BaseSpec, Manifold, ManifoldDensity, ManifoldSpec, MfffLossConfig, PoincareBall, Side,
+    WrappedNormal, train_mfff,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick, push_side_agreement,
-    train_config,
+    Model, NetPreset, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick,
+    push_side_agreement, train_config,
 };
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -245,16 +243,22 @@ impl Experiment for MfffPoincare {
                 sample_toy(toy, p.train, &mut rng),
                 sample_toy(toy, p.test, &mut rng),
             );
-            let ball: Rc<dyn Manifold> = Rc::new(PoincareBall::new(2));
             let base = WrappedNormal::new(2, p.base_scale);
-            let flow = build_flow(ball, &p.net, Box::new(base), &mut rng);
+            let flow = build_flow(
+                ManifoldSpec::PoincareBall { n: 2 },
+                &p.net,
+                BaseSpec::WrappedNormal {
+                    scale: p.base_scale,
+                },
+                &mut rng,
+            );
             let (r, u, pr) = p.betas;
             let loss = MfffLossConfig::new(r).with_beta_u(u).with_beta_p(pr);
             let stem = format!("poincare-{i}");
             let config = train_config(ctx, &p.net, &stem, 30 + i as u64)?;
             let report =
                 train_mfff(&flow, &train, None, p.net.batch, &loss, config).map_err(failed)?;
-            let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
+            let e = flow.exact(&test, Side::Decoder, &mut rng);
             let truth = Tensor::from_vec(toy_log_prob(toy, &test), &[test.dim(0)]);
             let ((nll, nll_se), (h, h_se), (kl, kl_se)) = paired_nll(&e.log_prob, &truth);
             let ((base_nll, _), _, _) = paired_nll(&base.log_prob(&test), &truth);
@@ -364,7 +368,7 @@ struct TangentMass {
 }
 
 fn tangent_mass(
-    flow: &flow_manifold::ManifoldFlow,
+    flow: &Model,
     toy: HyperbolicToy,
     cells: usize,
     radius: f64,
@@ -392,11 +396,7 @@ fn tangent_mass(
             .map(|((l, g), r)| (l + log_det_exp0(2, *r) + 0.5 * g).exp() * h * h)
             .sum()
     };
-    let side = |side, rng: &mut dyn Rng| {
-        sum(&exact_log_prob(flow, &x, side, 4096, rng)
-            .log_prob
-            .to_vec_f64())
-    };
+    let side = |side, rng: &mut dyn Rng| sum(&flow.exact(&x, side, rng).log_prob.to_vec_f64());
     TangentMass {
         decoder: side(Side::Decoder, rng),
         encoder: side(Side::Encoder, rng),
@@ -407,7 +407,7 @@ fn tangent_mass(
 /// Saves the model's chart density `p(x)√det G(x)` on a grid over the disk.
 fn density_figure(
     ctx: &mut RunContext,
-    flow: &flow_manifold::ManifoldFlow,
+    flow: &Model,
     toy: HyperbolicToy,
     index: usize,
     n: usize,
@@ -427,9 +427,7 @@ fn density_figure(
         .chunks(2)
         .map(|q| q[0] * q[0] + q[1] * q[1] < 0.999)
         .collect();
-    let g_lp = exact_log_prob(flow, &grid, Side::Decoder, 4096, rng)
-        .log_prob
-        .to_vec_f64();
+    let g_lp = flow.exact(&grid, Side::Decoder, rng).log_prob.to_vec_f64();
     let half_g = PoincareBall::new(2).log_metric_det(&grid).to_vec_f64();
     let dens: Vec<f64> = g_lp
         .iter()

@@ -2,13 +2,12 @@
 //! and on the RNA backbone torsions (T⁷).
 
 use std::f64::consts::PI;
-use std::rc::Rc;
 
 use flow_core::Tensor;
 use flow_core::nn::Activation;
 use flow_manifold::{
-    Manifold, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale, Torus, Uniform,
-    WrappedMixture, exact_log_prob, load_rna, split_official, train_mfff,
+    BaseSpec, ManifoldSpec, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale, Torus,
+    WrappedMixture, load_rna, split_official, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
@@ -124,11 +123,10 @@ impl Experiment for MfffTorus {
             target.sample(p.train, &mut rng),
             target.sample(p.test, &mut rng),
         );
-        let t2: Rc<dyn Manifold> = Rc::new(Torus::new(2));
         let flow = build_flow(
-            t2.clone(),
+            ManifoldSpec::Torus { k: 2 },
             &p.toy,
-            Box::new(Uniform::new(t2.clone())),
+            BaseSpec::Uniform,
             &mut rng,
         );
         let (r, u, pr) = p.betas;
@@ -138,7 +136,7 @@ impl Experiment for MfffTorus {
             .with_scale(p.scale);
         let config = train_config(ctx, &p.toy, "t2", 20)?;
         let report = train_mfff(&flow, &train, None, p.toy.batch, &loss, config).map_err(failed)?;
-        let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
+        let e = flow.exact(&test, Side::Decoder, &mut rng);
         let ((nll, nll_se), (h, h_se), (kl, kl_se)) =
             paired_nll(&e.log_prob, &target.log_prob(&test));
         table.push(
@@ -178,7 +176,7 @@ impl Experiment for MfffTorus {
             })
             .collect();
         let grid = Torus::new(2).from_angles(&Tensor::from_vec(angles, &[n * n, 2]));
-        let g = exact_log_prob(&flow, &grid, Side::Decoder, 4096, &mut rng);
+        let g = flow.exact(&grid, Side::Decoder, &mut rng);
         let dens: Vec<f64> = g.log_prob.to_vec_f64().iter().map(|l| l.exp()).collect();
         let mass = dens.iter().sum::<f64>() * cell * cell;
         table.push(
@@ -208,11 +206,10 @@ impl Experiment for MfffTorus {
         ctx.set_message("RNA");
         let data = load_rna().map_err(failed)?;
         let (rtrain, rval, rtest) = split_official(&data, OFFICIAL_SPLIT_SEED);
-        let t7: Rc<dyn Manifold> = Rc::new(Torus::new(7));
         let rflow = build_flow(
-            t7.clone(),
+            ManifoldSpec::Torus { k: 7 },
             &p.rna,
-            Box::new(Uniform::new(t7.clone())),
+            BaseSpec::Uniform,
             &mut rng,
         );
         let (r, u, pr) = p.rna_betas;
@@ -224,10 +221,10 @@ impl Experiment for MfffTorus {
         let config = train_config(ctx, &p.rna, "rna", 21)?;
         let rreport =
             train_mfff(&rflow, &rtrain, None, p.rna.batch, &rloss, config).map_err(failed)?;
-        let re = exact_log_prob(&rflow, &rtest, Side::Decoder, 4096, &mut rng);
+        let re = rflow.exact(&rtest, Side::Decoder, &mut rng);
         let rnll: Vec<f64> = re.log_prob.to_vec_f64().iter().map(|l| -l).collect();
         let (rm, rse) = mean_se(&rnll);
-        let uniform = t7.log_volume();
+        let uniform = rflow.manifold().log_volume();
         table.push(
             format!("RNA (T⁷, n_test = {}): test NLL (± {rse:.3})", rtest.dim(0)),
             rm,

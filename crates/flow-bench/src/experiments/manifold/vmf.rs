@@ -1,13 +1,10 @@
 //! `mfff-vmf-s2`: M-FFF (uniform base) on a four-component von Mises–Fisher mixture on S²,
 //! test NLL against the mixture's entropy.
 
-use std::rc::Rc;
-
 use flow_core::DType;
 use flow_core::nn::Activation;
 use flow_manifold::{
-    Manifold, ManifoldDensity, MfffLossConfig, Side, Sphere, Uniform, VmfMixture, exact_log_prob,
-    train_mfff,
+    BaseSpec, ManifoldDensity, ManifoldSpec, MfffLossConfig, Side, VmfMixture, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +77,7 @@ impl Experiment for MfffVmfSphere {
         "Networks in R³ followed by the projection x/‖x‖, trained with the tangent-space free-form surrogate, learn a density on S² whose exact test NLL (w.r.t. the area measure) approaches the data entropy, and whose density integrates to 1 over the sphere."
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&VmfPreset {
@@ -112,8 +109,12 @@ impl Experiment for MfffVmfSphere {
         let target = target();
         let train = target.sample(p.train, DType::F64, &mut rng);
         let test = target.sample(p.test, DType::F64, &mut rng);
-        let s2: Rc<dyn Manifold> = Rc::new(Sphere::new(2));
-        let flow = build_flow(s2.clone(), &p.net, Box::new(Uniform::new(s2)), &mut rng);
+        let flow = build_flow(
+            ManifoldSpec::Sphere { n: 2 },
+            &p.net,
+            BaseSpec::Uniform,
+            &mut rng,
+        );
         let loss = MfffLossConfig::new(p.beta_r)
             .with_beta_u(p.beta_u)
             .with_beta_p(p.beta_p);
@@ -122,7 +123,7 @@ impl Experiment for MfffVmfSphere {
         let report = train_mfff(&flow, &train, None, p.net.batch, &loss, config).map_err(failed)?;
         ctx.step()?;
         ctx.set_message("exact NLL");
-        let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
+        let e = flow.exact(&test, Side::Decoder, &mut rng);
         let model_nll: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| -l).collect();
         let true_nll: Vec<f64> = target
             .log_prob(&test)
