@@ -164,20 +164,28 @@ impl ModelSpec {
     /// # Errors
     /// The reason of [`ModelSpec::check`].
     pub fn build(&self) -> Result<ManifoldFlow, String> {
+        self.build_with(&mut Xoshiro256PlusPlus::seed_from_u64(self.seed))
+    }
+
+    /// Builds the model with initial parameters drawn from `rng` instead of the spec's seed
+    /// (in the order base, encoder, decoder).
+    ///
+    /// # Errors
+    /// The reason of [`ModelSpec::check`].
+    pub fn build_with(&self, rng: &mut dyn rand::Rng) -> Result<ManifoldFlow, String> {
         self.check()?;
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
         let manifold = self.manifold.build();
         let base: Box<dyn ManifoldDensity> = match (self.base, self.manifold) {
-            (BaseSpec::VmfMixture { modes }, ManifoldSpec::Sphere { n }) => Box::new(
-                VmfMixture::init_official("base", n, modes, self.dtype, &mut rng),
-            ),
+            (BaseSpec::VmfMixture { modes }, ManifoldSpec::Sphere { n }) => {
+                Box::new(VmfMixture::init_official("base", n, modes, self.dtype, rng))
+            }
             (BaseSpec::WrappedNormal { scale }, ManifoldSpec::PoincareBall { n }) => {
                 Box::new(WrappedNormal::new(n, scale))
             }
             _ => Box::new(Uniform::new(manifold.clone())),
         };
-        let encoder = self.net.build_encoder("enc", self.dtype, &mut rng);
-        let decoder = self.net.build_decoder("dec", self.dtype, &mut rng);
+        let encoder = self.net.build_encoder("enc", self.dtype, rng);
+        let decoder = self.net.build_decoder("dec", self.dtype, rng);
         Ok(ManifoldFlow::new(
             manifold,
             Box::new(encoder),

@@ -2,12 +2,13 @@
 //! as quadrature rules) and sphere map figures.
 
 use std::f64::consts::PI;
-use std::rc::Rc;
 
 use flow_core::nn::Activation;
 use flow_core::{DType, Tensor};
 use flow_freeform::ResNetConfig;
-use flow_manifold::{Manifold, ManifoldDensity, ManifoldFlow, Side, exact_log_prob};
+use flow_manifold::{
+    BaseSpec, ManifoldExact, ManifoldFlow, ManifoldSpec, ModelSpec, SharedFlow, Side,
+};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -40,23 +41,61 @@ pub struct NetPreset {
     pub lr: f64,
     /// Adam weight decay.
     pub weight_decay: f64,
+    /// One-cycle final divisor: the rate ends at `lr / (25 · final_div_factor)` (PyTorch's
+    /// `OneCycleLR`; its default 1e4, the official Earth configs 100).
+    pub final_div_factor: f64,
 }
 
-/// An M-FFF model with ResNet encoder and decoder in the ambient space.
+/// PyTorch's default one-cycle final divisor, used where the official config does not set one.
+pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
+
+/// Rows per chunk of the exact likelihood: chunks run on `flow_core::parallel` threads, so a
+/// chunk well below the test-set sizes lets both cores work.
+pub(super) const EXACT_CHUNK: usize = 256;
+
+/// An M-FFF model with the spec of its architecture, so its exact likelihood can run on
+/// several threads ([`SharedFlow`]); derefs to the [`ManifoldFlow`].
+pub(super) struct Model {
+    flow: ManifoldFlow,
+    spec: ModelSpec,
+}
+
+impl std::ops::Deref for Model {
+    type Target = ManifoldFlow;
+    fn deref(&self) -> &ManifoldFlow {
+        &self.flow
+    }
+}
+
+impl Model {
+    /// The exact log-density ([`SharedFlow::exact_log_prob`], chunks of [`EXACT_CHUNK`] rows
+    /// on the compute threads), its tangent-basis seed drawn from `rng`: the same numbers for
+    /// any thread count.
+    pub(super) fn exact(&self, x: &Tensor, side: Side, rng: &mut dyn Rng) -> ManifoldExact {
+        SharedFlow::new(&self.flow, &self.spec).exact_log_prob(x, side, EXACT_CHUNK, rng.next_u64())
+    }
+}
+
+/// An M-FFF model with ResNet encoder and decoder in the ambient space, parameters drawn from
+/// `rng` (base, then encoder, then decoder).
 pub(super) fn build_flow(
-    manifold: Rc<dyn Manifold>,
+    manifold: ManifoldSpec,
     net: &NetPreset,
-    base: Box<dyn ManifoldDensity>,
+    base: BaseSpec,
     rng: &mut dyn Rng,
-) -> ManifoldFlow {
-    let m = manifold.ambient_dim();
-    let cfg = ResNetConfig::new(m, m, &net.hidden, net.blocks).with_activation(net.activation);
-    ManifoldFlow::new(
+) -> Model {
+    let m = manifold.build().ambient_dim();
+    let spec = ModelSpec {
         manifold,
-        Box::new(cfg.build_encoder("enc", DType::F64, rng)),
-        Box::new(cfg.build_decoder("dec", DType::F64, rng)),
+        net: ResNetConfig::new(m, m, &net.hidden, net.blocks).with_activation(net.activation),
         base,
-    )
+        dtype: DType::F64,
+        seed: 0,
+    };
+    let flow = spec
+        .build_with(rng)
+        .unwrap_or_else(|e| panic!("build_flow: {spec:?}: {e}"));
+    Model { flow, spec }
 }
 
 /// The midpoint grid of the equal-area (Lambert cylindrical) map, `(λ, sin φ)` in
@@ -86,13 +125,13 @@ pub(super) fn map_coordinates(x: &Tensor) -> Vec<(f64, f64)> {
 
 /// The model's exact decoder density on the equal-area grid and its integral (Riemann sum).
 pub(super) fn density_map(
-    flow: &ManifoldFlow,
+    flow: &Model,
     nx: usize,
     ny: usize,
     rng: &mut dyn Rng,
 ) -> (Vec<f64>, f64) {
     let (grid, cell) = equal_area_grid(nx, ny);
-    let e = exact_log_prob(flow, &grid, Side::Decoder, 4096, rng);
+    let e = flow.exact(&grid, Side::Decoder, rng);
     let dens: Vec<f64> = e.log_prob.to_vec_f64().iter().map(|l| l.exp()).collect();
     let mass = dens.iter().sum::<f64>() * cell;
     (dens, mass)
@@ -150,7 +189,8 @@ pub(super) fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// The engine configuration of an M-FFF run: Adam with one-cycle schedule, clipping at 10,
+/// The engine configuration of an M-FFF run: Adam with a one-cycle schedule (30 % warm-up from
+/// `lr/25`, cosine annealing to `lr/(25·final_div_factor)`), clipping at 10,
 /// skipping of isolated non-finite steps, and (when the runner gives a work folder, as in
 /// full mode) a resumable checkpoint every 1000 steps.
 pub(super) fn train_config(
@@ -162,7 +202,12 @@ pub(super) fn train_config(
     use flow_core::optim::Schedule;
     use flow_core::train::{NonFinitePolicy, TrainConfig};
     let mut config = TrainConfig::new(net.steps, net.lr)
-        .with_schedule(Schedule::one_cycle(net.steps))
+        .with_schedule(Schedule::OneCycle {
+            total_steps: net.steps,
+            pct_start: 0.3,
+            div_factor: 25.0,
+            final_div_factor: net.final_div_factor,
+        })
         .with_clip_grad_norm(10.0)
         .with_weight_decay(net.weight_decay)
         .with_seed(seed)
@@ -201,16 +246,22 @@ pub(super) const SIDE_BAND: f64 = 0.05;
 /// What the side-agreement rows check (for the notes).
 pub(super) const SIDE_NOTE: &str = "The encoder − decoder row compares two exact densities of the same model on the same test points: log p_Z(f(x)) + log|det_M f'(x)| (normalised whenever f is a diffeomorphism of M) and the decoder density log p_Z(z) − log|det_M g'(z)| the paper reports; they agree when g inverts f well, so the row judges whether the reported decoder NLL is trustworthy (band 0.05 nats, a third of the tightest quick KL band, in every mode). A failing row means the reported NLL is uncertain by about the gap shown; it does not by itself contradict a claim row whose margin is larger. The mean reconstruction is reported as the paper reports it.";
 
-/// Pushes the paired encoder − decoder NLL row for `x` given the decoder-side `log p`.
+/// Pushes the paired encoder − decoder NLL row for `x` given the decoder-side `log p`; when
+/// the row fails, returns the page's reading of it (generated from the measured gap).
+///
+/// The gap is `log p_dec − log p_enc = −log|det_M g'(f(x))| − log|det_M f'(x)|` (the base
+/// terms cancel), i.e. `−log|det_M (g∘f)'(x)|` by the chain rule: a property of the trained
+/// pair (how far the reconstruction map is from volume-preserving at the data), not an
+/// estimator's error, since both sides are exact.
 pub(super) fn push_side_agreement(
     table: &mut crate::experiment::Table,
     label: &str,
-    flow: &ManifoldFlow,
+    flow: &Model,
     x: &Tensor,
     decoder_log_prob: &Tensor,
     rng: &mut dyn Rng,
-) {
-    let enc = exact_log_prob(flow, x, Side::Encoder, 4096, rng);
+) -> Option<String> {
+    let enc = flow.exact(x, Side::Encoder, rng);
     let gap: Vec<f64> = decoder_log_prob
         .to_vec_f64()
         .iter()
@@ -218,10 +269,19 @@ pub(super) fn push_side_agreement(
         .map(|(d, e)| d - e)
         .collect();
     let (d, se) = mean_se(&gap);
+    let pass = d.abs() < SIDE_BAND;
     table.push(
         format!("{label}encoder − decoder NLL, paired (± {se:.4})"),
         d,
         format!("|Δ| < {SIDE_BAND} (density side does not matter)"),
-        crate::experiment::Verdict::check(d.abs() < SIDE_BAND),
+        crate::experiment::Verdict::check(pass),
     );
+    (!pass).then(|| {
+        format!(
+            "{label}the encoder − decoder gap {d:.3} ± {se:.4} (|Δ| − {SIDE_BAND} = {:.1} SE) misses its band. Both sides are exact, and their difference is −log|det_M (g∘f)'(x)| (the base terms cancel; chain rule), so the gap is not an estimator's bias or Monte-Carlo error: it measures that the trained decoder is not yet the encoder's inverse in its volume change at the data (mean test reconstruction {:.2e}; βR penalises the reconstruction, not its Jacobian). The model honestly misses this check, and the reported decoder NLL is uncertain by about {:.3} nats.",
+            (d.abs() - SIDE_BAND) / se.max(f64::MIN_POSITIVE),
+            enc.mean_reconstruction(),
+            d.abs()
+        )
+    })
 }

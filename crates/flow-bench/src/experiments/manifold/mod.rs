@@ -5,6 +5,7 @@
 mod common;
 pub mod earth;
 pub mod poincare;
+mod poincare_mass;
 pub mod so3;
 mod speed;
 pub mod torus;

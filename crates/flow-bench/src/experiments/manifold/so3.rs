@@ -1,13 +1,11 @@
 //! `mfff-so3`: M-FFF (uniform Haar base) on the synthetic SO(3) mixtures of the paper, test
 //! NLL against the mixture's exact entropy.
 
-use std::rc::Rc;
-
 use flow_core::DType;
 use flow_core::nn::Activation;
 use flow_manifold::{
-    Manifold, MfffLossConfig, Side, So3Mixture, SpecialOrthogonal, TangentScale, Uniform,
-    exact_log_prob, train_mfff,
+    BaseSpec, DetFix, Manifold, ManifoldSpec, MfffLossConfig, Side, So3Mixture, SpecialOrthogonal,
+    TangentScale, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +59,7 @@ impl Experiment for MfffSo3 {
         "Networks in R⁹ followed by the polar projection onto SO(3) learn mixtures of K concentrated rotation distributions (paper §5.3, K = 16/32/64); the exact test NLL w.r.t. the volume of total 8π² approaches the mixture's entropy."
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&So3Preset {
@@ -74,6 +72,7 @@ impl Experiment for MfffSo3 {
                 batch: pick(mode, 32, 64, 1024),
                 lr: pick(mode, 1e-3, 2e-3, 1e-3),
                 weight_decay: pick(mode, 0.0, 0.0, 1e-5),
+                final_div_factor: super::common::TORCH_FINAL_DIV,
             },
             train: pick(mode, 500, 20_000, 1_000_000),
             test: pick(mode, 200, 2000, 5000),
@@ -99,11 +98,12 @@ impl Experiment for MfffSo3 {
             let target = So3Mixture::random(k, &mut rng);
             let train = target.sample(p.train, &mut rng);
             let test = target.sample(p.test, &mut rng);
-            let so3: Rc<dyn Manifold> = Rc::new(SpecialOrthogonal::default());
             let flow = build_flow(
-                so3.clone(),
+                ManifoldSpec::SpecialOrthogonal {
+                    det_fix: DetFix::default(),
+                },
                 &p.net,
-                Box::new(Uniform::new(so3.clone())),
+                BaseSpec::Uniform,
                 &mut rng,
             );
             let loss = MfffLossConfig::new(p.beta_r)
@@ -113,7 +113,7 @@ impl Experiment for MfffSo3 {
             let config = train_config(ctx, &p.net, &format!("so3-{k}"), 10 + i as u64)?;
             let report =
                 train_mfff(&flow, &train, None, p.net.batch, &loss, config).map_err(failed)?;
-            let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
+            let e = flow.exact(&test, Side::Decoder, &mut rng);
             let ((nll, nll_se), (h, h_se), (kl, kl_se)) =
                 paired_nll(&e.log_prob, &target.log_prob(&test));
             table.push(
@@ -139,14 +139,14 @@ impl Experiment for MfffSo3 {
                 // Quick band: below the KL of the uniform density, log 8π² − H, by 3 SE
                 // (KL_uniform − KL = log 8π² − NLL, whose error is the NLL's).
                 None => {
-                    let kl_uniform = so3.log_volume() - h;
+                    let kl_uniform = flow.manifold().log_volume() - h;
                     table.push(
                         kl_label,
                         kl,
                         format!(
                             "< KL of the uniform density ({kl_uniform:.3}) − 3 SE (quick band)"
                         ),
-                        Verdict::check(so3.log_volume() - nll > 3.0 * nll_se),
+                        Verdict::check(flow.manifold().log_volume() - nll > 3.0 * nll_se),
                     )
                 }
             }
@@ -157,7 +157,14 @@ impl Experiment for MfffSo3 {
                 Verdict::Info,
             );
             let label = format!("K = {k}: ");
-            push_side_agreement(&mut table, &label, &flow, &test, &e.log_prob, &mut rng);
+            notes.extend(push_side_agreement(
+                &mut table,
+                &label,
+                &flow,
+                &test,
+                &e.log_prob,
+                &mut rng,
+            ));
             // Marginal: the rotation angle between a point and its nearest mixture mean.
             let samples = flow.sample(p.test, DType::F64, &mut rng);
             for (name, x) in [("data", &test), ("model", &samples)] {

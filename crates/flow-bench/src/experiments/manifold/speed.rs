@@ -170,6 +170,7 @@ pub(super) fn speed_preset(mode: crate::experiment::Mode) -> SpeedPreset {
             batch: pick(mode, 32, 128, 256),
             lr: pick(mode, 1e-3, 3e-3, 1e-3),
             weight_decay: 0.0,
+            final_div_factor: super::common::TORCH_FINAL_DIV,
         },
         euler_steps: pick(mode, 10, 100, 200),
         adaptive_tol: 1e-4,

@@ -2,13 +2,12 @@
 //! and on the RNA backbone torsions (T⁷).
 
 use std::f64::consts::PI;
-use std::rc::Rc;
 
 use flow_core::Tensor;
 use flow_core::nn::Activation;
 use flow_manifold::{
-    Manifold, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale, Torus, Uniform,
-    WrappedMixture, exact_log_prob, load_rna, split_official, train_mfff,
+    BaseSpec, ManifoldSpec, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale, Torus,
+    WrappedMixture, load_rna, split_official, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +70,7 @@ impl Experiment for MfffTorus {
         "On flat tori (products of circles, each row normalised by π) M-FFF learns normalised densities: on a wrapped-normal mixture on T² the exact test NLL approaches the entropy; on the RNA torsions (T⁷, paper §5.4) it improves on the uniform density."
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         let net = |hidden: Vec<usize>, blocks, steps, batch, lr, wd| NetPreset {
@@ -82,6 +81,7 @@ impl Experiment for MfffTorus {
             batch,
             lr,
             weight_decay: wd,
+            final_div_factor: super::common::TORCH_FINAL_DIV,
         };
         preset_value(&TorusPreset {
             toy: pick(
@@ -115,6 +115,7 @@ impl Experiment for MfffTorus {
         let p: TorusPreset = ctx.preset()?;
         ctx.set_work(2);
         let mut rng = ctx.rng(0);
+        let mut side_notes = Vec::new();
         let mut table = Table::new("Tori: exact test NLL of M-FFF (nats)", "quantity", "nats");
         // T² toy against its entropy.
         let target = toy();
@@ -122,11 +123,10 @@ impl Experiment for MfffTorus {
             target.sample(p.train, &mut rng),
             target.sample(p.test, &mut rng),
         );
-        let t2: Rc<dyn Manifold> = Rc::new(Torus::new(2));
         let flow = build_flow(
-            t2.clone(),
+            ManifoldSpec::Torus { k: 2 },
             &p.toy,
-            Box::new(Uniform::new(t2.clone())),
+            BaseSpec::Uniform,
             &mut rng,
         );
         let (r, u, pr) = p.betas;
@@ -136,7 +136,7 @@ impl Experiment for MfffTorus {
             .with_scale(p.scale);
         let config = train_config(ctx, &p.toy, "t2", 20)?;
         let report = train_mfff(&flow, &train, None, p.toy.batch, &loss, config).map_err(failed)?;
-        let e = exact_log_prob(&flow, &test, Side::Decoder, 4096, &mut rng);
+        let e = flow.exact(&test, Side::Decoder, &mut rng);
         let ((nll, nll_se), (h, h_se), (kl, kl_se)) =
             paired_nll(&e.log_prob, &target.log_prob(&test));
         table.push(
@@ -157,7 +157,14 @@ impl Experiment for MfffTorus {
             format!("≥ −3 SE and < {}", p.kl_band),
             Verdict::check(kl > -3.0 * kl_se && kl < p.kl_band),
         );
-        push_side_agreement(&mut table, "T² toy: ", &flow, &test, &e.log_prob, &mut rng);
+        side_notes.extend(push_side_agreement(
+            &mut table,
+            "T² toy: ",
+            &flow,
+            &test,
+            &e.log_prob,
+            &mut rng,
+        ));
         let n = p.grid;
         let cell = 2.0 * PI / n as f64;
         let angles: Vec<f64> = (0..n * n)
@@ -169,7 +176,7 @@ impl Experiment for MfffTorus {
             })
             .collect();
         let grid = Torus::new(2).from_angles(&Tensor::from_vec(angles, &[n * n, 2]));
-        let g = exact_log_prob(&flow, &grid, Side::Decoder, 4096, &mut rng);
+        let g = flow.exact(&grid, Side::Decoder, &mut rng);
         let dens: Vec<f64> = g.log_prob.to_vec_f64().iter().map(|l| l.exp()).collect();
         let mass = dens.iter().sum::<f64>() * cell * cell;
         table.push(
@@ -199,11 +206,10 @@ impl Experiment for MfffTorus {
         ctx.set_message("RNA");
         let data = load_rna().map_err(failed)?;
         let (rtrain, rval, rtest) = split_official(&data, OFFICIAL_SPLIT_SEED);
-        let t7: Rc<dyn Manifold> = Rc::new(Torus::new(7));
         let rflow = build_flow(
-            t7.clone(),
+            ManifoldSpec::Torus { k: 7 },
             &p.rna,
-            Box::new(Uniform::new(t7.clone())),
+            BaseSpec::Uniform,
             &mut rng,
         );
         let (r, u, pr) = p.rna_betas;
@@ -215,10 +221,10 @@ impl Experiment for MfffTorus {
         let config = train_config(ctx, &p.rna, "rna", 21)?;
         let rreport =
             train_mfff(&rflow, &rtrain, None, p.rna.batch, &rloss, config).map_err(failed)?;
-        let re = exact_log_prob(&rflow, &rtest, Side::Decoder, 4096, &mut rng);
+        let re = rflow.exact(&rtest, Side::Decoder, &mut rng);
         let rnll: Vec<f64> = re.log_prob.to_vec_f64().iter().map(|l| -l).collect();
         let (rm, rse) = mean_se(&rnll);
-        let uniform = t7.log_volume();
+        let uniform = rflow.manifold().log_volume();
         table.push(
             format!("RNA (T⁷, n_test = {}): test NLL (± {rse:.3})", rtest.dim(0)),
             rm,
@@ -237,9 +243,16 @@ impl Experiment for MfffTorus {
             "reported (trust judged by the next row)",
             Verdict::Info,
         );
-        push_side_agreement(&mut table, "RNA: ", &rflow, &rtest, &re.log_prob, &mut rng);
+        side_notes.extend(push_side_agreement(
+            &mut table,
+            "RNA: ",
+            &rflow,
+            &rtest,
+            &re.log_prob,
+            &mut rng,
+        ));
         ctx.step()?;
-        Ok(Outcome {
+        let mut outcome = Outcome {
             tables: vec![table],
             figures: vec![],
             notes: vec![
@@ -276,6 +289,8 @@ impl Experiment for MfffTorus {
                     rreport.total_seconds
                 ),
             ],
-        })
+        };
+        outcome.notes.extend(side_notes);
+        Ok(outcome)
     }
 }
