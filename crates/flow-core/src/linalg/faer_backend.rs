@@ -42,16 +42,7 @@ pub(super) fn slogdet(a: ArrayView2<f64>) -> (f64, f64) {
     let lu = to_faer(a).partial_piv_lu();
     let u = lu.U();
     let (forward, _) = lu.P().arrays();
-    let (mut sign, mut log) = (permutation_sign(forward), 0.0);
-    for i in 0..n {
-        let d = u[(i, i)];
-        if d == 0.0 {
-            return (0.0, f64::NEG_INFINITY);
-        }
-        sign *= d.signum();
-        log += d.abs().ln();
-    }
-    (sign, log)
+    super::slogdet_from_lu(permutation_sign(forward), (0..n).map(|i| u[(i, i)]))
 }
 
 pub(super) fn cholesky(a: ArrayView2<f64>) -> Result<Array2<f64>, LinalgError> {

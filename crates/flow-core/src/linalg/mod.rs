@@ -147,6 +147,20 @@ impl Backend {
     }
 }
 
+/// `(sign, log|det|)` of `P L U` from the permutation's sign and `U`'s diagonal (summing logs
+/// instead of multiplying, so large matrices do not overflow); `(0, −∞)` on a zero pivot.
+fn slogdet_from_lu(permutation_sign: f64, diagonal: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut sign, mut log) = (permutation_sign, 0.0);
+    for d in diagonal {
+        if d == 0.0 {
+            return (0.0, f64::NEG_INFINITY);
+        }
+        sign *= d.signum();
+        log += d.abs().ln();
+    }
+    (sign, log)
+}
+
 /// Orders eigenpairs by ascending eigenvalue.
 fn sort_ascending(values: Array1<f64>, vectors: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
     let mut order: Vec<usize> = (0..values.len()).collect();

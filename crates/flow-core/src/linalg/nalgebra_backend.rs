@@ -21,16 +21,7 @@ pub(super) fn slogdet(a: ArrayView2<f64>) -> (f64, f64) {
     let lu = to_na(a).lu();
     // det(P) · ∏ U_ii; nalgebra's determinant multiplies these, we sum logs instead.
     let u = lu.u();
-    let (mut sign, mut log) = (lu.p().determinant::<f64>(), 0.0);
-    for i in 0..n {
-        let d = u[(i, i)];
-        if d == 0.0 {
-            return (0.0, f64::NEG_INFINITY);
-        }
-        sign *= d.signum();
-        log += d.abs().ln();
-    }
-    (sign, log)
+    super::slogdet_from_lu(lu.p().determinant::<f64>(), (0..n).map(|i| u[(i, i)]))
 }
 
 pub(super) fn cholesky(a: ArrayView2<f64>) -> Result<Array2<f64>, LinalgError> {

@@ -130,10 +130,28 @@ fn judged_rows_fail_on_wrong_outcomes() {
         s.accepted_fraction = 0.0
     });
     let t = strong_table(&p, &runs, mild, strong);
-    assert_eq!(verdict(&t, "ViM accepted fraction"), Verdict::Pass);
+    assert_eq!(
+        verdict(
+            &t,
+            &format!(
+                "{}°: ViM accepted fraction",
+                p.protocol.data.targets[strong]
+            )
+        ),
+        Verdict::Pass
+    );
     edit(&mut runs, ScoreKind::Vim, strong, |_, s| {
         s.accepted_fraction = 0.5
     });
     let t = strong_table(&p, &runs, mild, strong);
-    assert_eq!(verdict(&t, "ViM accepted fraction"), Verdict::Fail);
+    assert_eq!(
+        verdict(
+            &t,
+            &format!(
+                "{}°: ViM accepted fraction",
+                p.protocol.data.targets[strong]
+            )
+        ),
+        Verdict::Fail
+    );
 }
