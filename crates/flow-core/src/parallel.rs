@@ -266,14 +266,14 @@ pub fn fill_chunks<U: Send>(out: &mut [U], chunk: usize, f: impl Fn(usize, &mut 
 pub fn map_slice<T, U>(xs: &[T], chunk: usize, f: impl Fn(T) -> U + Sync) -> Vec<U>
 where
     T: Copy + Sync,
-    U: Copy + Default + Send,
+    U: Copy + Send,
 {
-    let mut out = vec![U::default(); xs.len()];
-    fill_chunks(&mut out, chunk, |start, block| {
+    collect_chunks(xs.len(), chunk, |start, block| {
         let src = &xs[start..start + block.len()];
-        block.iter_mut().zip(src).for_each(|(o, &x)| *o = f(x));
-    });
-    out
+        block.iter_mut().zip(src).for_each(|(o, &x)| {
+            o.write(f(x));
+        });
+    })
 }
 
 /// `f(a_i, b_i)` element-wise over two equal-length slices, in chunks, on [`threads`] threads.
@@ -283,19 +283,37 @@ where
 pub fn zip_map<T, U>(a: &[T], b: &[T], chunk: usize, f: impl Fn(T, T) -> U + Sync) -> Vec<U>
 where
     T: Copy + Sync,
-    U: Copy + Default + Send,
+    U: Copy + Send,
 {
     assert_eq!(a.len(), b.len(), "zip_map: lengths differ");
-    let mut out = vec![U::default(); a.len()];
-    fill_chunks(&mut out, chunk, |start, block| {
+    collect_chunks(a.len(), chunk, |start, block| {
         let (xs, ys) = (
             &a[start..start + block.len()],
             &b[start..start + block.len()],
         );
         for ((o, &x), &y) in block.iter_mut().zip(xs).zip(ys) {
-            *o = f(x, y);
+            o.write(f(x, y));
         }
-    });
+    })
+}
+
+/// A new vector of `n` values written block by block by `fill(start, block)` through
+/// [`fill_chunks`], without first zeroing it: a `vec![0; n]` of a large output is a serial
+/// memset as long as the parallel loop itself. `fill` must write every element it is given.
+fn collect_chunks<U: Send>(
+    n: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<U>]) + Sync,
+) -> Vec<U> {
+    let mut out: Vec<U> = Vec::with_capacity(n);
+    fill_chunks(&mut out.spare_capacity_mut()[..n], chunk, fill);
+    // SAFETY: the blocks of `fill_chunks` cover `0..n` and `fill` wrote every element of each
+    // (its contract; the callers above are equal-length loops); a panic in `fill` unwinds
+    // before this line and leaves `out` empty.
+    #[allow(unsafe_code)]
+    unsafe {
+        out.set_len(n)
+    };
     out
 }
 

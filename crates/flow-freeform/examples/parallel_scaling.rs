@@ -1,12 +1,20 @@
 //! The thread-scaling table of `BENCHMARKS.md` (issue 21): wall time of the same work at
 //! each thread count of `flow_core::parallel`, with a check that the results are identical.
 //!
-//! `cargo run --release -p flow-freeform --example parallel_scaling -- [THREADS...]`
-//! (default: `1 2`). Rows: DW4 reference-set generation (256 chains in 8 groups, burn-in
+//! `cargo run --release -p flow-freeform --example parallel_scaling -- [--rounds R] [THREADS...]`
+//! (default: 7 rounds, threads `1 2`). Rows: DW4 reference-set generation (256 chains in 8 groups, burn-in
 //! 300), exact decoder NLL of a ResNet free-form flow (D = 8, hidden 128×2, 1024 samples,
-//! chunks of 64), an element-wise product of 2^22 f64 and a sum of 2^22 f64; then the
+//! chunks of 64), an element-wise product of 2^22 f64 (a tensor op: a new 32 MB output each call), the same
+//! product written into one reused buffer (the machine's memory-bandwidth ceiling for this
+//! memory-bound loop) and a sum of 2^22 f64; then the
 //! crossover of the element-wise kernel (serial loop against 2 chunks) by size, which sets
-//! `PARALLEL_MIN_LEN` in `flow-core/src/ops/kernels.rs`. Each time is the median of 3 runs.
+//! `PARALLEL_MIN_LEN` in `flow-core/src/ops/kernels.rs`.
+//!
+//! A shared or virtual machine's speed drifts by tens of percent within a minute, so the thread
+//! counts are alternated: each of `R` rounds times every work item once at every thread count
+//! (each time the median of 3 calls), and the table gives, per thread count, the median over
+//! rounds, and the median and range of the per-round speed-ups (1 thread against the largest
+//! count), which cancel the drift that the two medians alone would not.
 
 use std::time::Instant;
 
@@ -30,21 +38,38 @@ fn time(threads: usize, reps: usize, f: &(dyn Fn() -> Vec<f64> + Sync)) -> (f64,
         ts.push(t0.elapsed().as_secs_f64());
         print = v.iter().fold(0u64, |h, x| h.rotate_left(5) ^ x.to_bits());
     }
-    ts.sort_by(f64::total_cmp);
-    (ts[reps / 2], print)
+    (median(&mut ts), print)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// `(rounds, thread counts)` from the command line.
+fn parse_args() -> (usize, Vec<usize>) {
+    let mut rounds = 7;
+    let mut threads = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--rounds" {
+            let r = args.next().and_then(|r| r.parse().ok());
+            rounds = r
+                .filter(|&r| r > 0)
+                .expect("--rounds takes a positive integer");
+        } else {
+            threads.push(a.parse().expect("thread counts are positive integers"));
+        }
+    }
+    if threads.is_empty() {
+        threads = vec![1, 2];
+    }
+    (rounds, threads)
 }
 
 fn main() {
     flow_core::allocator::keep_freed_memory();
-    let threads: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().expect("thread counts are positive integers"))
-        .collect();
-    let threads = if threads.is_empty() {
-        vec![1, 2]
-    } else {
-        threads
-    };
+    let (rounds, threads) = parse_args();
     let spec = ModelSpec {
         net: NetConfig::ResNet(ResNetConfig::new(8, 8, &[128, 128], 2)),
         latent: Latent::standard_normal(8),
@@ -83,6 +108,19 @@ fn main() {
             }),
         ),
         (
+            "memory ceiling: a·b of 2^22 f64 into a reused buffer (×10)",
+            Box::new(|| {
+                let mut out = vec![0.0; n];
+                for _ in 0..10 {
+                    parallel::fill_chunks(&mut out, 1 << 15, |start, block| {
+                        let src = &big[start..start + block.len()];
+                        block.iter_mut().zip(src).for_each(|(o, &x)| *o = x * x);
+                    });
+                }
+                out[..8].to_vec()
+            }),
+        ),
+        (
             "sum of 2^22 f64 (×10)",
             Box::new(|| {
                 let a = Tensor::from_vec(big.clone(), &[n]);
@@ -92,15 +130,32 @@ fn main() {
     ];
     print!("| work |");
     threads.iter().for_each(|t| print!(" {t} thread(s) |"));
-    println!(" speed-up | identical |");
+    println!(" speed-up, median (range) of {rounds} rounds | identical |");
     println!("|---|{}---|---|", "---|".repeat(threads.len()));
     for (name, f) in &work {
-        let runs: Vec<(f64, u64)> = threads.iter().map(|&t| time(t, 3, f.as_ref())).collect();
+        // times[round][thread count]
+        let mut times = vec![vec![0.0; threads.len()]; rounds];
+        let mut prints = Vec::new();
+        for round in times.iter_mut() {
+            for (slot, &t) in round.iter_mut().zip(&threads) {
+                let (s, p) = time(t, 3, f.as_ref());
+                *slot = s;
+                prints.push(p);
+            }
+        }
         print!("| {name} |");
-        runs.iter().for_each(|(s, _)| print!(" {s:.3} s |"));
-        let speedup = runs[0].0 / runs[runs.len() - 1].0;
-        let same = runs.iter().all(|r| r.1 == runs[0].1);
-        println!(" {speedup:.2}× | {same} |");
+        for j in 0..threads.len() {
+            let mut col: Vec<f64> = times.iter().map(|r| r[j]).collect();
+            print!(" {:.3} s |", median(&mut col));
+        }
+        let mut ups: Vec<f64> = times.iter().map(|r| r[0] / r[r.len() - 1]).collect();
+        let m = median(&mut ups);
+        let same = prints.iter().all(|&p| p == prints[0]);
+        println!(
+            " {m:.2}× ({:.2}–{:.2}) | {same} |",
+            ups[0],
+            ups[ups.len() - 1]
+        );
     }
     println!();
     println!("| elements | serial loop | 2 chunks on 2 threads | ratio |");
