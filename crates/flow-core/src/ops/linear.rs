@@ -10,7 +10,7 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::accumulate;
-use super::gemm::{Gemm, gemm};
+use super::gemm::{Gemm, Init, gemm_new};
 use super::matmul::{matmul_t, values};
 use crate::autodiff::graph::Op;
 use crate::data::{Data, Storage};
@@ -21,26 +21,12 @@ struct Linear;
 
 fn kernel<T: Element + Gemm>(x: &Storage<T>, w: &Storage<T>, b: Option<&Storage<T>>) -> Data {
     let (n, i, o) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-    let mut out = match b {
-        Some(b) => {
-            let row = values(b);
-            let mut out = Vec::with_capacity(n * o);
-            for _ in 0..n {
-                out.extend_from_slice(&row);
-            }
-            out
-        }
-        None => vec![T::zero(); n * o],
+    let row = b.map(values);
+    let init = match &row {
+        Some(row) => Init::Rows(row),
+        None => Init::Zero,
     };
-    gemm(
-        &mut out,
-        &values(x),
-        &values(w),
-        (n, i, o),
-        false,
-        true,
-        b.is_some(),
-    );
+    let out = gemm_new(&values(x), &values(w), (n, i, o), false, true, init);
     T::wrap(ArrayD::from_shape_vec(IxDyn(&[n, o]), out).expect("linear output shape"))
 }
 

@@ -8,7 +8,7 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::accumulate;
-use super::gemm::{Gemm, gemm};
+use super::gemm::{Gemm, Init, gemm, gemm_new};
 use crate::autodiff::graph::Op;
 use crate::data::{Storage, map_data2};
 use crate::dtype::Element;
@@ -45,6 +45,10 @@ fn kernel<T: Element + Gemm>(a: &Storage<T>, b: &Storage<T>, ta: bool, tb: bool)
     let (m, k, n) = mkn(a.shape(), b.shape(), ta, tb);
     let batch = if a.ndim() == 3 { a.shape()[0] } else { 1 };
     let (av, bv) = (values(a), values(b));
+    if batch == 1 {
+        let out = gemm_new(&av, &bv, (m, k, n), ta, tb, Init::Zero);
+        return ArrayD::from_shape_vec(IxDyn(&shape), out).expect("matmul output shape");
+    }
     let mut out = vec![T::zero(); batch * m * n];
     for i in 0..batch {
         gemm(
