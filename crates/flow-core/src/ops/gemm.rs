@@ -24,9 +24,11 @@ use std::mem::MaybeUninit;
 use faer::traits::ComplexField;
 use faer::{Accum, MatMut, MatRef, Par};
 
-/// Products below this many FLOPs (`2·m·k·n`) are never cut into parts: about 40 µs of
-/// work on one core.
-pub const PARALLEL_FLOPS: usize = 1 << 22;
+/// Products below this many FLOPs (`2·m·k·n`) are never cut into parts: about 10 µs of
+/// work on one core, ten times the team's hand-off. Lowered from 2²² so that the skinny
+/// products of a step (`[512,8]·[8,256]`, 2 MFLOP) also use the second core: the MLP step at
+/// two threads took 0.969× the time (median of 12 alternated rounds, BENCHMARKS.md).
+pub const PARALLEL_FLOPS: usize = 1 << 20;
 
 /// The fewest output rows in one part. Cutting a 512×256·256×256 product into row blocks and
 /// running them one after another costs 0.3 % at 256 rows, 1 % at 128 and 2–10 % at 64 or
@@ -399,7 +401,12 @@ mod tests {
 
     #[test]
     fn parts_depend_on_the_shape_only() {
-        assert_eq!(parts_for(512, 2 * 512 * 8 * 256), 1, "below the threshold");
+        assert_eq!(
+            parts_for(512, 2 * 512 * 8 * 256),
+            4,
+            "skinny, 128-row parts"
+        );
+        assert_eq!(parts_for(512, 2 * 512 * 2 * 256), 1, "below the threshold");
         assert_eq!(parts_for(512, 2 * 512 * 256 * 256), 4, "128-row parts");
         assert_eq!(parts_for(100, 1 << 30), 1, "too few rows to cut");
         assert_eq!(parts_for(1 << 14, 1 << 40), MAX_PARTS);
