@@ -39,6 +39,35 @@ pub fn exp_slice_f32(xs: &[f32], out: &mut [f32]) {
     }
 }
 
+/// `tanh x` for one value, written so that a loop over it vectorises (glibc's `tanhf` is a
+/// scalar call through `expm1f`: 14 % of a RealNVP 8-D training step).
+///
+/// For `|x| < 0.55` the odd Taylor series through `x¹⁷` (truncation < 5e-8 relative there);
+/// beyond, `(1 − e)/(1 + e)` with `e = exp(−2|x|) ≤ 0.33`, so no cancellation; the sign is
+/// restored at the end. Both branches are computed and one is selected, which keeps the loop
+/// branch-free. Accuracy: within 4 ulp of libm's `tanhf` (tested); `tanh(±∞) = ±1`, NaN
+/// propagates.
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp_f32(-2.0 * a);
+    let large = (1.0 - e) / (1.0 + e);
+    let x2 = a * a;
+    // tanh a = a (1 + a² q(a²)), the Taylor coefficients of tanh.
+    let q = -1.0 / 3.0
+        + x2 * (2.0 / 15.0
+            + x2 * (-17.0 / 315.0
+                + x2 * (62.0 / 2835.0
+                    + x2 * (-1382.0 / 155_925.0
+                        + x2 * (21_844.0 / 6_081_075.0
+                            + x2 * (-929_569.0 / 638_512_875.0
+                                + x2 * (6_404_582.0 / 10_854_718_875.0)))))));
+    let small = a + a * (x2 * q);
+    let t = if a < 0.55 { small } else { large };
+    // NaN compares false above and takes `large`, which is NaN; the sign of x is copied back.
+    t.copysign(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +86,29 @@ mod tests {
             x += 0.001_7;
         }
         assert!(worst <= 3, "worst error {worst} ulp");
+    }
+
+    /// The fast tanh against libm over the range where it is not ±1 in f32, densely near
+    /// zero (the Taylor branch) and across the switch at 0.55.
+    #[test]
+    fn tanh_matches_libm_within_four_ulp() {
+        let mut worst = (0, 0.0);
+        let mut x = 1e-6f32;
+        while x < 10.0 {
+            for v in [x, -x] {
+                let err = ulps(tanh_f32(v), v.tanh());
+                if err > worst.0 {
+                    worst = (err, v);
+                }
+            }
+            x *= 1.0007;
+        }
+        assert!(worst.0 <= 4, "worst error {} ulp at {}", worst.0, worst.1);
+        assert_eq!(tanh_f32(0.0), 0.0);
+        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+        assert_eq!(tanh_f32(30.0), 1.0);
+        assert!(tanh_f32(f32::NAN).is_nan());
     }
 
     #[test]

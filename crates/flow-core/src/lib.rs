@@ -56,7 +56,8 @@ pub use data::Data;
 /// reruns every experiment instead of mixing numbers from two engines.
 ///
 /// History: 1 = matrixmultiply GEMM; 2 = faer GEMM and the fused `linear` op (session 6);
-/// 3 = faer instead of nalgebra for the dense decompositions of `linalg` (session 7).
-pub const NUMERICS_VERSION: u32 = 3;
+/// 3 = faer instead of nalgebra for the dense decompositions of `linalg` (session 7);
+/// 4 = the vectorised f32 `tanh` of [`fastmath::tanh_f32`] instead of libm's (session 8).
+pub const NUMERICS_VERSION: u32 = 4;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;
