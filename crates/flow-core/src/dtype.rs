@@ -70,6 +70,9 @@ pub trait Element:
     /// `tanh x`, vectorisable when inlined into a loop: [`fastmath::tanh_f32`](crate::fastmath::tanh_f32)
     /// for `f32` (≤ 4 ulp), libm for `f64`.
     fn tanh_fast(self) -> Self;
+    /// `ln(1 + x)`, vectorisable when inlined into a loop:
+    /// [`fastmath::ln_1p_f32`](crate::fastmath::ln_1p_f32) for `f32` (≤ 4 ulp), libm for `f64`.
+    fn ln_1p_fast(self) -> Self;
 }
 
 impl Element for f32 {
@@ -96,6 +99,9 @@ impl Element for f32 {
     fn tanh_fast(self) -> Self {
         crate::fastmath::tanh_f32(self)
     }
+    fn ln_1p_fast(self) -> Self {
+        crate::fastmath::ln_1p_f32(self)
+    }
 }
 
 impl Element for f64 {
@@ -121,5 +127,8 @@ impl Element for f64 {
     }
     fn tanh_fast(self) -> Self {
         self.tanh()
+    }
+    fn ln_1p_fast(self) -> Self {
+        self.ln_1p()
     }
 }

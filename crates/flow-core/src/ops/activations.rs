@@ -32,7 +32,7 @@ elementwise!(
 elementwise!(
     Softplus,
     "softplus",
-    |x| x.max(T::zero()) + (-x.abs()).exp_fast().ln_1p(),
+    |x| x.max(T::zero()) + (-x.abs()).exp_fast().ln_1p_fast(),
     |x, y| sigmoid(x),
     |s, x, y| x.sigmoid()
 );

@@ -39,7 +39,7 @@ elementwise!(Log, "log", |x| x.ln(), |x, y| x.recip(), |s, x, y| x
 elementwise!(
     Log1p,
     "log1p",
-    |x| x.ln_1p(),
+    |x| x.ln_1p_fast(),
     |x, y| (x + T::one()).recip(),
     |s, x, y| x.add_scalar(1.0).recip()
 );
