@@ -447,3 +447,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hvp_leaves_tangent_recording_as_it_found_it() {
+    // hvp computes its forward tangents without a tape; afterwards (same thread) a JVP's
+    // tangent must again be recorded, i.e. differentiable, as free-form flows need.
+    let x = Tensor::from_slice(&[0.5f64, -1.0], &[2]).requires_grad();
+    let v = Tensor::from_slice(&[1.0f64, 2.0], &[2]);
+    let _ = hvp(|x| x.tanh().sum_all(), &x, &v);
+    let (_, jv) = jvp(|x| x.tanh(), &x, &v);
+    assert!(jv.is_tracked(), "tangent not recorded after hvp");
+    let g = grad(&jv.sum_all(), &[&x]).remove(0).to_vec_f64();
+    // d/dx [tanh′(x) v] = −2 tanh(x) (1 − tanh²(x)) v
+    for ((xi, vi), gi) in [0.5f64, -1.0].iter().zip([1.0, 2.0]).zip(g) {
+        let t = xi.tanh();
+        assert!((gi + 2.0 * t * (1.0 - t * t) * vi).abs() < 1e-12);
+    }
+}

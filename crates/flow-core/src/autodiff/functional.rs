@@ -1,6 +1,7 @@
 //! Derived transforms: Hessian-vector products and dense Jacobians.
 
 use super::forward::{jvp, make_dual};
+use super::graph::with_unrecorded_tangents;
 use super::reverse::{grad, grad_with_graph, vjp};
 use crate::tensor::Tensor;
 
@@ -22,7 +23,7 @@ use crate::tensor::Tensor;
 /// ```
 pub fn hvp(f: impl FnOnce(&Tensor) -> Tensor, x: &Tensor, v: &Tensor) -> Tensor {
     let x = make_dual(&x.detach().requires_grad(), &v.detach());
-    let y = f(&x);
+    let y = with_unrecorded_tangents(|| f(&x));
     assert_eq!(
         y.len(),
         1,

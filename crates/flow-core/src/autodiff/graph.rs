@@ -8,6 +8,7 @@ use crate::tensor::Tensor;
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+    static TANGENTS_RECORDED: Cell<bool> = const { Cell::new(true) };
     static NEXT_ID: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -138,6 +139,21 @@ impl Drop for GradModeGuard {
     }
 }
 
+/// Runs `f` with tangents propagated but their computation not recorded, while primal ops
+/// still record as usual. For a JVP of a gradient whose result is not differentiated again
+/// ([`hvp`](crate::hvp)): the backward pass needs the primal tape and the tangents' values,
+/// never the tangents' own tape, and unrecorded tangents take the fused first-order kernels.
+pub(crate) fn with_unrecorded_tangents<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TANGENTS_RECORDED.with(|t| t.set(self.0));
+        }
+    }
+    let _restore = Restore(TANGENTS_RECORDED.with(|t| t.replace(false)));
+    f()
+}
+
 /// Whether a raw-buffer kernel may stand in for a rule written with tensor ops: nothing
 /// would be recorded (recording is off or no argument is tracked) and no argument carries a
 /// tangent. Fast paths inside VJP/JVP rules (fused `g ⊙ f′(x)` loops) must ask this, so that
@@ -190,7 +206,12 @@ impl Tensor {
         });
         let mut out = Tensor::with_grad_fn(data, grad_fn);
         let tangents: Vec<Option<Tensor>> = inputs.iter().map(|t| t.tangent()).collect();
-        let tangent = op.jvp(&primals, &out, &tangents);
+        let tangent = if TANGENTS_RECORDED.with(Cell::get) {
+            op.jvp(&primals, &out, &tangents)
+        } else {
+            let _off = GradModeGuard::new(false);
+            op.jvp(&primals, &out, &tangents)
+        };
         debug_assert_eq!(tangent.shape(), out.shape(), "{}: jvp shape", op.name());
         out.tangent = Some(Rc::new(tangent));
         out
