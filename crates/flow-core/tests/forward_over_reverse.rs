@@ -269,7 +269,7 @@ fn kitchen_sink(x: &Tensor) -> Tensor {
         .sum_axis(0, false)
         .exp()
         .sum_all();
-    let sm = x.softmax(1).mul(&x).sum_all();
+    let sm = x.softmax(1).mul(x).sum_all();
     let mx = x.max_axis(1, false).sum_all();
     let j = Tensor::concat(&[x, &x.sin()], 1)
         .narrow(1, 1, 4)
@@ -345,7 +345,7 @@ fn tangent_of_a_recorded_gradient_is_differentiable() {
 fn dense_hessian_as_jacobian_of_the_gradient() {
     // jacobian(∇E) used to panic; now each column is a forward-over-reverse HVP.
     let x = Tensor::from_slice(&[0.3f64, -0.8, 1.1], &[1, 3]).requires_grad();
-    let e = |x: &Tensor| x.tanh().mul(&x).sum_all().add(&x.sum_all().powf(3.0));
+    let e = |x: &Tensor| x.tanh().mul(x).sum_all().add(&x.sum_all().powf(3.0));
     let h = jacobian(|x| grad(&e(x), &[x]).remove(0), &x); // [1, 3, 3]
     for i in 0..3 {
         let mut ei = vec![0.0; 3];
