@@ -2,7 +2,8 @@
 //! MLP 8→256→256→8 with SiLU, batch 512, f32, Adam —
 //! (a) a plain training step, (b) an autoencoder step (encoder + decoder),
 //! (c) a free-form-flow step on the same encoder/decoder (JVP through the decoder, VJP through
-//! the encoder, gradient of surrogate + reconstruction), plus a Hessian-vector product.
+//! the encoder, gradient of surrogate + reconstruction), plus a Hessian-vector product
+//! (forward-over-reverse, as JAX's `jvp(grad f)`; and reverse-over-reverse for comparison).
 //!
 //! `cargo bench -p flow-bench --bench core`
 
@@ -12,7 +13,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use flow_core::nn::{Activation, Mlp, MlpConfig, Module, Param, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
-use flow_core::{DType, Tensor, grad, hvp, jvp, vjp_with_graph};
+use flow_core::{DType, Tensor, grad, hvp, hvp_reverse, jvp, vjp_with_graph};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -80,6 +81,10 @@ fn steps(c: &mut Criterion) {
     });
     group.bench_function("hvp_wrt_input", |b| {
         b.iter(|| hvp(|x| enc.forward(x).square().sum_all(), &x, &v))
+    });
+    // The same product by reverse-over-reverse (the oracle; what `hvp` was before session 8).
+    group.bench_function("hvp_wrt_input_reverse", |b| {
+        b.iter(|| hvp_reverse(|x| enc.forward(x).square().sum_all(), &x, &v))
     });
     group.finish();
 }

@@ -8,7 +8,7 @@
 //!   differentiable again;
 //! - forward mode: [`make_dual`] / [`jvp`], whose tangents are recorded ops, so a JVP can sit
 //!   inside a reverse pass (free-form flows: `∇θ [vᵀ J_f(x) · stop_grad(J_g(z) v)]`);
-//! - [`hvp`], dense per-sample [`jacobian`], [`Tensor::slogdet`], [`no_grad`].
+//! - [`hvp`] (forward-over-reverse: a JVP of a gradient), dense per-sample [`jacobian`], [`Tensor::slogdet`], [`no_grad`].
 //!
 //! On top: [`nn`] layers with named parameters and safetensors checkpoints, [`optim`]
 //! optimisers and schedules, [`train`] (the one training loop: checkpoints, resume,
@@ -45,7 +45,7 @@ pub mod testing;
 pub mod train;
 
 pub use autodiff::{
-    GradModeGuard, Gradients, grad, grad_with_graph, hvp, is_grad_enabled, jacobian,
+    GradModeGuard, Gradients, grad, grad_with_graph, hvp, hvp_reverse, is_grad_enabled, jacobian,
     jacobian_reverse, jvp, make_dual, no_grad, vjp, vjp_with_graph,
 };
 pub use data::Data;

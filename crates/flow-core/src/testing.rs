@@ -4,7 +4,9 @@
 //!   tangent `t`;
 //! - VJP by the inner-product identity `⟨J t, c⟩ = ⟨t, Jᵀ c⟩` with a random cotangent `c`;
 //! - higher orders by recursion: the VJP map `x ↦ Jᵀ(x) c` (recorded with `create_graph`) is
-//!   itself checked.
+//!   itself checked, in reverse mode (reverse-over-reverse) and in forward mode (its JVP, a
+//!   backward pass that carries tangents: forward-over-reverse) against central differences;
+//!   the JVP map `x ↦ J(x) t` is checked in reverse mode (reverse-over-forward).
 
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -93,9 +95,9 @@ impl GradCheck {
     }
 
     /// One level: JVP (when `forward_mode`) and VJP of `f`, then recursion on the VJP map
-    /// (reverse-over-reverse) and the JVP map (reverse-over-forward). Maps that contain a
-    /// backward pass are probed by finite differences, since tangents do not flow through
-    /// backward passes (forward-over-reverse is not supported).
+    /// (reverse-over-reverse, and forward-over-reverse by its JVP) and the JVP map
+    /// (reverse-over-forward; its own JVP would need nested tangents, which forward mode
+    /// does not support, so that map is probed by finite differences).
     fn check(
         &self,
         f: &Func,
@@ -177,7 +179,7 @@ impl GradCheck {
                 .reduce(|a, b| a.add(&b))
                 .expect("inputs")
         };
-        self.check(&vjp_map, &inputs, order + 1, false, report)?;
+        self.check(&vjp_map, &inputs, order + 1, true, report)?;
         if forward_mode {
             // Reverse over forward: x ↦ ⟨J(x) t, c⟩, with the tangent computed by dual tensors.
             let jvp_map = |xs: &[Tensor]| -> Tensor {

@@ -1,5 +1,6 @@
 //! Every primitive's VJP and JVP against central finite differences in f64, to second order
-//! (reverse-over-reverse and reverse-over-forward), over random shapes and values (proptest).
+//! (reverse-over-reverse, reverse-over-forward and forward-over-reverse), over random shapes
+//! and values (proptest).
 
 use flow_core::testing::GradCheck;
 use flow_core::{DType, Tensor};

@@ -11,8 +11,13 @@ use crate::tensor::Tensor;
 /// flow; the tangent computation is itself recorded (when its inputs are tracked), so a JVP
 /// can sit inside a reverse pass: `∇θ [vᵀ J_f(x) · stop_grad(J_g(z) v)]`.
 ///
+/// Tangents flow through later backward passes from a dual output, so `jvp` of a function
+/// that calls [`grad`](crate::grad) is a Hessian-vector product (see [`hvp`](crate::hvp)).
+///
 /// # Panics
-/// If shapes or dtypes differ.
+/// If shapes or dtypes differ, or `primal` already carries a tangent: forward mode does not
+/// nest (a tangent of a tangent would need a tag per nesting level on every tensor; no crate
+/// needs it). `jvp(jvp(..))` on the same input is therefore a clear panic, never zeros.
 ///
 /// ```
 /// use flow_core::{Tensor, make_dual};
@@ -42,7 +47,7 @@ pub fn make_dual(primal: &Tensor, tangent: &Tensor) -> Tensor {
         "make_dual: the primal (shape {:?}) already carries a tangent; nested forward mode \
          (jvp of a function that itself calls jvp on the same input) is not supported and would \
          silently drop the outer tangent. Take the inner jvp with respect to `x.primal()`, or \
-         use hvp / jacobian for second derivatives",
+         take second derivatives as a jvp of a gradient (hvp, forward-over-reverse)",
         primal.shape()
     );
     Tensor {

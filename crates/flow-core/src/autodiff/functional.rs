@@ -1,15 +1,46 @@
 //! Derived transforms: Hessian-vector products and dense Jacobians.
 
-use super::forward::jvp;
-use super::reverse::{grad_with_graph, vjp};
+use super::forward::{jvp, make_dual};
+use super::graph::with_unrecorded_tangents;
+use super::reverse::{grad, grad_with_graph, vjp};
 use crate::tensor::Tensor;
 
-/// Hessian-vector product `∇²f(x) v` of a scalar function, by reverse-over-reverse:
-/// `∇_x ⟨∇_x f(x), v⟩`.
+/// Hessian-vector product `∇²f(x) v` of a scalar function, by forward-over-reverse:
+/// `d/dε ∇f(x + εv)|₀`, one forward pass and one backward pass that both carry the tangent
+/// `v` (JAX's `jvp(grad(f), (x,), (v,))`). The result is not differentiable.
+///
+/// [`hvp_reverse`] computes the same quantity by reverse-over-reverse (the test oracle).
+///
+/// # Panics
+/// If `f` does not return one element, or `v`'s shape or dtype differs from `x`'s.
+///
+/// ```
+/// use flow_core::{Tensor, hvp};
+/// let x = Tensor::from_slice(&[1.0f64, 2.0], &[2]);
+/// let v = Tensor::from_slice(&[1.0f64, 1.0], &[2]);
+/// // ∇²(Σ x³) = diag(6x)
+/// assert_eq!(hvp(|x| x.powf(3.0).sum_all(), &x, &v).to_vec_f64(), vec![6.0, 12.0]);
+/// ```
+pub fn hvp(f: impl FnOnce(&Tensor) -> Tensor, x: &Tensor, v: &Tensor) -> Tensor {
+    let x = make_dual(&x.detach().requires_grad(), &v.detach());
+    let y = with_unrecorded_tangents(|| f(&x));
+    assert_eq!(
+        y.len(),
+        1,
+        "hvp: f returned shape {:?}, not a scalar",
+        y.shape()
+    );
+    let g = grad(&y, &[&x]).remove(0);
+    g.tangent().unwrap_or_else(|| g.zeros_like())
+}
+
+/// Hessian-vector product `∇²f(x) v` by reverse-over-reverse: `∇_x ⟨∇_x f(x), v⟩` (a forward
+/// pass, a recorded backward pass, and a backward pass through both). Slower than [`hvp`];
+/// kept as its independent oracle.
 ///
 /// # Panics
 /// If `f` does not return one element, or `v`'s shape differs from `x`'s.
-pub fn hvp(f: impl FnOnce(&Tensor) -> Tensor, x: &Tensor, v: &Tensor) -> Tensor {
+pub fn hvp_reverse(f: impl FnOnce(&Tensor) -> Tensor, x: &Tensor, v: &Tensor) -> Tensor {
     let x = x.detach().requires_grad();
     let y = f(&x);
     let g = grad_with_graph(&y, &[&x]).remove(0);

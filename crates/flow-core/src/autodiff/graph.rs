@@ -8,6 +8,7 @@ use crate::tensor::Tensor;
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+    static TANGENTS_RECORDED: Cell<bool> = const { Cell::new(true) };
     static NEXT_ID: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -40,10 +41,17 @@ pub(crate) trait Op: 'static {
     fn jvp(&self, inputs: &[Tensor], output: &Tensor, tangents: &[Option<Tensor>]) -> Tensor;
 }
 
-/// How a node was made: the op and its (tangent-free) inputs.
+/// How a node was made: the op and its inputs.
+///
+/// When the op ran on dual tensors, the inputs keep their tangents (`dual`), so that a backward
+/// pass from a dual output can carry tangents through the VJP rules (forward-over-reverse, see
+/// [`reverse`](super::reverse)); a plain backward pass strips them. No reference cycle: an
+/// input's tangent was computed before the node that stores it.
 pub(crate) struct GradFn {
     pub op: Rc<dyn Op>,
     pub inputs: Vec<Tensor>,
+    /// Whether some input carries a tangent.
+    pub dual: bool,
 }
 
 /// A node of the tape.
@@ -131,6 +139,31 @@ impl Drop for GradModeGuard {
     }
 }
 
+/// Runs `f` with tangents propagated but their computation not recorded, while primal ops
+/// still record as usual. For a JVP of a gradient whose result is not differentiated again
+/// ([`hvp`](crate::hvp)): the backward pass needs the primal tape and the tangents' values,
+/// never the tangents' own tape, and unrecorded tangents take the fused first-order kernels.
+pub(crate) fn with_unrecorded_tangents<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TANGENTS_RECORDED.with(|t| t.set(self.0));
+        }
+    }
+    let _restore = Restore(TANGENTS_RECORDED.with(|t| t.replace(false)));
+    f()
+}
+
+/// Whether a raw-buffer kernel may stand in for a rule written with tensor ops: nothing
+/// would be recorded (recording is off or no argument is tracked) and no argument carries a
+/// tangent. Fast paths inside VJP/JVP rules (fused `g ⊙ f′(x)` loops) must ask this, so that
+/// recorded backward passes and backward passes that carry tangents (forward-over-reverse)
+/// take the differentiable composition.
+pub(crate) fn is_constant_kernel_exact(args: &[&Tensor]) -> bool {
+    let untracked = !is_grad_enabled() || args.iter().all(|t| !t.is_tracked());
+    untracked && args.iter().all(|t| t.tangent.is_none())
+}
+
 /// Runs `f` without recording a tape (inference, sampling, optimiser updates). Tangents are
 /// still propagated, so forward-mode derivatives work here at no tape cost.
 ///
@@ -147,7 +180,8 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
 
 impl Tensor {
     /// Creates the output of a primitive: records it when any input is tracked and recording
-    /// is on, and evaluates the JVP rule when any input carries a tangent.
+    /// is on, and evaluates the JVP rule when any input carries a tangent. The JVP rule sees
+    /// tangent-free inputs (tangents do not nest); the tape keeps the dual inputs.
     pub(crate) fn from_op(data: Data, op: impl Op, inputs: &[&Tensor]) -> Tensor {
         let record = is_grad_enabled() && inputs.iter().any(|t| t.is_tracked());
         let dual = inputs.iter().any(|t| t.tangent.is_some());
@@ -161,16 +195,23 @@ impl Tensor {
             let grad_fn = GradFn {
                 op,
                 inputs: primals,
+                dual: false,
             };
             return Tensor::with_grad_fn(data, Some(grad_fn));
         }
         let grad_fn = record.then(|| GradFn {
             op: op.clone(),
-            inputs: primals.clone(),
+            inputs: inputs.iter().map(|&t| t.clone()).collect(),
+            dual: true,
         });
         let mut out = Tensor::with_grad_fn(data, grad_fn);
         let tangents: Vec<Option<Tensor>> = inputs.iter().map(|t| t.tangent()).collect();
-        let tangent = op.jvp(&primals, &out, &tangents);
+        let tangent = if TANGENTS_RECORDED.with(Cell::get) {
+            op.jvp(&primals, &out, &tangents)
+        } else {
+            let _off = GradModeGuard::new(false);
+            op.jvp(&primals, &out, &tangents)
+        };
         debug_assert_eq!(tangent.shape(), out.shape(), "{}: jvp shape", op.name());
         out.tangent = Some(Rc::new(tangent));
         out

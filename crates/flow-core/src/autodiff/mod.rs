@@ -3,8 +3,11 @@
 //!
 //! Rules of the road:
 //! - Gradients flow to *tracked* tensors ([`Tensor::requires_grad`](crate::Tensor::requires_grad)).
-//! - Backward passes never propagate tangents: reverse-over-forward (a JVP inside a reverse
-//!   pass) is supported; forward-over-reverse is not needed (HVPs use reverse-over-reverse).
+//! - Reverse-over-forward (a JVP inside a reverse pass: free-form flows, TRADE) and
+//!   forward-over-reverse (a JVP of a gradient: [`hvp`]) both work. A backward pass carries
+//!   tangents exactly when the output it starts from (or its cotangent) carries one; otherwise
+//!   it strips them, so backward passes through dual computations cost no more than plain ones.
+//! - Forward mode does not nest: [`make_dual`] on a tensor that already carries a tangent panics.
 //! - [`Tensor::detach`](crate::Tensor::detach) stops both cotangent and tangent flow.
 
 pub mod forward;
@@ -13,6 +16,6 @@ pub(crate) mod graph;
 pub mod reverse;
 
 pub use forward::{jvp, make_dual};
-pub use functional::{hvp, jacobian, jacobian_reverse};
+pub use functional::{hvp, hvp_reverse, jacobian, jacobian_reverse};
 pub use graph::{GradModeGuard, is_grad_enabled, no_grad};
 pub use reverse::{Gradients, grad, grad_with_graph, vjp, vjp_with_graph};

@@ -1,5 +1,6 @@
 //! Reverse mode: vector-Jacobian products, optionally recorded so that they can be
-//! differentiated again (`create_graph`).
+//! differentiated again (`create_graph`), and carrying tangents when the output is dual
+//! (forward-over-reverse: `jvp(|x| grad(f(x), x), x, v) = ∇²f(x) v`).
 
 use super::graph::{GradModeGuard, IdMap, IdSet};
 use crate::tensor::Tensor;
@@ -12,16 +13,29 @@ enum Targets<'a> {
     AllLeaves,
 }
 
-/// The tracked nodes reachable from `output`, inputs before the nodes that use them.
-fn topological_order(output: &Tensor) -> Vec<Tensor> {
+/// The tracked nodes reachable from `output`, inputs before the nodes that use them, and,
+/// when `dual`, the tangent-carrying handle of every node that has one.
+///
+/// A node's handles can differ in their tangent only where a caller took `primal()` of a dual
+/// tensor; a dual backward pass uses the node's own tangent there (what its op computed).
+fn topological_order(output: &Tensor, dual: bool) -> (Vec<Tensor>, IdMap<Tensor>) {
     let mut order = Vec::new();
     let mut visited = IdSet::default();
+    let mut duals = IdMap::default();
+    let root = if dual {
+        output.clone()
+    } else {
+        output.primal()
+    };
     // (node, whether its inputs have been pushed)
-    let mut stack = vec![(output.primal(), false)];
+    let mut stack = vec![(root, false)];
     while let Some((t, expanded)) = stack.pop() {
         if expanded {
             order.push(t);
             continue;
+        }
+        if dual && t.tangent.is_some() {
+            duals.entry(t.id()).or_insert_with(|| t.clone());
         }
         if !t.is_tracked() || !visited.insert(t.id()) {
             continue;
@@ -29,17 +43,24 @@ fn topological_order(output: &Tensor) -> Vec<Tensor> {
         stack.push((t.clone(), true));
         if let Some(g) = &t.node.grad_fn {
             for input in g.inputs.iter().rev() {
-                if input.is_tracked() && !visited.contains(&input.id()) {
+                let fresh = !visited.contains(&input.id());
+                if input.is_tracked() && (fresh || (dual && input.tangent.is_some())) {
                     stack.push((input.clone(), false));
                 }
             }
         }
     }
-    order
+    (order, duals)
 }
 
 /// Propagates `seed` (the cotangent of `output`) back through the tape and returns the
 /// cotangents of the targets, keyed by node id.
+///
+/// Forward-over-reverse: when `output` or `seed` carries a tangent, the VJP rules run on the
+/// dual inputs the tape kept (see [`GradFn`](super::graph::GradFn)), so every cotangent
+/// carries its own tangent, the directional derivative of the backward pass (e.g. `H v` when
+/// the backward pass computes `∇f`). Otherwise tangents are stripped and the pass costs what a
+/// plain backward pass costs, even through ops that ran on dual tensors (free-form flows).
 fn backprop(output: &Tensor, seed: Tensor, targets: Targets, create_graph: bool) -> IdMap<Tensor> {
     assert_eq!(
         seed.shape(),
@@ -48,8 +69,9 @@ fn backprop(output: &Tensor, seed: Tensor, targets: Targets, create_graph: bool)
         seed.shape(),
         output.shape()
     );
+    let dual = output.tangent.is_some() || seed.tangent.is_some();
     let _mode = GradModeGuard::new(create_graph);
-    let order = topological_order(output);
+    let (order, duals) = topological_order(output, dual);
     let is_target = |t: &Tensor| match &targets {
         Targets::Only(ids) => ids.contains(&t.id()),
         Targets::AllLeaves => t.node.grad_fn.is_none(),
@@ -87,7 +109,15 @@ fn backprop(output: &Tensor, seed: Tensor, targets: Targets, create_graph: bool)
         if !needs.iter().any(|&n| n) {
             continue;
         }
-        let input_cts = g.op.vjp(&g.inputs, t, &ct, &needs);
+        let input_cts = if dual {
+            let out = duals.get(&t.id()).unwrap_or(t);
+            g.op.vjp(&g.inputs, out, &ct, &needs)
+        } else if g.dual {
+            let primals: Vec<Tensor> = g.inputs.iter().map(Tensor::primal).collect();
+            g.op.vjp(&primals, &t.primal(), &ct, &needs)
+        } else {
+            g.op.vjp(&g.inputs, t, &ct, &needs)
+        };
         for ((input, need), ict) in g.inputs.iter().zip(&needs).zip(input_cts) {
             let (true, Some(ict)) = (*need, ict) else {
                 continue;
@@ -112,13 +142,6 @@ fn backprop(output: &Tensor, seed: Tensor, targets: Targets, create_graph: bool)
 }
 
 fn vjp_impl(output: &Tensor, inputs: &[&Tensor], cotangent: &Tensor, create: bool) -> Vec<Tensor> {
-    let dual = inputs.iter().any(|x| x.tangent.is_some()) || cotangent.tangent.is_some();
-    assert!(
-        !dual,
-        "vjp: an input or the cotangent carries a tangent, but tangents do not flow through \
-         backward passes (forward-over-reverse is not supported); use hvp (reverse-over-reverse) \
-         or jacobian_reverse, or take the gradient with respect to the primal"
-    );
     let ids: IdSet = inputs.iter().map(|t| t.id()).collect();
     let mut cts = backprop(output, cotangent.clone(), Targets::Only(&ids), create);
     inputs

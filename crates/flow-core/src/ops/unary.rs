@@ -2,7 +2,7 @@
 //! scalar derivative `df` (for the fused first-order fast path) and the derivative as a
 //! differentiable tensor expression (for higher orders). A new activation is ~15 lines.
 
-use crate::autodiff::graph::{Op, is_grad_enabled};
+use crate::autodiff::graph::{Op, is_constant_kernel_exact};
 use crate::data::{map_data, map_data2};
 use crate::dtype::Element;
 use crate::ops::kernels;
@@ -22,9 +22,10 @@ pub(crate) trait Elementwise: Sync + 'static {
 
 struct Unary<F>(F);
 
-/// Whether the fused kernel may replace the composed derivative: nothing is recorded.
-fn can_fuse(a: &Tensor, b: &Tensor) -> bool {
-    !is_grad_enabled() || !(a.is_tracked() || b.is_tracked())
+/// Whether the fused kernel may replace the composed derivative: nothing is recorded and no
+/// argument carries a tangent (a backward pass from a dual output, forward-over-reverse).
+fn can_fuse(a: &Tensor, b: &Tensor, y: &Tensor) -> bool {
+    is_constant_kernel_exact(&[a, b, y])
 }
 
 impl<F: Elementwise> Unary<F> {
@@ -48,14 +49,14 @@ impl<F: Elementwise> Op for Unary<F> {
     }
     fn vjp(&self, inputs: &[Tensor], out: &Tensor, ct: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
         let x = &inputs[0];
-        if can_fuse(x, ct) {
+        if can_fuse(x, ct, out) {
             return vec![Some(self.fused(ct, x, out))];
         }
         vec![Some(ct.mul(&self.0.derivative(x, out)))]
     }
     fn jvp(&self, inputs: &[Tensor], out: &Tensor, t: &[Option<Tensor>]) -> Tensor {
         let (x, t) = (&inputs[0], t[0].as_ref().expect("unary: tangent"));
-        if can_fuse(x, t) {
+        if can_fuse(x, t, out) {
             return self.fused(t, x, out);
         }
         t.mul(&self.0.derivative(x, out))
