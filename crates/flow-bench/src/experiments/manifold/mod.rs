@@ -4,6 +4,7 @@
 
 mod common;
 pub mod earth;
+mod parity;
 pub mod poincare;
 mod poincare_mass;
 pub mod so3;

@@ -5,8 +5,8 @@ use flow_core::Tensor;
 use flow_core::nn::Activation;
 use flow_manifold::wrapped::log_det_exp0;
 use flow_manifold::{
-    BaseSpec, Manifold, ManifoldDensity, ManifoldSpec, MfffLossConfig, PoincareBall, Side,
-    WrappedNormal, train_mfff,
+    BaseSpec, LossWeights, Manifold, ManifoldDensity, ManifoldSpec, MfffLossConfig, PoincareBall,
+    Side, WrappedNormal, train_mfff,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -32,12 +32,10 @@ pub struct PoincarePreset {
     pub test: usize,
     /// Tangent scale of the wrapped-normal base.
     pub base_scale: f64,
-    /// βR, βU, βP.
-    pub betas: (f64, f64, f64),
     /// Heat-map cells per axis.
     pub grid: usize,
-    /// The toys.
-    pub toys: Vec<HyperbolicToy>,
+    /// The toys, each with its loss weights.
+    pub toys: Vec<ToyRun>,
     /// Cells per axis of the tangent-space grid of the ∫ p dvol check.
     pub mass_cells: usize,
     /// Tangent radius of that grid (`‖x‖ ≤ tanh R`; mass beyond it counts as missing).
@@ -46,6 +44,35 @@ pub struct PoincarePreset {
 
 /// `mfff-poincare`: the hyperbolic toys on the Poincaré disk.
 pub struct MfffPoincare;
+
+/// One toy of [`MfffPoincare`] and the weights of its loss keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToyRun {
+    /// The data.
+    pub toy: HyperbolicToy,
+    /// One weight per official loss key.
+    pub weights: LossWeights,
+}
+
+impl HyperbolicToy {
+    /// The loss weights of the official config (`configs/m-fff/hyperbolic_five_gaussians.yaml`
+    /// and `hyperbolic_checkerboard.yaml` at `02db8ec`): βR 1000, `x_sample_reconstruction`
+    /// 100, `z_reconstruction` 100, no `z_sample_reconstruction`; projections z 1 / x₁ 100
+    /// (five Gaussians) and 100 / 100 (checkerboard).
+    pub fn official_weights(self) -> LossWeights {
+        LossWeights {
+            noisy_reconstruction: 1000.0,
+            x_sample_reconstruction: 100.0,
+            z_sample_reconstruction: 0.0,
+            z_reconstruction: 100.0,
+            z_projection: match self {
+                HyperbolicToy::FiveGaussians => 1.0,
+                HyperbolicToy::Checkerboard => 100.0,
+            },
+            x1_projection: 100.0,
+        }
+    }
+}
 
 /// The official code's wrapped-at-origin toys (`fff/distributions/wrapped_at_origin.py`):
 /// a tangent-space density at 0 pushed through `exp_0(v) = tanh‖v‖ v/‖v‖`.
@@ -161,7 +188,7 @@ impl Experiment for MfffPoincare {
         "On hyperbolic space, in the Poincaré chart with its metric term ½[log det G(f(x)) − log det G(x)], M-FFF with a wrapped-normal base learns the wrapped five-Gaussians and checkerboard toys (paper §5.5): its exact test NLL w.r.t. the hyperbolic area improves on the base and approaches the entropy."
     }
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&PoincarePreset {
@@ -178,9 +205,14 @@ impl Experiment for MfffPoincare {
             train: pick(mode, 500, 20_000, 80_000),
             test: pick(mode, 200, 5000, 10_000),
             base_scale: 0.5,
-            betas: (1000.0, 100.0, 1.0),
             grid: pick(mode, 20, 120, 300),
-            toys: vec![HyperbolicToy::FiveGaussians, HyperbolicToy::Checkerboard],
+            toys: [HyperbolicToy::FiveGaussians, HyperbolicToy::Checkerboard]
+                .into_iter()
+                .map(|toy| ToyRun {
+                    toy,
+                    weights: toy.official_weights(),
+                })
+                .collect(),
             mass_cells: pick(mode, 40, 200, 400),
             mass_radius: 5.0,
         })
@@ -194,7 +226,8 @@ impl Experiment for MfffPoincare {
             "nats",
         );
         let mut notes = Vec::new();
-        for (i, &toy) in p.toys.iter().enumerate() {
+        for (i, run) in p.toys.iter().enumerate() {
+            let toy = run.toy;
             ctx.set_message(toy.label());
             let mut rng = ctx.rng(i as u64);
             let (train, test) = (
@@ -210,8 +243,8 @@ impl Experiment for MfffPoincare {
                 },
                 &mut rng,
             );
-            let (r, u, pr) = p.betas;
-            let loss = MfffLossConfig::new(r).with_beta_u(u).with_beta_p(pr);
+            run.weights.check().map_err(failed)?;
+            let loss = MfffLossConfig::from_weights(run.weights);
             let stem = format!("poincare-{i}");
             let config = train_config(ctx, &p.net, &stem, 30 + i as u64)?;
             let report =
@@ -300,8 +333,8 @@ impl Experiment for MfffPoincare {
             ctx.step()?;
         }
         notes.push(format!(
-            "Data: the official wrapped-at-origin toys: five Gaussians N(μ_k, {SIGMA}² I) in T_0B² with μ_k ∈ {{(±{RADIUS}, 0), (0, ±{RADIUS}), (0, 0)}}, and a checkerboard of 8 squares of side {SIDE}, pushed through exp_0 (v ↦ tanh‖v‖ v/‖v‖); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in the chart followed by the boundary pull-back π, wrapped-normal base (s = {}), (βR, βU, βP) = {:?}. The paper gives no NLL for these toys: each toy is held to a KL below its base's by 3 standard errors, and ∫ p dvol is a midpoint sum in the tangent space at 0 (x = exp_0 v, dvol = |det J_exp0(v)| √det G(x) dv, smooth up to the rim, unlike a chart grid; importance sampling from wrapped normals had heavy-tailed weights) over ‖v‖ ≤ {}, so mass pushed towards the rim counts as missing.",
-            p.net.blocks, p.net.hidden, p.base_scale, p.betas, p.mass_radius
+            "Data: the official wrapped-at-origin toys: five Gaussians N(μ_k, {SIGMA}² I) in T_0B² with μ_k ∈ {{(±{RADIUS}, 0), (0, ±{RADIUS}), (0, 0)}}, and a checkerboard of 8 squares of side {SIDE}, pushed through exp_0 (v ↦ tanh‖v‖ v/‖v‖); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in the chart followed by the boundary pull-back π, wrapped-normal base (s = {}), loss weights per toy (the official configs') {:?}. The paper gives no NLL for these toys: each toy is held to a KL below its base's by 3 standard errors, and ∫ p dvol is a midpoint sum in the tangent space at 0 (x = exp_0 v, dvol = |det J_exp0(v)| √det G(x) dv, smooth up to the rim, unlike a chart grid; importance sampling from wrapped normals had heavy-tailed weights) over ‖v‖ ≤ {}, so mass pushed towards the rim counts as missing.",
+            p.net.blocks, p.net.hidden, p.base_scale, p.toys, p.mass_radius
         ));
         notes.push(SIDE_NOTE.to_string());
         Ok(Outcome {

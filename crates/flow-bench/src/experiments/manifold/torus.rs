@@ -6,8 +6,8 @@ use std::f64::consts::PI;
 use flow_core::Tensor;
 use flow_core::nn::Activation;
 use flow_manifold::{
-    BaseSpec, ManifoldSpec, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale, Torus,
-    WrappedMixture, load_rna, split_official, train_mfff,
+    BaseSpec, LossWeights, ManifoldSpec, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale,
+    Torus, WrappedMixture, load_rna, split_official, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +33,10 @@ pub struct TorusPreset {
     pub test: usize,
     /// βR, βU, βP of the toy (quick: βR = 10, see the page note on the budget).
     pub betas: (f64, f64, f64),
-    /// βR, βU, βP of RNA (official: 1000, and sample reconstruction 100).
-    pub rna_betas: (f64, f64, f64),
+    /// RNA's loss weights, one per official key (`configs/m-fff/rna.yaml` at `02db8ec`:
+    /// βR 1000, `x_sample_reconstruction` 100, `z_sample_reconstruction` 1000,
+    /// `z_reconstruction` 100, no projection terms).
+    pub rna_weights: LossWeights,
     /// RNA dequantisation noise (official 0.01).
     pub rna_noise: f64,
     /// Hutchinson vector length.
@@ -47,6 +49,18 @@ pub struct TorusPreset {
 
 /// `mfff-torus`: M-FFF on tori.
 pub struct MfffTorus;
+
+/// The official RNA loss weights (`configs/m-fff/rna.yaml` at `02db8ec`).
+pub(super) fn rna_official_weights() -> LossWeights {
+    LossWeights {
+        noisy_reconstruction: 1000.0,
+        x_sample_reconstruction: 100.0,
+        z_sample_reconstruction: 1000.0,
+        z_reconstruction: 100.0,
+        z_projection: 0.0,
+        x1_projection: 0.0,
+    }
+}
 
 fn toy() -> WrappedMixture {
     WrappedMixture {
@@ -70,7 +84,7 @@ impl Experiment for MfffTorus {
         "On flat tori (products of circles, each row normalised by π) M-FFF learns normalised densities: on a wrapped-normal mixture on T² the exact test NLL approaches the entropy; on the RNA torsions (T⁷, paper §5.4) it improves on the uniform density."
     }
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         let net = |hidden: Vec<usize>, blocks, steps, batch, lr, wd| NetPreset {
@@ -104,7 +118,7 @@ impl Experiment for MfffTorus {
                 (10.0, 10.0, 1.0),
                 (100.0, 10.0, 1.0),
             ),
-            rna_betas: (1000.0, 100.0, 0.0),
+            rna_weights: rna_official_weights(),
             rna_noise: 0.01,
             scale: TangentScale::Intrinsic,
             grid: pick(mode, 20, 100, 200),
@@ -212,10 +226,8 @@ impl Experiment for MfffTorus {
             BaseSpec::Uniform,
             &mut rng,
         );
-        let (r, u, pr) = p.rna_betas;
-        let rloss = MfffLossConfig::new(r)
-            .with_beta_u(u)
-            .with_beta_p(pr)
+        p.rna_weights.check().map_err(failed)?;
+        let rloss = MfffLossConfig::from_weights(p.rna_weights)
             .with_noise(p.rna_noise)
             .with_scale(p.scale);
         let config = train_config(ctx, &p.rna, "rna", 21)?;
@@ -276,7 +288,7 @@ impl Experiment for MfffTorus {
                     p.toy.blocks, p.toy.hidden, p.betas, p.toy.steps, report.total_seconds
                 ),
                 format!(
-                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, (βR, βU, βP) = {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
+                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
                     rtrain.dim(0),
                     rval.dim(0),
                     rtest.dim(0),
@@ -284,7 +296,7 @@ impl Experiment for MfffTorus {
                     p.rna_noise,
                     p.rna.blocks,
                     p.rna.hidden,
-                    p.rna_betas,
+                    p.rna_weights,
                     p.rna.steps,
                     rreport.total_seconds
                 ),

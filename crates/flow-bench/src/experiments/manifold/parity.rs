@@ -1,0 +1,84 @@
+//! The full presets' loss weights against the official configs (`vislearn/FFF`,
+//! `configs/m-fff/*.yaml` at commit `02db8ec`), typed here key by key from the YAML files so
+//! that a preset which drops, merges or misweights an official loss key fails a test (session 7
+//! trained RNA and the Poincaré toys without `z_reconstruction`, with RNA's
+//! `z_sample_reconstruction` at 100 instead of 1000 and the five Gaussians' `x1_projection` at
+//! 1 instead of 100).
+
+#[cfg(test)]
+mod tests {
+    use flow_manifold::{LossWeights, TangentScale};
+
+    use super::super::earth::EarthPreset;
+    use super::super::poincare::{HyperbolicToy, PoincarePreset};
+    use super::super::so3::So3Preset;
+    use super::super::torus::TorusPreset;
+    use super::super::{MfffEarth, MfffPoincare, MfffSo3, MfffTorus};
+    use crate::experiment::{Experiment, Mode};
+
+    /// `(noisy_reconstruction, x_sample, z_sample, z_reconstruction, z_projection,
+    /// x1_projection)` as the YAML files set them (absent keys: 0).
+    fn yaml(w: [f64; 6]) -> LossWeights {
+        LossWeights {
+            noisy_reconstruction: w[0],
+            x_sample_reconstruction: w[1],
+            z_sample_reconstruction: w[2],
+            z_reconstruction: w[3],
+            z_projection: w[4],
+            x1_projection: w[5],
+        }
+    }
+
+    fn full<T: serde::de::DeserializeOwned>(e: &dyn Experiment) -> T {
+        serde_json::from_value(e.preset(Mode::Full)).expect("the full preset parses")
+    }
+
+    #[test]
+    fn rna_weights_are_the_official_keys() {
+        // rna.yaml: noisy_reconstruction 1000, x_sample_reconstruction 100,
+        // z_reconstruction 100, z_sample_reconstruction 1000.
+        let p: TorusPreset = full(&MfffTorus);
+        assert_eq!(
+            p.rna_weights,
+            yaml([1000.0, 100.0, 1000.0, 100.0, 0.0, 0.0])
+        );
+        assert_eq!(p.rna_noise, 0.01);
+    }
+
+    #[test]
+    fn poincare_weights_are_the_official_keys() {
+        // hyperbolic_five_gaussians.yaml: 1000, x_sample 100, z_reconstruction 100,
+        // x1_projection 100, z_projection 1; hyperbolic_checkerboard.yaml: the same with
+        // z_projection 100.
+        let p: PoincarePreset = full(&MfffPoincare);
+        let by_toy: Vec<(HyperbolicToy, LossWeights)> =
+            p.toys.iter().map(|r| (r.toy, r.weights)).collect();
+        assert_eq!(
+            by_toy,
+            vec![
+                (
+                    HyperbolicToy::FiveGaussians,
+                    yaml([1000.0, 100.0, 0.0, 100.0, 1.0, 100.0])
+                ),
+                (
+                    HyperbolicToy::Checkerboard,
+                    yaml([1000.0, 100.0, 0.0, 100.0, 100.0, 100.0])
+                ),
+            ]
+        );
+        assert_eq!(p.base_scale, 0.5);
+    }
+
+    #[test]
+    fn so3_and_earth_weights_are_the_official_keys() {
+        // so3.yaml: 500, x/z_sample 10/10, z/x1_projection 10/10.
+        let p: So3Preset = full(&MfffSo3);
+        let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);
+        assert_eq!(w, yaml([500.0, 10.0, 10.0, 0.0, 10.0, 10.0]));
+        // earth.yaml: 10000, x/z_sample 200/200, the official √m Hutchinson scale.
+        let p: EarthPreset = full(&MfffEarth);
+        let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);
+        assert_eq!(w, yaml([10_000.0, 200.0, 200.0, 0.0, 0.0, 0.0]));
+        assert_eq!(p.scale, TangentScale::Ambient);
+    }
+}
