@@ -37,14 +37,42 @@ pub struct NetPreset {
     pub steps: u64,
     /// Minibatch size.
     pub batch: usize,
-    /// Peak learning rate (one-cycle).
+    /// Peak learning rate (one-cycle) or initial rate (exponential).
     pub lr: f64,
     /// Adam weight decay.
     pub weight_decay: f64,
     /// One-cycle final divisor: the rate ends at `lr / (25 · final_div_factor)` (PyTorch's
-    /// `OneCycleLR`; its default 1e4, the official Earth configs 100).
+    /// `OneCycleLR`; its default 1e4, the official Earth configs 100). One-cycle only.
     pub final_div_factor: f64,
+    /// The learning-rate schedule.
+    pub schedule: LrSchedule,
+    /// Gradient-norm clipping threshold (official: 10 for Earth, 1 for SO(3); PyTorch
+    /// Lightning's `gradient_clip_val`, by norm).
+    pub clip_grad_norm: f64,
+    /// Parameter and data dtype of training (the official code runs in f32; the exact
+    /// likelihood is accumulated in f64 either way).
+    pub dtype: DType,
 }
+
+/// The learning-rate schedule of an M-FFF run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// PyTorch's `OneCycleLR`: 30 % warm-up from `lr/25`, cosine annealing to
+    /// `lr/(25·final_div_factor)` (the official `onecyclelr` configs).
+    OneCycle,
+    /// `ExponentialLR` stepped every optimiser step: `lr·γ^t` (the official SO(3) config,
+    /// γ = 0.99999).
+    Exponential {
+        /// Decay per step.
+        gamma: f64,
+    },
+}
+
+/// The schedule, clipping and dtype most official configs use (one-cycle, clip 10 as the
+/// Earth configs, f64 here).
+pub(super) const ONE_CYCLE_CLIP_10_F64: (LrSchedule, f64, DType) =
+    (LrSchedule::OneCycle, 10.0, DType::F64);
 
 /// PyTorch's default one-cycle final divisor, used where the official config does not set one.
 pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
@@ -89,7 +117,7 @@ pub(super) fn build_flow(
         manifold,
         net: ResNetConfig::new(m, m, &net.hidden, net.blocks).with_activation(net.activation),
         base,
-        dtype: DType::F64,
+        dtype: net.dtype,
         seed: 0,
     };
     let flow = spec
@@ -189,9 +217,8 @@ pub(super) fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// The engine configuration of an M-FFF run: Adam with a one-cycle schedule (30 % warm-up from
-/// `lr/25`, cosine annealing to `lr/(25·final_div_factor)`), clipping at 10,
-/// skipping of isolated non-finite steps, and (when the runner gives a work folder, as in
+/// The engine configuration of an M-FFF run: Adam with the preset's schedule
+/// ([`LrSchedule`]) and gradient clipping, skipping of isolated non-finite steps, and (when the runner gives a work folder, as in
 /// full mode) a resumable checkpoint every 1000 steps.
 pub(super) fn train_config(
     ctx: &RunContext,
@@ -201,14 +228,18 @@ pub(super) fn train_config(
 ) -> Result<flow_core::train::TrainConfig, ExperimentError> {
     use flow_core::optim::Schedule;
     use flow_core::train::{NonFinitePolicy, TrainConfig};
-    let mut config = TrainConfig::new(net.steps, net.lr)
-        .with_schedule(Schedule::OneCycle {
+    let schedule = match net.schedule {
+        LrSchedule::OneCycle => Schedule::OneCycle {
             total_steps: net.steps,
             pct_start: 0.3,
             div_factor: 25.0,
             final_div_factor: net.final_div_factor,
-        })
-        .with_clip_grad_norm(10.0)
+        },
+        LrSchedule::Exponential { gamma } => Schedule::Exponential { gamma },
+    };
+    let mut config = TrainConfig::new(net.steps, net.lr)
+        .with_schedule(schedule)
+        .with_clip_grad_norm(net.clip_grad_norm)
         .with_weight_decay(net.weight_decay)
         .with_seed(seed)
         .with_non_finite(NonFinitePolicy::Skip {

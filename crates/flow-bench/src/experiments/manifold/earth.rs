@@ -8,8 +8,8 @@ use flow_manifold::{
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, SIDE_NOTE, build_flow, density_map, failed, mean_se, pick, push_side_agreement,
-    sphere_figures, train_config,
+    NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, build_flow, density_map, failed, mean_se, pick,
+    push_side_agreement, sphere_figures, train_config,
 };
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -88,7 +88,7 @@ impl Experiment for MfffEarth {
         "On the Earth data (volcanoes, earthquakes, floods, fires) M-FFF with a learnable vMF-mixture base reaches test NLLs competitive with multi-step methods (paper §5.2)."
     }
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&EarthPreset {
@@ -107,6 +107,9 @@ impl Experiment for MfffEarth {
                 lr: pick(mode, 1e-3, 2e-3, 2e-4),
                 weight_decay: pick(mode, 0.0, 0.0, 5e-5),
                 final_div_factor: 100.0,
+                schedule: ONE_CYCLE_CLIP_10_F64.0,
+                clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+                dtype: ONE_CYCLE_CLIP_10_F64.2,
             },
             beta_r: pick(mode, 100.0, 1000.0, 10_000.0),
             beta_u: pick(mode, 10.0, 50.0, 200.0),

@@ -43,6 +43,7 @@ mod tests {
             yaml([1000.0, 100.0, 1000.0, 100.0, 0.0, 0.0])
         );
         assert_eq!(p.rna_noise, 0.01);
+        assert_eq!(p.rna_scale, TangentScale::Ambient, "the official √m");
     }
 
     #[test]
@@ -75,6 +76,24 @@ mod tests {
         let p: So3Preset = full(&MfffSo3);
         let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);
         assert_eq!(w, yaml([500.0, 10.0, 10.0, 0.0, 10.0, 10.0]));
+        assert_eq!(p.scale, TangentScale::Ambient, "the official √m");
+        // so3.yaml: ExponentialLR γ = 0.99999 per step, gradient_clip 1, Adam 1e-3, wd 1e-5,
+        // batch 1024, 2 blocks of 5 × 512; float32 (fff/__init__.py).
+        assert_eq!(
+            p.net.schedule,
+            super::super::common::LrSchedule::Exponential { gamma: 0.99999 }
+        );
+        assert_eq!(
+            (
+                p.net.clip_grad_norm,
+                p.net.lr,
+                p.net.weight_decay,
+                p.net.batch
+            ),
+            (1.0, 1e-3, 1e-5, 1024)
+        );
+        assert_eq!((p.net.blocks, p.net.hidden.clone()), (2, vec![512; 5]));
+        assert_eq!(p.net.dtype, flow_core::DType::F32);
         // earth.yaml: 10000, x/z_sample 200/200, the official √m Hutchinson scale.
         let p: EarthPreset = full(&MfffEarth);
         let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);

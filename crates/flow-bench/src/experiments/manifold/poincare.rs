@@ -12,8 +12,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Model, NetPreset, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick,
-    push_side_agreement, train_config,
+    Model, NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, build_flow, failed, mean_se, paired_nll,
+    pick, push_side_agreement, train_config,
 };
 use super::poincare_mass::{MASS_RULE_BAND, mass_note, tangent_mass};
 use crate::context::RunContext;
@@ -201,6 +201,9 @@ impl Experiment for MfffPoincare {
                 lr: pick(mode, 1e-3, 2e-3, 1e-4),
                 weight_decay: pick(mode, 0.0, 0.0, 1e-3),
                 final_div_factor: super::common::TORCH_FINAL_DIV,
+                schedule: ONE_CYCLE_CLIP_10_F64.0,
+                clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+                dtype: ONE_CYCLE_CLIP_10_F64.2,
             },
             train: pick(mode, 500, 20_000, 80_000),
             test: pick(mode, 200, 5000, 10_000),

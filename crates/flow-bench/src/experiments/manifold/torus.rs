@@ -12,8 +12,8 @@ use flow_manifold::{
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick, push_side_agreement,
-    train_config,
+    NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick,
+    push_side_agreement, train_config,
 };
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -39,8 +39,12 @@ pub struct TorusPreset {
     pub rna_weights: LossWeights,
     /// RNA dequantisation noise (official 0.01).
     pub rna_noise: f64,
-    /// Hutchinson vector length.
+    /// Hutchinson vector length of the T² toy.
     pub scale: TangentScale,
+    /// Hutchinson vector length of RNA: the official √m (`Ambient`) weighs the log-det
+    /// gradient m/n = 2 times against the official weights; `Intrinsic` with the same weights
+    /// would regularise twice as hard as the paper's runs.
+    pub rna_scale: TangentScale,
     /// Heat-map and quadrature cells per axis.
     pub grid: usize,
     /// Accepted KL on the toy (nats).
@@ -96,6 +100,9 @@ impl Experiment for MfffTorus {
             lr,
             weight_decay: wd,
             final_div_factor: super::common::TORCH_FINAL_DIV,
+            schedule: ONE_CYCLE_CLIP_10_F64.0,
+            clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+            dtype: ONE_CYCLE_CLIP_10_F64.2,
         };
         preset_value(&TorusPreset {
             toy: pick(
@@ -121,6 +128,7 @@ impl Experiment for MfffTorus {
             rna_weights: rna_official_weights(),
             rna_noise: 0.01,
             scale: TangentScale::Intrinsic,
+            rna_scale: TangentScale::Ambient,
             grid: pick(mode, 20, 100, 200),
             kl_band: pick(mode, 1e9, 0.15, 0.03),
         })
@@ -229,7 +237,7 @@ impl Experiment for MfffTorus {
         p.rna_weights.check().map_err(failed)?;
         let rloss = MfffLossConfig::from_weights(p.rna_weights)
             .with_noise(p.rna_noise)
-            .with_scale(p.scale);
+            .with_scale(p.rna_scale);
         let config = train_config(ctx, &p.rna, "rna", 21)?;
         let rreport =
             train_mfff(&rflow, &rtrain, None, p.rna.batch, &rloss, config).map_err(failed)?;
@@ -288,7 +296,7 @@ impl Experiment for MfffTorus {
                     p.toy.blocks, p.toy.hidden, p.betas, p.toy.steps, report.total_seconds
                 ),
                 format!(
-                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
+                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {:?}, Hutchinson scale {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
                     rtrain.dim(0),
                     rval.dim(0),
                     rtest.dim(0),
@@ -297,6 +305,7 @@ impl Experiment for MfffTorus {
                     p.rna.blocks,
                     p.rna.hidden,
                     p.rna_weights,
+                    p.rna_scale,
                     p.rna.steps,
                     rreport.total_seconds
                 ),
