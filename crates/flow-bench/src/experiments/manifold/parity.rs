@@ -99,5 +99,11 @@ mod tests {
         let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);
         assert_eq!(w, yaml([10_000.0, 200.0, 200.0, 0.0, 0.0, 0.0]));
         assert_eq!(p.scale, TangentScale::Ambient);
+        // volcano.yaml noise 0.008; earthquake/flood/fire.yaml 0.0015.
+        let n = p.noise;
+        assert_eq!(
+            (n.volcano, n.earthquake, n.flood, n.fire),
+            (0.008, 0.0015, 0.0015, 0.0015)
+        );
     }
 }
