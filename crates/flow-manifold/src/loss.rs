@@ -51,19 +51,52 @@ impl LossWeights {
             x1_projection: beta_p,
         }
     }
-    /// Why the weights are unusable, if they are (each must be finite and ≥ 0).
-    pub fn check(&self) -> Result<(), String> {
-        let all = [
+    /// The weights by official key name, in the order of the fields.
+    pub fn by_key(&self) -> [(&'static str, f64); 6] {
+        [
             ("noisy_reconstruction", self.noisy_reconstruction),
             ("x_sample_reconstruction", self.x_sample_reconstruction),
             ("z_sample_reconstruction", self.z_sample_reconstruction),
             ("z_reconstruction", self.z_reconstruction),
             ("z_projection", self.z_projection),
             ("x1_projection", self.x1_projection),
-        ];
-        match all.iter().find(|(_, w)| !(w.is_finite() && *w >= 0.0)) {
+        ]
+    }
+    /// The keys whose weight differs from `other`'s: `(key, self's, other's)`.
+    pub fn differences(&self, other: &LossWeights) -> Vec<(&'static str, f64, f64)> {
+        self.by_key()
+            .into_iter()
+            .zip(other.by_key())
+            .filter(|((_, a), (_, b))| a != b)
+            .map(|((k, a), (_, b))| (k, a, b))
+            .collect()
+    }
+    /// Why the weights are unusable, if they are (each must be finite and ≥ 0).
+    pub fn check(&self) -> Result<(), String> {
+        match self
+            .by_key()
+            .iter()
+            .find(|(_, w)| !(w.is_finite() && *w >= 0.0))
+        {
             Some((key, w)) => Err(format!("loss weight {key} = {w} is not finite and ≥ 0")),
             None => Ok(()),
+        }
+    }
+}
+
+/// The nonzero weights as `key w, key w, …` (`none` if all are zero).
+impl std::fmt::Display for LossWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set: Vec<String> = self
+            .by_key()
+            .iter()
+            .filter(|(_, w)| *w != 0.0)
+            .map(|(k, w)| format!("{k} {w}"))
+            .collect();
+        if set.is_empty() {
+            write!(f, "none")
+        } else {
+            write!(f, "{}", set.join(", "))
         }
     }
 }

@@ -118,6 +118,18 @@ fn the_beta_setters_fill_both_keys_and_bad_weights_are_named() {
     };
     assert!(bad.check().unwrap_err().contains("z_reconstruction"));
     assert!(LossWeights::betas(1.0, f64::NAN, 0.0).check().is_err());
+    // The page text: nonzero keys only, and the keys that differ.
+    let w = LossWeights::betas(1000.0, 0.0, 0.0);
+    assert_eq!(w.to_string(), "noisy_reconstruction 1000");
+    assert_eq!(LossWeights::default().to_string(), "none");
+    let other = LossWeights {
+        z_reconstruction: 100.0,
+        ..w
+    };
+    assert_eq!(
+        w.differences(&other),
+        vec![("z_reconstruction", 0.0, 100.0)]
+    );
 }
 
 #[test]

@@ -332,11 +332,17 @@ impl Experiment for MfffPoincare {
                 Verdict::check((mass.encoder - 1.0).abs() < 0.05),
             );
             notes.push(mass_note(l, &mass));
-            if run.weights != toy.official_weights() {
+            let changed: Vec<String> = run
+                .weights
+                .differences(&toy.official_weights())
+                .iter()
+                .map(|(k, ours, official)| format!("{k} {ours} (official {official})"))
+                .collect();
+            if !changed.is_empty() {
                 notes.push(format!(
-                    "{l}: this run's loss weights {:?} differ from the official config's {:?}.",
+                    "{l}: loss weights {} (the official config's otherwise): {}.",
                     run.weights,
-                    toy.official_weights()
+                    changed.join(", ")
                 ));
             }
             density_figure(ctx, &flow, toy, i, p.grid, &mut rng)?;
@@ -350,8 +356,16 @@ impl Experiment for MfffPoincare {
             ctx.step()?;
         }
         notes.push(format!(
-            "Data: the official wrapped-at-origin toys: five Gaussians N(μ_k, {SIGMA}² I) in T_0B² with μ_k ∈ {{(±{RADIUS}, 0), (0, ±{RADIUS}), (0, 0)}}, and a checkerboard of 8 squares of side {SIDE}, pushed through exp_0 (v ↦ tanh‖v‖ v/‖v‖); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in the chart followed by the boundary pull-back π, wrapped-normal base (s = {}), loss weights per toy (the official configs') {:?}. The paper gives no NLL for these toys: each toy is held to a KL below its base's by 3 standard errors, and ∫ p dvol is a midpoint sum in the tangent space at 0 (x = exp_0 v, dvol = |det J_exp0(v)| √det G(x) dv, smooth up to the rim, unlike a chart grid; importance sampling from wrapped normals had heavy-tailed weights) over ‖v‖ ≤ {}, so mass pushed towards the rim counts as missing.",
-            p.net.blocks, p.net.hidden, p.base_scale, p.toys, p.mass_radius
+            "Data: the official wrapped-at-origin toys: five Gaussians N(μ_k, {SIGMA}² I) in T_0B² with μ_k ∈ {{(±{RADIUS}, 0), (0, ±{RADIUS}), (0, 0)}}, and a checkerboard of 8 squares of side {SIDE}, pushed through exp_0 (v ↦ tanh‖v‖ v/‖v‖); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in the chart followed by the boundary pull-back π, wrapped-normal base (s = {}), loss weights per toy: {}. The paper gives no NLL for these toys: each toy is held to a KL below its base's by 3 standard errors, and ∫ p dvol is a midpoint sum in the tangent space at 0 (x = exp_0 v, dvol = |det J_exp0(v)| √det G(x) dv, smooth up to the rim, unlike a chart grid; importance sampling from wrapped normals had heavy-tailed weights) over ‖v‖ ≤ {}, so mass pushed towards the rim counts as missing.",
+            p.net.blocks,
+            p.net.hidden,
+            p.base_scale,
+            p.toys
+                .iter()
+                .map(|r| format!("{} ({})", r.toy.label(), r.weights))
+                .collect::<Vec<_>>()
+                .join("; "),
+            p.mass_radius
         ));
         notes.push(SIDE_NOTE.to_string());
         Ok(Outcome {

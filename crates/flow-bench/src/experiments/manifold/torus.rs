@@ -296,7 +296,7 @@ impl Experiment for MfffTorus {
                     p.toy.blocks, p.toy.hidden, p.betas, p.toy.steps, report.total_seconds
                 ),
                 format!(
-                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {:?}, Hutchinson scale {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
+                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {}, Hutchinson scale {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
                     rtrain.dim(0),
                     rval.dim(0),
                     rtest.dim(0),
