@@ -340,8 +340,7 @@ impl Experiment for MfffPoincare {
                 .collect();
             if !changed.is_empty() {
                 notes.push(format!(
-                    "{l}: loss weights {} (the official config's otherwise): {}.",
-                    run.weights,
+                    "{l}: this run's loss weights differ from the official config in {}.",
                     changed.join(", ")
                 ));
             }
