@@ -46,9 +46,10 @@ pub struct NetPreset {
     pub final_div_factor: f64,
     /// The learning-rate schedule.
     pub schedule: LrSchedule,
-    /// Gradient-norm clipping threshold (official: 10 for Earth, 1 for SO(3); PyTorch
-    /// Lightning's `gradient_clip_val`, by norm).
-    pub clip_grad_norm: f64,
+    /// Gradient-norm clipping threshold (`gradient_clip` of the official configs: 10 for
+    /// Earth, 1 for SO(3), absent, i.e. no clipping, for RNA and the Poincaré toys, whose
+    /// `lightning_trainable` default is None); None: no clipping.
+    pub clip_grad_norm: Option<f64>,
     /// Parameter and data dtype of training (the official code runs in f32; the exact
     /// likelihood is accumulated in f64 either way).
     pub dtype: DType,
@@ -71,8 +72,8 @@ pub enum LrSchedule {
 
 /// The schedule, clipping and dtype most official configs use (one-cycle, clip 10 as the
 /// Earth configs, f64 here).
-pub(super) const ONE_CYCLE_CLIP_10_F64: (LrSchedule, f64, DType) =
-    (LrSchedule::OneCycle, 10.0, DType::F64);
+pub(super) const ONE_CYCLE_CLIP_10_F64: (LrSchedule, Option<f64>, DType) =
+    (LrSchedule::OneCycle, Some(10.0), DType::F64);
 
 /// PyTorch's default one-cycle final divisor, used where the official config does not set one.
 pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
@@ -249,12 +250,14 @@ pub(super) fn train_config(
     };
     let mut config = TrainConfig::new(net.steps, net.lr)
         .with_schedule(schedule)
-        .with_clip_grad_norm(net.clip_grad_norm)
         .with_weight_decay(net.weight_decay)
         .with_seed(seed)
         .with_non_finite(NonFinitePolicy::Skip {
             max_consecutive: 20,
         });
+    if let Some(clip) = net.clip_grad_norm {
+        config = config.with_clip_grad_norm(clip);
+    }
     if let Some(dir) = ctx.work_dir()? {
         config = config.with_checkpoint(dir.join(format!("{stem}.safetensors")), 1000);
     }

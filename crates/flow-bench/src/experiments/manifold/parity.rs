@@ -44,6 +44,12 @@ mod tests {
         );
         assert_eq!(p.rna_noise, 0.01);
         assert_eq!(p.rna_scale, TangentScale::Ambient, "the official √m");
+        // No gradient_clip key (lightning_trainable's default None), Adam 1e-3, wd 1e-3,
+        // batch 512, 2 blocks of [256, 256].
+        let n = &p.rna;
+        assert_eq!(n.clip_grad_norm, None);
+        assert_eq!((n.lr, n.weight_decay, n.batch), (1e-3, 1e-3, 512));
+        assert_eq!((n.blocks, n.hidden.clone()), (2, vec![256, 256]));
     }
 
     #[test]
@@ -68,6 +74,11 @@ mod tests {
             ]
         );
         assert_eq!(p.base_scale, 0.5);
+        // No gradient_clip; Adam 1e-4, wd 1e-3, batch 4096, 6 blocks of [256, 256, 256], SiLU.
+        let n = &p.net;
+        assert_eq!(n.clip_grad_norm, None);
+        assert_eq!((n.lr, n.weight_decay, n.batch), (1e-4, 1e-3, 4096));
+        assert_eq!((n.blocks, n.hidden.clone()), (6, vec![256; 3]));
     }
 
     #[test]
@@ -90,7 +101,7 @@ mod tests {
                 p.net.weight_decay,
                 p.net.batch
             ),
-            (1.0, 1e-3, 1e-5, 1024)
+            (Some(1.0), 1e-3, 1e-5, 1024)
         );
         assert_eq!((p.net.blocks, p.net.hidden.clone()), (2, vec![512; 5]));
         assert_eq!(p.net.dtype, flow_core::DType::F32);
@@ -99,6 +110,17 @@ mod tests {
         let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);
         assert_eq!(w, yaml([10_000.0, 200.0, 200.0, 0.0, 0.0, 0.0]));
         assert_eq!(p.scale, TangentScale::Ambient);
+        // earth.yaml: gradient_clip 10, Adam 2e-4 with wd 5e-5, batch 32, one-cycle with
+        // final_div_factor 100, 4 blocks of [256, 256] with sin.
+        let n = &p.net;
+        assert_eq!(n.clip_grad_norm, Some(10.0));
+        assert_eq!((n.lr, n.weight_decay, n.batch), (2e-4, 5e-5, 32));
+        assert_eq!(
+            (n.schedule, n.final_div_factor),
+            (super::super::common::LrSchedule::OneCycle, 100.0)
+        );
+        assert_eq!((n.blocks, n.hidden.clone()), (4, vec![256, 256]));
+        assert_eq!(n.activation, flow_core::nn::Activation::Sin);
         // volcano.yaml noise 0.008; earthquake/flood/fire.yaml 0.0015.
         let n = p.noise;
         assert_eq!(

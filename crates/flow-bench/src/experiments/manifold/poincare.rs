@@ -202,7 +202,8 @@ impl Experiment for MfffPoincare {
                 weight_decay: pick(mode, 0.0, 0.0, 1e-3),
                 final_div_factor: super::common::TORCH_FINAL_DIV,
                 schedule: ONE_CYCLE_CLIP_10_F64.0,
-                clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+                // The toy configs set no gradient_clip: none on full.
+                clip_grad_norm: pick(mode, ONE_CYCLE_CLIP_10_F64.1, ONE_CYCLE_CLIP_10_F64.1, None),
                 dtype: ONE_CYCLE_CLIP_10_F64.2,
             },
             train: pick(mode, 500, 20_000, 80_000),

@@ -115,7 +115,11 @@ impl Experiment for MfffTorus {
                 mode,
                 net(vec![16], 1, 10, 32, 1e-3, 0.0),
                 net(vec![64, 64], 2, 1600, 128, 2e-3, 0.0),
-                net(vec![256, 256], 2, 150_000, 512, 1e-3, 1e-3),
+                NetPreset {
+                    // rna.yaml sets no gradient_clip: no clipping.
+                    clip_grad_norm: None,
+                    ..net(vec![256, 256], 2, 150_000, 512, 1e-3, 1e-3)
+                },
             ),
             train: pick(mode, 500, 20_000, 100_000),
             test: pick(mode, 200, 5000, 20_000),
