@@ -296,8 +296,8 @@ impl Experiment for MfffTorus {
                 ),
                 SIDE_NOTE.to_string(),
                 format!(
-                    "T² toy: 3 wrapped normals, means (−2, −2), (0, 1.5), (2.5, −0.5), σ = (0.5, 0.35, 0.6), weights (0.4, 0.3, 0.3); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in R⁴ followed by per-circle normalisation, uniform base, (βR, βU, βP) = {:?}, {} steps in {:.1} s.",
-                    p.toy.blocks, p.toy.hidden, p.betas, p.toy.steps, report.total_seconds
+                    "T² toy: 3 wrapped normals, means (−2, −2), (0, 1.5), (2.5, −0.5), σ = (0.5, 0.35, 0.6), weights (0.4, 0.3, 0.3); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in R⁴ followed by per-circle normalisation, uniform base, (βR, βU, βP) = {:?}, Hutchinson scale {:?}, {} steps in {:.1} s.",
+                    p.toy.blocks, p.toy.hidden, p.betas, p.scale, p.toy.steps, report.total_seconds
                 ),
                 format!(
                     "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {}, Hutchinson scale {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
