@@ -8,7 +8,7 @@ use flow_manifold::{Manifold, PoincareBall, Side};
 use rand::Rng;
 
 use super::common::Model;
-use super::poincare::{HyperbolicToy, toy_log_prob};
+use super::poincare_toys::{HyperbolicToy, toy_log_prob};
 
 /// `∫ p dvol` over `‖v‖ ≤ radius` of `T_0B²` by the midpoint rule on `cells²` squares, for
 /// the model's decoder-side density, its encoder-side density and the toy's exact density:
