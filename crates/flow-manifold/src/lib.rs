@@ -70,7 +70,9 @@ pub use base::{ManifoldDensity, Uniform, VmfMixture, sample_vmf};
 pub use data::{DataError, EarthSet, load_earth, load_rna, split_80_10_10};
 pub use exact::{ManifoldExact, Side, exact_log_prob, manifold_log_det};
 pub use exact_parallel::SharedFlow;
-pub use loss::{MfffLossConfig, MfffTerms, SurrogateParts, mfff_loss, tangent_surrogate};
+pub use loss::{
+    LossWeights, MfffLossConfig, MfffTerms, SurrogateParts, mfff_loss, tangent_surrogate,
+};
 pub use manifold::{
     DetFix, Manifold, PoincareBall, SpecialOrthogonal, Sphere, Torus, rotation_angles,
 };

@@ -13,7 +13,8 @@ use crate::model::ManifoldFlow;
 
 /// One training step's loss: a minibatch of `batch_size` rows of `data` drawn with
 /// replacement from `rng`, then [`mfff_loss`]; records the terms `nll` (surrogate),
-/// `reconstruction`, `sample_reconstruction` and `projection`.
+/// `reconstruction`, `sample_reconstruction` (both keys), `z_reconstruction` and `projection`
+/// (both keys).
 pub fn mfff_step_loss(
     model: &ManifoldFlow,
     data: &Tensor,
@@ -24,11 +25,12 @@ pub fn mfff_step_loss(
     let n = data.dim(0);
     let idx: Vec<usize> = (0..batch_size).map(|_| rng.random_range(0..n)).collect();
     let t = mfff_loss(model, &data.index_select(0, &idx), config, rng);
-    StepLoss::new(t.loss)
+    StepLoss::new(t.loss.clone())
         .with_term("nll", t.nll.mean_all().item())
         .with_term("reconstruction", t.reconstruction.mean_all().item())
-        .with_term("sample_reconstruction", t.sample_reconstruction.item())
-        .with_term("projection", t.projection.item())
+        .with_term("sample_reconstruction", t.sample_reconstruction())
+        .with_term("z_reconstruction", t.z_reconstruction.item())
+        .with_term("projection", t.projection())
 }
 
 /// Trains `model` on `data` (`[N, m]`) with `train` (steps, optimiser, schedule, …). With a

@@ -8,8 +8,8 @@ use flow_manifold::{
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, SIDE_NOTE, build_flow, density_map, failed, mean_se, pick, push_side_agreement,
-    sphere_figures, train_config,
+    NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, build_flow, density_map, failed, mean_se, pick,
+    push_side_agreement, sphere_figures, train_config,
 };
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -44,18 +44,46 @@ pub struct EarthPreset {
     /// paper's claim that M-FFF beats earlier single-step methods; full mode) instead of the
     /// uniform density (quick mode, whose budget is ~1/400 of the paper's).
     pub judge_vs_vmf_baseline: bool,
+    /// Dequantisation noise σ per set, projected back onto S² (the official
+    /// `volcano/earthquake/flood/fire.yaml`: 0.008, 0.0015, 0.0015, 0.0015).
+    pub noise: EarthNoise,
+}
+
+/// Dequantisation noise σ of each Earth set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EarthNoise {
+    /// Volcano.
+    pub volcano: f64,
+    /// Earthquake.
+    pub earthquake: f64,
+    /// Flood.
+    pub flood: f64,
+    /// Fire.
+    pub fire: f64,
+}
+
+impl EarthNoise {
+    /// Why the noise levels are unusable, if they are (each must be finite and ≥ 0).
+    pub fn check(&self) -> Result<(), String> {
+        let all = [self.volcano, self.earthquake, self.flood, self.fire];
+        match all.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
+            Some(s) => Err(format!("noise σ {s} is not finite and ≥ 0")),
+            None => Ok(()),
+        }
+    }
+    /// The σ of `set`.
+    pub fn of(&self, set: EarthSet) -> f64 {
+        match set {
+            EarthSet::Volcano => self.volcano,
+            EarthSet::Earthquake => self.earthquake,
+            EarthSet::Flood => self.flood,
+            EarthSet::Fire => self.fire,
+        }
+    }
 }
 
 /// `mfff-earth`: M-FFF on the Earth event sets.
 pub struct MfffEarth;
-
-/// Dequantisation noise of the official configs (note §5), projected back onto S².
-fn noise(set: EarthSet) -> f64 {
-    match set {
-        EarthSet::Volcano => 0.008,
-        _ => 0.0015,
-    }
-}
 
 /// Test NLLs of the note's table (§7): baselines from the RFM paper and M-FFF as recalled
 /// (weak confidence; not used as acceptance thresholds).
@@ -88,7 +116,7 @@ impl Experiment for MfffEarth {
         "On the Earth data (volcanoes, earthquakes, floods, fires) M-FFF with a learnable vMF-mixture base reaches test NLLs competitive with multi-step methods (paper §5.2)."
     }
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&EarthPreset {
@@ -107,6 +135,9 @@ impl Experiment for MfffEarth {
                 lr: pick(mode, 1e-3, 2e-3, 2e-4),
                 weight_decay: pick(mode, 0.0, 0.0, 5e-5),
                 final_div_factor: 100.0,
+                schedule: ONE_CYCLE_CLIP_10_F64.0,
+                clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+                dtype: ONE_CYCLE_CLIP_10_F64.2,
             },
             beta_r: pick(mode, 100.0, 1000.0, 10_000.0),
             beta_u: pick(mode, 10.0, 50.0, 200.0),
@@ -117,10 +148,17 @@ impl Experiment for MfffEarth {
             grid: pick(mode, (40, 20), (160, 80), (400, 200)),
             split_seed: flow_manifold::OFFICIAL_SPLIT_SEED,
             judge_vs_vmf_baseline: pick(mode, false, false, true),
+            noise: EarthNoise {
+                volcano: 0.008,
+                earthquake: 0.0015,
+                flood: 0.0015,
+                fire: 0.0015,
+            },
         })
     }
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
         let p: EarthPreset = ctx.preset()?;
+        p.noise.check().map_err(failed)?;
         ctx.set_work(p.sets.len() as u64);
         let mut table = Table::new(
             "Earth data: exact test NLL (nats, w.r.t. the area measure of S²)",
@@ -143,7 +181,7 @@ impl Experiment for MfffEarth {
             let loss = MfffLossConfig::new(p.beta_r)
                 .with_beta_u(p.beta_u)
                 .with_beta_p(p.beta_p)
-                .with_noise(noise(set))
+                .with_noise(p.noise.of(set))
                 .with_scale(p.scale);
             let mut config = train_config(ctx, &p.net, set.label(), 1 + i as u64)?;
             if p.validate_every > 0 {
@@ -206,7 +244,7 @@ impl Experiment for MfffEarth {
                 val.dim(0),
                 test.dim(0),
                 p.split_seed,
-                noise(set),
+                p.noise.of(set),
                 p.net.steps,
                 report.total_seconds,
                 report.curves.skipped.len(),

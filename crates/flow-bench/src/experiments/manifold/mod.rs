@@ -4,8 +4,10 @@
 
 mod common;
 pub mod earth;
+mod parity;
 pub mod poincare;
 mod poincare_mass;
+mod poincare_toys;
 pub mod so3;
 mod speed;
 pub mod torus;

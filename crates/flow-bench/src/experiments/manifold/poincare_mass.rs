@@ -8,7 +8,7 @@ use flow_manifold::{Manifold, PoincareBall, Side};
 use rand::Rng;
 
 use super::common::Model;
-use super::poincare::{HyperbolicToy, toy_log_prob};
+use super::poincare_toys::{HyperbolicToy, toy_log_prob};
 
 /// `∫ p dvol` over `‖v‖ ≤ radius` of `T_0B²` by the midpoint rule on `cells²` squares, for
 /// the model's decoder-side density, its encoder-side density and the toy's exact density:
@@ -93,7 +93,7 @@ pub(super) fn mass_note(label: &str, m: &TangentMass) -> String {
                 m.encoder, m.decoder
             ),
             (_, false) => format!(
-                "but the encoder-side density, which integrates to exactly 1 over the whole disk whenever f is a diffeomorphism, gives only {:.3} inside the radius (decoder {:.3}): with the rule exact, base mass {:.3} is not the image of the region inside the radius; f maps it from beyond the radius (towards the rim, where π pulls outside points back) or not at all (π makes f non-surjective), so the model honestly misses this check: an undertrained model, not an estimate's error",
+                "but the encoder-side density, which integrates to exactly 1 over the whole disk whenever f is a diffeomorphism, gives only {:.3} inside the radius (decoder {:.3}): with the rule exact, base mass {:.3} is not the image of the region inside the radius; f maps it from beyond the radius (towards the rim, where π pulls outside points back) or not at all (π makes f non-surjective), so the model honestly misses this check: a model error, not an estimate's. In session 8's sweep more steps did not close such a gap while the z_sample_reconstruction term (f(g(z_s)) = z_s for base draws z_s, which asks f to cover the base) did (docs/LONG_RUNS.md, flow-manifold)",
                 m.encoder,
                 m.decoder,
                 1.0 - m.encoder

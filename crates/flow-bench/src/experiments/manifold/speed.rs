@@ -12,7 +12,7 @@ use flow_manifold::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::common::{NetPreset, failed, mean_se, train_config};
+use super::common::{NetPreset, ONE_CYCLE_CLIP_10_F64, failed, mean_se, train_config};
 use crate::context::RunContext;
 use crate::experiment::{ExperimentError, Table, Verdict};
 
@@ -171,6 +171,9 @@ pub(super) fn speed_preset(mode: crate::experiment::Mode) -> SpeedPreset {
             lr: pick(mode, 1e-3, 3e-3, 1e-3),
             weight_decay: 0.0,
             final_div_factor: super::common::TORCH_FINAL_DIV,
+            schedule: ONE_CYCLE_CLIP_10_F64.0,
+            clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+            dtype: ONE_CYCLE_CLIP_10_F64.2,
         },
         euler_steps: pick(mode, 10, 100, 200),
         adaptive_tol: 1e-4,

@@ -6,14 +6,14 @@ use std::f64::consts::PI;
 use flow_core::Tensor;
 use flow_core::nn::Activation;
 use flow_manifold::{
-    BaseSpec, ManifoldSpec, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale, Torus,
-    WrappedMixture, load_rna, split_official, train_mfff,
+    BaseSpec, LossWeights, ManifoldSpec, MfffLossConfig, OFFICIAL_SPLIT_SEED, Side, TangentScale,
+    Torus, WrappedMixture, load_rna, split_official, train_mfff,
 };
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick, push_side_agreement,
-    train_config,
+    NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, build_flow, failed, mean_se, paired_nll, pick,
+    push_side_agreement, train_config,
 };
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
@@ -33,12 +33,18 @@ pub struct TorusPreset {
     pub test: usize,
     /// βR, βU, βP of the toy (quick: βR = 10, see the page note on the budget).
     pub betas: (f64, f64, f64),
-    /// βR, βU, βP of RNA (official: 1000, and sample reconstruction 100).
-    pub rna_betas: (f64, f64, f64),
+    /// RNA's loss weights, one per official key (`configs/m-fff/rna.yaml` at `02db8ec`:
+    /// βR 1000, `x_sample_reconstruction` 100, `z_sample_reconstruction` 1000,
+    /// `z_reconstruction` 100, no projection terms).
+    pub rna_weights: LossWeights,
     /// RNA dequantisation noise (official 0.01).
     pub rna_noise: f64,
-    /// Hutchinson vector length.
+    /// Hutchinson vector length of the T² toy.
     pub scale: TangentScale,
+    /// Hutchinson vector length of RNA: the official √m (`Ambient`) weighs the log-det
+    /// gradient m/n = 2 times against the official weights; `Intrinsic` with the same weights
+    /// would regularise twice as hard as the paper's runs.
+    pub rna_scale: TangentScale,
     /// Heat-map and quadrature cells per axis.
     pub grid: usize,
     /// Accepted KL on the toy (nats).
@@ -47,6 +53,18 @@ pub struct TorusPreset {
 
 /// `mfff-torus`: M-FFF on tori.
 pub struct MfffTorus;
+
+/// The official RNA loss weights (`configs/m-fff/rna.yaml` at `02db8ec`).
+pub(super) fn rna_official_weights() -> LossWeights {
+    LossWeights {
+        noisy_reconstruction: 1000.0,
+        x_sample_reconstruction: 100.0,
+        z_sample_reconstruction: 1000.0,
+        z_reconstruction: 100.0,
+        z_projection: 0.0,
+        x1_projection: 0.0,
+    }
+}
 
 fn toy() -> WrappedMixture {
     WrappedMixture {
@@ -70,7 +88,7 @@ impl Experiment for MfffTorus {
         "On flat tori (products of circles, each row normalised by π) M-FFF learns normalised densities: on a wrapped-normal mixture on T² the exact test NLL approaches the entropy; on the RNA torsions (T⁷, paper §5.4) it improves on the uniform density."
     }
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         let net = |hidden: Vec<usize>, blocks, steps, batch, lr, wd| NetPreset {
@@ -82,6 +100,9 @@ impl Experiment for MfffTorus {
             lr,
             weight_decay: wd,
             final_div_factor: super::common::TORCH_FINAL_DIV,
+            schedule: ONE_CYCLE_CLIP_10_F64.0,
+            clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+            dtype: ONE_CYCLE_CLIP_10_F64.2,
         };
         preset_value(&TorusPreset {
             toy: pick(
@@ -94,7 +115,11 @@ impl Experiment for MfffTorus {
                 mode,
                 net(vec![16], 1, 10, 32, 1e-3, 0.0),
                 net(vec![64, 64], 2, 1600, 128, 2e-3, 0.0),
-                net(vec![256, 256], 2, 150_000, 512, 1e-3, 1e-3),
+                NetPreset {
+                    // rna.yaml sets no gradient_clip: no clipping.
+                    clip_grad_norm: None,
+                    ..net(vec![256, 256], 2, 150_000, 512, 1e-3, 1e-3)
+                },
             ),
             train: pick(mode, 500, 20_000, 100_000),
             test: pick(mode, 200, 5000, 20_000),
@@ -104,9 +129,10 @@ impl Experiment for MfffTorus {
                 (10.0, 10.0, 1.0),
                 (100.0, 10.0, 1.0),
             ),
-            rna_betas: (1000.0, 100.0, 0.0),
+            rna_weights: rna_official_weights(),
             rna_noise: 0.01,
             scale: TangentScale::Intrinsic,
+            rna_scale: TangentScale::Ambient,
             grid: pick(mode, 20, 100, 200),
             kl_band: pick(mode, 1e9, 0.15, 0.03),
         })
@@ -212,12 +238,10 @@ impl Experiment for MfffTorus {
             BaseSpec::Uniform,
             &mut rng,
         );
-        let (r, u, pr) = p.rna_betas;
-        let rloss = MfffLossConfig::new(r)
-            .with_beta_u(u)
-            .with_beta_p(pr)
+        p.rna_weights.check().map_err(failed)?;
+        let rloss = MfffLossConfig::from_weights(p.rna_weights)
             .with_noise(p.rna_noise)
-            .with_scale(p.scale);
+            .with_scale(p.rna_scale);
         let config = train_config(ctx, &p.rna, "rna", 21)?;
         let rreport =
             train_mfff(&rflow, &rtrain, None, p.rna.batch, &rloss, config).map_err(failed)?;
@@ -272,11 +296,11 @@ impl Experiment for MfffTorus {
                 ),
                 SIDE_NOTE.to_string(),
                 format!(
-                    "T² toy: 3 wrapped normals, means (−2, −2), (0, 1.5), (2.5, −0.5), σ = (0.5, 0.35, 0.6), weights (0.4, 0.3, 0.3); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in R⁴ followed by per-circle normalisation, uniform base, (βR, βU, βP) = {:?}, {} steps in {:.1} s.",
-                    p.toy.blocks, p.toy.hidden, p.betas, p.toy.steps, report.total_seconds
+                    "T² toy: 3 wrapped normals, means (−2, −2), (0, 1.5), (2.5, −0.5), σ = (0.5, 0.35, 0.6), weights (0.4, 0.3, 0.3); the entropy is the exact density's NLL on the same test points. Model: ResNet {}×{:?} in R⁴ followed by per-circle normalisation, uniform base, (βR, βU, βP) = {:?}, Hutchinson scale {:?}, {} steps in {:.1} s.",
+                    p.toy.blocks, p.toy.hidden, p.betas, p.scale, p.toy.steps, report.total_seconds
                 ),
                 format!(
-                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, (βR, βU, βP) = {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
+                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {}, Hutchinson scale {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
                     rtrain.dim(0),
                     rval.dim(0),
                     rtest.dim(0),
@@ -284,7 +308,8 @@ impl Experiment for MfffTorus {
                     p.rna_noise,
                     p.rna.blocks,
                     p.rna.hidden,
-                    p.rna_betas,
+                    p.rna_weights,
+                    p.rna_scale,
                     p.rna.steps,
                     rreport.total_seconds
                 ),

@@ -9,8 +9,8 @@ use flow_manifold::{
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, SIDE_NOTE, build_flow, density_map, equal_area_grid, failed, mean_se, pick,
-    push_side_agreement, sphere_figures, train_config,
+    NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, build_flow, density_map, equal_area_grid, failed,
+    mean_se, pick, push_side_agreement, sphere_figures, train_config,
 };
 use super::speed::{SpeedPreset, speed_preset, speed_table};
 use crate::context::RunContext;
@@ -77,7 +77,7 @@ impl Experiment for MfffVmfSphere {
         "Networks in R³ followed by the projection x/‖x‖, trained with the tangent-space free-form surrogate, learn a density on S² whose exact test NLL (w.r.t. the area measure) approaches the data entropy, and whose density integrates to 1 over the sphere."
     }
     fn version(&self) -> u32 {
-        3
+        4
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&VmfPreset {
@@ -90,6 +90,9 @@ impl Experiment for MfffVmfSphere {
                 lr: pick(mode, 1e-3, 3e-3, 1e-3),
                 weight_decay: 0.0,
                 final_div_factor: super::common::TORCH_FINAL_DIV,
+                schedule: ONE_CYCLE_CLIP_10_F64.0,
+                clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
+                dtype: ONE_CYCLE_CLIP_10_F64.2,
             },
             train: pick(mode, 500, 20_000, 100_000),
             test: pick(mode, 200, 5000, 20_000),
