@@ -19,14 +19,16 @@ elementwise!(
     "tanh",
     |x| x.tanh_fast(),
     |x, y| T::one() - y * y,
-    |s, x, y| y.square().neg().add_scalar(1.0)
+    |s, x, y| y.square().neg().add_scalar(1.0),
+    d2: |x, y| cst::<T>(-2.0) * y * (T::one() - y * y)
 );
 elementwise!(
     Sigmoid,
     "sigmoid",
     |x| sigmoid(x),
     |x, y| y * (T::one() - y),
-    |s, x, y| y.mul(&y.neg().add_scalar(1.0))
+    |s, x, y| y.mul(&y.neg().add_scalar(1.0)),
+    d2: |x, y| y * (T::one() - y) * (T::one() - cst::<T>(2.0) * y)
 );
 // softplus(x) = max(x, 0) + ln(1 + e^{−|x|})
 elementwise!(
@@ -34,14 +36,19 @@ elementwise!(
     "softplus",
     |x| x.max(T::zero()) + (-x.abs()).exp_fast().ln_1p_fast(),
     |x, y| sigmoid(x),
-    |s, x, y| x.sigmoid()
+    |s, x, y| x.sigmoid(),
+    d2: |x, y| {
+        let s = sigmoid(x);
+        s * (T::one() - s)
+    }
 );
 elementwise!(
     Relu,
     "relu",
     |x| x.max(T::zero()),
     |x, y| if x > T::zero() { T::one() } else { T::zero() },
-    |s, x, y| constant_derivative(s, x, y)
+    |s, x, y| constant_derivative(s, x, y),
+    d2: |x, y| T::zero()
 );
 // silu(x) = x σ(x); silu′ = σ (1 + x (1 − σ)), one primitive (`silu_prime`) so that recorded
 // derivatives (JVPs with a tape, backward passes with a graph) cost one op instead of six.
@@ -50,7 +57,8 @@ elementwise!(
     "silu",
     |x| x * sigmoid(x),
     |x, y| silu_prime(x),
-    |s, x, y| x.silu_prime()
+    |s, x, y| x.silu_prime(),
+    d2: |x, y| silu_second(x)
 );
 
 #[inline(always)]
@@ -60,14 +68,17 @@ fn silu_prime<T: Element>(x: T) -> T {
 }
 
 // silu″(x) = σ (1 − σ) (2 + x (1 − 2σ))
+#[inline(always)]
+fn silu_second<T: Element>(x: T) -> T {
+    let s = sigmoid(x);
+    s * (T::one() - s) * (cst::<T>(2.0) + x * (T::one() - cst::<T>(2.0) * s))
+}
+
 elementwise!(
     SiluPrime,
     "silu_prime",
     |x| silu_prime(x),
-    |x, y| {
-        let s = sigmoid(x);
-        s * (T::one() - s) * (cst::<T>(2.0) + x * (T::one() - cst::<T>(2.0) * s))
-    },
+    |x, y| silu_second(x),
     |s, x, y| {
         let sg = x.sigmoid();
         let spread = sg.mul(&sg.neg().add_scalar(1.0));
@@ -87,7 +98,8 @@ elementwise!(
     |s, x, y| {
         let positive = x.gt_scalar(0.0);
         Tensor::where_cond(&positive, &x.ones_like(), &y.add_scalar(1.0))
-    }
+    },
+    d2: |x, y| if x > T::zero() { T::zero() } else { y + T::one() }
 );
 
 /// `x` for `x > 0`, `slope · x` otherwise.

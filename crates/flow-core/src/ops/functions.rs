@@ -8,7 +8,8 @@ use crate::tensor::Tensor;
 /// `f(x)`, `df(x, y)` on scalars and the differentiable derivative on tensors.
 macro_rules! elementwise {
     ($ty:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr,
-     |$self_:ident, $tx:ident, $ty_:ident| $deriv:expr) => {
+     |$self_:ident, $tx:ident, $ty_:ident| $deriv:expr
+     $(, d2: |$d2x:ident, $d2y:ident| $d2f:expr)? $(,)?) => {
         pub(crate) struct $ty;
         impl Elementwise for $ty {
             fn name(&self) -> &'static str {
@@ -28,12 +29,20 @@ macro_rules! elementwise {
                 let $self_ = self;
                 $deriv
             }
+            $(
+                const HAS_D2F: bool = true;
+                #[inline(always)]
+                #[allow(unused_variables)]
+                fn d2f<T: Element>(&self, $d2x: T, $d2y: T) -> T {
+                    $d2f
+                }
+            )?
         }
     };
 }
 pub(crate) use elementwise;
 
-elementwise!(Exp, "exp", |x| x.exp_fast(), |x, y| y, |s, x, y| y.clone());
+elementwise!(Exp, "exp", |x| x.exp_fast(), |x, y| y, |s, x, y| y.clone(), d2: |x, y| y);
 elementwise!(Log, "log", |x| x.ln(), |x, y| x.recip(), |s, x, y| x
     .recip());
 elementwise!(
@@ -53,7 +62,7 @@ elementwise!(
 elementwise!(Recip, "recip", |x| x.recip(), |x, y| -(y * y), |s, x, y| y
     .square()
     .neg());
-elementwise!(Sin, "sin", |x| x.sin(), |x, y| x.cos(), |s, x, y| x.cos());
+elementwise!(Sin, "sin", |x| x.sin(), |x, y| x.cos(), |s, x, y| x.cos(), d2: |x, y| -y);
 elementwise!(Cos, "cos", |x| x.cos(), |x, y| -x.sin(), |s, x, y| x
     .sin()
     .neg());
