@@ -51,6 +51,7 @@ pub mod flow;
 pub mod free_energy;
 pub mod gmm6;
 pub mod grid;
+pub mod init;
 pub mod lattice;
 pub mod loss;
 pub mod metrics;
