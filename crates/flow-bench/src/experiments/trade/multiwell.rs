@@ -3,6 +3,9 @@
 //! ablation target (arXiv 2410.19492; `trade.md` §3.1), against the baselines on the same data
 //! and budget: NLL on exact samples and reverse ESS at T = 0.5 and T = 1. The data are
 //! regenerated exactly (independent coordinates, inverse CDF).
+//!
+//! v3: conditional flows start with the unconditional flow's weight scale on x
+//! (`flow_trade::init`), so the conditional methods no longer start handicapped at c₀.
 
 use flow_data::energy::{MultiWell, Tempered};
 use flow_trade::Family;
@@ -48,7 +51,7 @@ impl Experiment for TradeMultiWell {
         "trade-multiwell"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade
