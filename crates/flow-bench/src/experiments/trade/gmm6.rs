@@ -24,8 +24,8 @@ use super::presets;
 use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, preset_value};
-use crate::validate::PresetError;
 use crate::paper::PaperId;
+use crate::validate::PresetError;
 
 /// Preset of [`TradeGmm6`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,7 +83,9 @@ impl Experiment for TradeGmm6 {
     }
     /// The latent must match the parameter the flows see: N(0, I/β) for β, N(0, T·I) for T.
     fn check_preset(&self, preset: &serde_json::Value) -> Result<(), PresetError> {
-        let beta = preset.pointer("/condition_on_beta").and_then(|v| v.as_bool());
+        let beta = preset
+            .pointer("/condition_on_beta")
+            .and_then(|v| v.as_bool());
         let latent = preset.pointer("/budget/latent").and_then(|v| v.as_str());
         let want = if beta == Some(true) {
             "InverseTemperature"
@@ -236,8 +238,7 @@ fn run_one(
                 .ok_or_else(|| fail("TRADE never filled its E[A] table"))?;
             let f = flow_trade::free_energy::trapezoid_log_z(g.cs(), table, g.base());
             // The curve against T, increasing (a β grid is reversed).
-            let mut pts: Vec<(f64, f64)> =
-                g.cs().iter().map(|&c| c_of(p, c)).zip(f).collect();
+            let mut pts: Vec<(f64, f64)> = g.cs().iter().map(|&c| c_of(p, c)).zip(f).collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             Some(pts.into_iter().unzip())
         }
@@ -329,8 +330,16 @@ fn settings_note(p: &Gmm6Preset) -> String {
         b.blocks,
         b.architecture,
         b.hidden,
-        if p.condition_on_beta { "log β (β = 1/T)" } else { "log T" },
-        if p.condition_on_beta { "N(0, I/β)" } else { "N(0, T·I)" },
+        if p.condition_on_beta {
+            "log β (β = 1/T)"
+        } else {
+            "log T"
+        },
+        if p.condition_on_beta {
+            "N(0, I/β)"
+        } else {
+            "N(0, T·I)"
+        },
         b.vp_blocks,
         b.trade.huber_delta,
         if p.condition_on_beta {
