@@ -73,7 +73,12 @@ impl PosteriorFlow {
     }
 
     /// `(log q, ∂_β log q)` per row by forward mode in β (both differentiable in θ).
-    pub fn log_prob_and_dbeta(&self, theta: &Tensor, beta: &Tensor, x: &Tensor) -> (Tensor, Tensor) {
+    pub fn log_prob_and_dbeta(
+        &self,
+        theta: &Tensor,
+        beta: &Tensor,
+        x: &Tensor,
+    ) -> (Tensor, Tensor) {
         let b = make_dual(&beta.detach(), &beta.ones_like());
         let lp = self.log_prob(&theta.detach(), &b, &x.detach());
         let d = lp.tangent().unwrap_or_else(|| lp.zeros_like());
@@ -81,7 +86,12 @@ impl PosteriorFlow {
     }
 
     /// One detached draw per row and its detached log-density.
-    pub fn sample<R: Rng + ?Sized>(&self, beta: &Tensor, x: &Tensor, rng: &mut R) -> (Tensor, Tensor) {
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        beta: &Tensor,
+        x: &Tensor,
+        rng: &mut R,
+    ) -> (Tensor, Tensor) {
         no_grad(|| {
             let z = Tensor::randn(&[x.dim(0), self.dim], DType::F64, rng);
             let (th, ladj) = self
@@ -182,7 +192,11 @@ mod tests {
         let (up, dn) = (at(h), at(-h));
         for i in 0..n {
             let fd = (up[i] - dn[i]) / (2.0 * h);
-            assert!((g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "{} vs {fd}", g[i]);
+            assert!(
+                (g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{} vs {fd}",
+                g[i]
+            );
         }
         let (s, lq) = model.sample(&b, &x, &mut rng);
         let again = no_grad(|| model.log_prob(&s, &b, &x).to_vec_f64());

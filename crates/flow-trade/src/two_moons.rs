@@ -46,10 +46,7 @@ pub fn simulate_joint<R: Rng + ?Sized>(n: usize, rng: &mut R) -> (Tensor, Tensor
             r * a.sin() + (t[1] - t[0]) * FRAC_1_SQRT_2,
         ]);
     }
-    (
-        Tensor::from_vec(th, &[n, 2]),
-        Tensor::from_vec(xs, &[n, 2]),
-    )
+    (Tensor::from_vec(th, &[n, 2]), Tensor::from_vec(xs, &[n, 2]))
 }
 
 /// The radius `|x − m(θ) − (0.25, 0)|` of `θ` for the observation `x` (the statistic of the
@@ -123,10 +120,7 @@ mod tests {
         for beta in [0.5, 1.0, 2.0] {
             let n = 40_000;
             let th = sample_tempered_posterior(x, beta, n, &mut rng).to_vec_f64();
-            let rs: Vec<f64> = th
-                .chunks(2)
-                .map(|t| radius(x, [t[0], t[1]]))
-                .collect();
+            let rs: Vec<f64> = th.chunks(2).map(|t| radius(x, [t[0], t[1]])).collect();
             let t1: Vec<f64> = th.chunks(2).map(|t| t[0]).collect();
             // Quadrature of E[θ₁] and E[r] on [−0.6, 0.6]² with the exact likelihood (the
             // posterior lives at |θ| = |m| ≤ |C| + 0.15 ≈ 0.38 for this x).
