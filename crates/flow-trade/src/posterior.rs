@@ -21,7 +21,10 @@ use std::f64::consts::PI;
 
 use flow_core::nn::{Activation, Module, Param};
 use flow_core::{DType, Tensor, make_dual, no_grad};
-use flow_coupling::{Bijection, ConditionConfig, Flow, Normalization, RealNvpConfig};
+use flow_coupling::bijections::SplineConfig;
+use flow_coupling::{Bijection, ConditionConfig, Flow, Normalization, NsfConfig, RealNvpConfig};
+
+use crate::flow::Architecture;
 use rand::Rng;
 
 /// A coupling flow over ϑ (`dim`) conditioned on `[log β, x]` (`x_dim`), latent `N(0, I)`.
@@ -32,23 +35,42 @@ pub struct PosteriorFlow {
 }
 
 impl PosteriorFlow {
-    /// Affine couplings (soft clamp 2, SiLU subnets `hidden`), first-layer weights on ϑ at the
-    /// unconditional scale ([`crate::init`]).
+    /// Couplings of `architecture` (affine or rational-quadratic spline; SiLU subnets
+    /// `hidden`), first-layer weights on ϑ at the unconditional scale ([`crate::init`]).
+    ///
+    /// # Panics
+    /// For the volume-preserving architecture (never conditional).
     pub fn new<R: Rng + ?Sized>(
         dim: usize,
         x_dim: usize,
         blocks: usize,
         hidden: &[usize],
+        architecture: &Architecture,
         rng: &mut R,
     ) -> PosteriorFlow {
-        let flow = RealNvpConfig::new(dim)
-            .with_blocks(blocks)
-            .with_hidden(hidden)
-            .with_activation(Activation::Silu)
-            .with_normalization(Normalization::None)
-            .with_clamp(2.0)
-            .with_condition(ConditionConfig::new(1 + x_dim))
-            .build(DType::F64, rng);
+        let cond = ConditionConfig::new(1 + x_dim);
+        let flow = match *architecture {
+            Architecture::Affine { clamp } => RealNvpConfig::new(dim)
+                .with_blocks(blocks)
+                .with_hidden(hidden)
+                .with_activation(Activation::Silu)
+                .with_normalization(Normalization::None)
+                .with_clamp(clamp)
+                .with_condition(cond)
+                .build(DType::F64, rng),
+            Architecture::Spline { bins, bound } => NsfConfig::new(dim)
+                .with_blocks(blocks)
+                .with_hidden(hidden)
+                .with_activation(Activation::Silu)
+                .with_normalization(Normalization::None)
+                .with_mixing(flow_coupling::Mixing::Alternate)
+                .with_spline(SplineConfig::new(bins, bound))
+                .with_condition(cond)
+                .build(DType::F64, rng),
+            Architecture::VolumePreserving { .. } => {
+                panic!("PosteriorFlow: the volume-preserving flow is never conditional")
+            }
+        };
         crate::init::match_unconditional_init(&flow, 1 + x_dim);
         PosteriorFlow { flow, dim, x_dim }
     }
@@ -173,7 +195,17 @@ mod tests {
     #[test]
     fn dbeta_matches_central_difference_and_samples_carry_their_density() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
-        let model = PosteriorFlow::new(2, 2, 3, &[16], &mut rng);
+        let model = PosteriorFlow::new(
+            2,
+            2,
+            3,
+            &[16],
+            &Architecture::Spline {
+                bins: 4,
+                bound: 3.0,
+            },
+            &mut rng,
+        );
         for p in model.parameters() {
             let v = p.get();
             p.set(v.add(&Tensor::randn(v.shape(), DType::F64, &mut rng).mul_scalar(0.3)));

@@ -64,3 +64,17 @@ fn multiwell_stores_every_run_and_resumes_without_training() {
     };
     assert_eq!(values(&first), values(&second));
 }
+
+/// The GMM-6 page conditions on β with latent N(0, I/β); a latent that does not match the
+/// parameter is a typed preset error.
+#[test]
+fn gmm6_latent_must_match_the_parameter() {
+    use super::TradeGmm6;
+    let mut preset = TradeGmm6.preset(Mode::Quick);
+    assert!(TradeGmm6.check_preset(&preset).is_ok());
+    preset["budget"]["latent"] = serde_json::json!("Temperature");
+    let err = TradeGmm6.check_preset(&preset).unwrap_err();
+    assert_eq!(err.pointer, "/budget/latent");
+    preset["condition_on_beta"] = serde_json::json!(false);
+    assert!(TradeGmm6.check_preset(&preset).is_ok());
+}
