@@ -23,7 +23,8 @@
 //! [`lattice`] holds the φ⁴ lattice observables (⟨|m|⟩, action density, χ, Binder cumulant)
 //! with importance weights and independent-group errors.
 //!
-//! [`adaptive`] holds the PINN-style adaptive weights of the two terms.
+//! [`adaptive`] holds the adaptive weights of the two terms (the train_INN path's PINN rule
+//! and the Lightning path's normalised inverse gradient norms).
 //!
 //! [`baselines`] holds the NLL + reverse-KL and reweighting baselines, [`gmm6`] the exact
 //! tempered GMM-6 sampler and quadrature, [`resume`] checkpointed TRADE training (grid state
@@ -35,8 +36,7 @@
 //! [`posterior`] holds the amortised tempered posterior `q_θ(ϑ | x, β)` (conditioned on the
 //! observation and the likelihood power) with energy-free TRADE, [`two_moons`] the two-moons
 //! simulator and an exact sampler of its tempered posterior.
-//!
-//! Not here yet (issue 16): the Lightning-path adaptive weights.
+
 //!
 //! # Why TRADE lost (session 8 audit)
 //!

@@ -142,34 +142,35 @@ fn configuration_errors_are_typed() {
     ));
 }
 
-/// With adaptive weights the run still trains and the weights move off their initial values
-/// (the residual's gradient norm differs from the boundary's).
+/// With adaptive weights (either rule) the run still trains and the weights move off their
+/// initial values (the residual's gradient norm differs from the boundary's).
 #[test]
 fn adaptive_weights_are_updated_during_training() {
+    use flow_trade::adaptive::{AdaptiveConfig, AdaptiveRule, AdaptiveWeights};
     let g = DiagonalGaussian {
         mean: vec![0.0, 0.0],
         std: vec![1.0, 0.5],
     };
     let fam = Family::new(Box::new(Tempered::temperature(g)), 1.0, 0.4, 1.5).unwrap();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-    let model = ParamFlowConfig::affine(2, 2, &[8]).build(DType::F64, &mut rng);
-    let lc = LoopConfig {
-        steps: 40,
-        learning_rate: 1e-2,
-        clip: 3.0,
-        seed: 0,
-    };
-    let mut cfg = small_trade(Boundary::ReverseKl);
-    cfg.adaptive = Some(flow_trade::adaptive::AdaptiveConfig {
-        every: 5,
-        alpha: 0.5,
-    });
-    let (curves, state) = fit_trade(&model, &fam, None, &lc, &cfg).unwrap();
-    assert_ne!(
-        state.weights,
-        flow_trade::adaptive::AdaptiveWeights::default()
-    );
-    assert!(curves.loss.iter().all(|l| l.is_finite()));
+    for rule in [AdaptiveRule::Pinn, AdaptiveRule::Lightning] {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let model = ParamFlowConfig::affine(2, 2, &[8]).build(DType::F64, &mut rng);
+        let lc = LoopConfig {
+            steps: 40,
+            learning_rate: 1e-2,
+            clip: 3.0,
+            seed: 0,
+        };
+        let mut cfg = small_trade(Boundary::ReverseKl);
+        cfg.adaptive = Some(AdaptiveConfig {
+            every: 5,
+            alpha: 0.5,
+            rule,
+        });
+        let (curves, state) = fit_trade(&model, &fam, None, &lc, &cfg).unwrap();
+        assert_ne!(state.weights, AdaptiveWeights::default(), "{rule:?}");
+        assert!(curves.loss.iter().all(|l| l.is_finite()), "{rule:?}");
+    }
 }
 
 /// With a latent N(0, I) the temperature dependence can only come from the residual: NLL on
