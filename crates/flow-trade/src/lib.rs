@@ -84,7 +84,14 @@
 //! With both fixes (β, rescaled init, 2000 steps, 4 blocks of [32, 32], 3 seeds) TRADE
 //! reached 0.58–0.82 nats at T = 0.546 against 0.68–0.78 for the unconditional flow with
 //! latent scaling, and 1.04–2.02 against 1.14–1.53 at T = 0.336: on par with the strongest
-//! baseline, no longer far behind it. Quick pages after the fixes are in `docs/LONG_RUNS.md`.
+//! baseline, no longer far behind it. But the feedback is damped, not gone: the GMM-6 page
+//! itself at 2000 steps (quick flows, its own data and random streams) had one of three TRADE
+//! seeds diverge at the cold end (forward KL at T = 0.207 of 979 ± 1688 nats over seeds: a
+//! mean and spread that only one seed in the thousands explains), where the baselines' means
+//! were 0.9–2.4 nats. Nothing in the
+//! estimator stops SNIS from following a degrading cold-end flow; the paper's far smaller
+//! learning rate (1e-4) and its adaptive weights starting at 10⁻³ are the likely guards.
+//! Quick pages after the fixes are in `docs/LONG_RUNS.md`.
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
