@@ -28,6 +28,7 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(experiments::trade::TradeGmm6),
         Box::new(experiments::trade::TradeMultiWell),
         Box::new(experiments::trade::TradePhi4),
+        Box::new(experiments::trade::TradeTwoMoons),
         Box::new(experiments::theory::WhiteningDepth),
         Box::new(experiments::theory::GaussianizationLayers),
         Box::new(experiments::universality::VolumePreservingFloor),

@@ -6,8 +6,27 @@
 //!
 //! and the residual enters with weight `λ_r / λ_b` (times the ramp), so the term with the
 //! smaller gradient is up-weighted. Initial values λ_b = 1, λ_r = 10⁻³.
+//!
+//! The Lightning path's rule (`trade.md` §1.6; `repo: boltzmann_generator.py
+//! update_adaptive_lambdas`), [`AdaptiveRule::Lightning`]: with `P` parameters,
+//! `g_i = clip(‖∇_θ L_i‖/P, 10⁻⁵, 10⁹)`, `r_i = Σ_j g_j / g_i` normalised to sum 1 and clipped
+//! to `[10⁻⁴, 10³]`, `w_i ← α r_i + (1 − α) w_i`. The paper weights both terms,
+//! `w_b L_b + λ(t) w_r L_r`; here the residual enters with `w_r / w_b` next to an unweighted
+//! boundary, the same loss up to the overall factor `w_b` (which Adam's step nearly ignores,
+//! gradient clipping aside).
 
 use serde::{Deserialize, Serialize};
+
+/// Which update rule the adaptive weights follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdaptiveRule {
+    /// The train_INN path's PINN learning-rate annealing ([`AdaptiveWeights::update`]).
+    #[default]
+    Pinn,
+    /// The Lightning path's normalised inverse gradient norms
+    /// ([`AdaptiveWeights::update_lightning`]).
+    Lightning,
+}
 
 /// Settings of the adaptive weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -16,6 +35,9 @@ pub struct AdaptiveConfig {
     pub every: u64,
     /// EMA factor α ∈ [0, 1].
     pub alpha: f64,
+    /// The update rule.
+    #[serde(default)]
+    pub rule: AdaptiveRule,
 }
 
 /// The current `(λ_b, λ_r)`.
@@ -51,6 +73,34 @@ impl AdaptiveWeights {
         self.residual = alpha * self.residual + (1.0 - alpha) * sum / (grad_residual + 1e-4);
     }
 
+    /// One Lightning-path update from the two gradient norms and the parameter count
+    /// (see the module docs).
+    ///
+    /// ```
+    /// use flow_trade::adaptive::AdaptiveWeights;
+    /// let mut w = AdaptiveWeights::default();
+    /// for _ in 0..200 {
+    ///     w.update_lightning(3.0, 3.0, 10, 0.1);
+    /// }
+    /// assert!((w.boundary - 0.5).abs() < 1e-6 && (w.residual - 0.5).abs() < 1e-6);
+    /// ```
+    pub fn update_lightning(
+        &mut self,
+        grad_boundary: f64,
+        grad_residual: f64,
+        params: usize,
+        alpha: f64,
+    ) {
+        let p = params.max(1) as f64;
+        let g = [grad_boundary, grad_residual].map(|v| (v / p).clamp(1e-5, 1e9));
+        let sum = g[0] + g[1];
+        let r = g.map(|gi| sum / gi);
+        let total = r[0] + r[1];
+        let r = r.map(|ri| (ri / total).clamp(1e-4, 1e3));
+        self.boundary = alpha * r[0] + (1.0 - alpha) * self.boundary;
+        self.residual = alpha * r[1] + (1.0 - alpha) * self.residual;
+    }
+
     /// The relative weight `λ_r / λ_b` of the residual term.
     pub fn ratio(&self) -> f64 {
         self.residual / self.boundary
@@ -77,5 +127,31 @@ mod tests {
             w.update(10.0, 0.1, 0.9);
         }
         assert!((w.ratio() - tr / tb).abs() < 1e-6 * tr / tb && w.ratio() > 50.0);
+    }
+
+    /// Lightning rule: the new weights are the convex combination of the old ones and the
+    /// normalised inverse norms; the smaller gradient gets the larger weight; the clips
+    /// (norms at 1e-5 after dividing by P, normalised weights at 1e-4) bound the ratio.
+    #[test]
+    fn lightning_rule_is_convex_upweights_the_small_gradient_and_clips() {
+        let mut w = AdaptiveWeights::default();
+        let before = w;
+        w.update_lightning(10.0, 0.1, 1, 0.1);
+        // g = (10, 0.1): r ∝ (10.1/10, 10.1/0.1) = (1.01, 101), normalised (0.0099, 0.9901).
+        let (rb, rr) = (1.01 / 102.01, 101.0 / 102.01);
+        assert!((w.boundary - (0.1 * rb + 0.9 * before.boundary)).abs() < 1e-12);
+        assert!((w.residual - (0.1 * rr + 0.9 * before.residual)).abs() < 1e-12);
+        for _ in 0..500 {
+            w.update_lightning(10.0, 0.1, 1, 0.1);
+        }
+        assert!((w.ratio() - 100.0).abs() < 1e-6);
+        // A vanishing residual gradient: g_r/P is clipped at 1e-5, so with g_b/P = 1 the
+        // normalised r = (1e-5, 1 − 1e-5) (to 1e-10), and r_b is clipped up to 1e-4: the
+        // ratio settles at (1 − 1e-5)/1e-4 ≈ 1e4, not infinity.
+        let mut w = AdaptiveWeights::default();
+        for _ in 0..2000 {
+            w.update_lightning(1.0, 0.0, 1, 0.1);
+        }
+        assert!((w.ratio() - 9999.9).abs() < 1e-3, "{}", w.ratio());
     }
 }

@@ -137,7 +137,8 @@ impl ParamFlowConfig {
         self
     }
 
-    /// Builds the flow (f64 or f32 per `dtype`).
+    /// Builds the flow (f64 or f32 per `dtype`). A conditional flow's subnets start with the
+    /// passive-input scale of the unconditional flow ([`crate::init`]).
     ///
     /// # Panics
     /// If `dim < 2`, or a volume-preserving flow is asked to be conditional.
@@ -203,6 +204,10 @@ impl ParamFlowConfig {
                 Flow::new(self.dim, dtype, layers)
             }
         };
+        if self.conditional {
+            let features = self.embedding.as_ref().map_or(1, |(_, w)| *w);
+            crate::init::match_unconditional_init(&flow, features);
+        }
         let final_affine = self.final_affine.map(|h| {
             MlpConfig::new(1, &[h, h], 2 * self.dim)
                 .with_activation(Activation::Silu)

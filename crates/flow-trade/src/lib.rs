@@ -23,7 +23,8 @@
 //! [`lattice`] holds the φ⁴ lattice observables (⟨|m|⟩, action density, χ, Binder cumulant)
 //! with importance weights and independent-group errors.
 //!
-//! [`adaptive`] holds the PINN-style adaptive weights of the two terms.
+//! [`adaptive`] holds the adaptive weights of the two terms (the train_INN path's PINN rule
+//! and the Lightning path's normalised inverse gradient norms).
 //!
 //! [`baselines`] holds the NLL + reverse-KL and reweighting baselines, [`gmm6`] the exact
 //! tempered GMM-6 sampler and quadrature, [`resume`] checkpointed TRADE training (grid state
@@ -32,9 +33,65 @@
 //! [`energy_free`] holds the energy-free variant: the model's own tempered energy as an
 //! `Energy`, so TRADE runs on it unchanged.
 //!
-//! Not here yet (issue 16): the Lightning-path adaptive weights, and the tempered two-moons
-//! posterior experiment (its coverage needs a flow conditioned on the observation x as well as
-//! on β; `ParamFlow` conditions on c only).
+//! [`posterior`] holds the amortised tempered posterior `q_θ(ϑ | x, β)` (conditioned on the
+//! observation and the likelihood power) with energy-free TRADE, [`two_moons`] the two-moons
+//! simulator and an exact sampler of its tempered posterior.
+
+//!
+//! # Why TRADE lost (session 8 audit)
+//!
+//! Before v3 of the GMM-6 page, TRADE lost to the simple baselines away from c₀ (full budget,
+//! T = 0.546: 3.81 ± 2.87 nats against 0.50–0.60). The audit went through the method
+//! equation by equation against `trade.md`, and then measured on the GMM-6, where samples,
+//! `log Z(T)` and `E_T[A]` are exact (`examples/trade_diagnose.rs`, which prints the forward
+//! KL and the exact residual `∂_T log q − (E_T[A] − A)` on exact samples along training).
+//!
+//! Checked and found as the paper has it: the residual and its sign (`Ê_c[A] − A`, target
+//! detached; a wrong sign or a missing 1/T² fails
+//! `tests/training.rs::nll_trade_learns_the_temperature_dependence_through_the_residual_alone`,
+//! where with latent N(0, I) only the residual can carry the temperature dependence: forward
+//! KL at T = 0.5 of 5e-4 nats against 0.23 for NLL alone); `A` per parameter type against a
+//! central difference (`family`); `∂_c log q` with x held fixed and detached, forward mode
+//! against reverse mode and a central difference, and its θ-gradient against a finite
+//! difference (`tests/derivatives.rs`); the embedding `log c`; SNIS from flow samples at the
+//! same c with normalised weights, its O(1/N) bias, and the EMA refresh (`snis`, `grid`); the
+//! causality weights with the `|Δc|` factor of the `_V2` code; standard Huber. Evaluation
+//! points are flow samples at c (the paper's train_INN default).
+//!
+//! Found, and fixed:
+//! 1. **Initialisation** ([`init`]): the subnets' first layer had the condition in its fan-in,
+//!    so a conditional flow started with x-weights √2 smaller than the unconditional
+//!    baselines in 2-D; with NLL at T = 1 alone the conditional flow reached 0.66 nats at
+//!    T = 1 against 0.44 for the unconditional one (4 blocks of [32, 32], 2000 steps, 3
+//!    seeds), 0.41–0.46 once rescaled. Every conditional method started handicapped at c₀.
+//! 2. **Parametrisation of the GMM-6**: the paper conditions on β = 1/T (`E = βu`, `A = u`,
+//!    latent N(0, I/β)); the page conditioned on T (`A = −u/T²`, latent N(0, T·I)). The
+//!    equations are equivalent, but the residual at the cold end is 1/T² larger in T, and the
+//!    `|Δc|`-weighted causality weights barely hold the cold end back (small steps in T).
+//!    In 2000-step runs the SNIS table at the cold end then fed back on a poor cold-end flow:
+//!    its error grew from ≈ 1 to 6·10⁶, and two of three seeds diverged (forward KL at
+//!    T = 0.336 of 273 and 80 nats, 3.6 for the third); conditioned on β all three stayed at
+//!    1.7–2.0 (NLL alone: 4.2–4.9). With exact evaluation points instead of flow samples the
+//!    T-parametrised run was stable too (1.27–1.37 on all three seeds), so the instability is the feedback through
+//!    the flow's own samples, which the β parametrisation and its causality weights damp.
+//!
+//! The Huber scale matters for the same reason: on T with flow evaluation points, a squared
+//! penalty (δ = 10⁹) made every seed diverge within 250 steps (forward KL 8–44 nats even at
+//! T = 1), while with exact evaluation points and the exact `E_T[A]` it was stable (T = 0.336:
+//! 2.2–2.6 nats against 3.1–4.2 for NLL alone): the residual at flow samples in the tails
+//! is huge, and only a linear penalty keeps its gradient bounded.
+//!
+//! With both fixes (β, rescaled init, 2000 steps, 4 blocks of [32, 32], 3 seeds) TRADE
+//! reached 0.58–0.82 nats at T = 0.546 against 0.68–0.78 for the unconditional flow with
+//! latent scaling, and 1.04–2.02 against 1.14–1.53 at T = 0.336: on par with the strongest
+//! baseline, no longer far behind it. But the feedback is damped, not gone: the GMM-6 page
+//! itself at 2000 steps (quick flows, its own data and random streams) had one of three TRADE
+//! seeds diverge at the cold end (forward KL at T = 0.207 of 979 ± 1688 nats over seeds: a
+//! mean and spread that only one seed in the thousands explains), where the baselines' means
+//! were 0.9–2.4 nats. Nothing in the
+//! estimator stops SNIS from following a degrading cold-end flow; the paper's far smaller
+//! learning rate (1e-4) and its adaptive weights starting at 10⁻³ are the likely guards.
+//! Quick pages after the fixes are in `docs/LONG_RUNS.md`.
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
@@ -51,13 +108,16 @@ pub mod flow;
 pub mod free_energy;
 pub mod gmm6;
 pub mod grid;
+pub mod init;
 pub mod lattice;
 pub mod loss;
 pub mod metrics;
+pub mod posterior;
 pub mod resume;
 pub mod snis;
 pub mod spec;
 pub mod train;
+pub mod two_moons;
 
 pub use error::TradeError;
 pub use family::Family;

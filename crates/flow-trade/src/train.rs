@@ -19,7 +19,7 @@ use flow_core::{Tensor, grad};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use crate::adaptive::{AdaptiveConfig, AdaptiveWeights};
+use crate::adaptive::{AdaptiveConfig, AdaptiveRule, AdaptiveWeights};
 use crate::continuous::{Widening, continuous_residual};
 use crate::error::TradeError;
 use crate::family::{Family, c_vec};
@@ -330,7 +330,15 @@ fn adapt(
                 .sum::<f64>()
                 .sqrt()
         };
-        state.weights.update(norm(b), norm(r), a.alpha);
+        match a.rule {
+            AdaptiveRule::Pinn => state.weights.update(norm(b), norm(r), a.alpha),
+            AdaptiveRule::Lightning => {
+                let count = vals.iter().map(Tensor::len).sum();
+                state
+                    .weights
+                    .update_lightning(norm(b), norm(r), count, a.alpha);
+            }
+        }
     }
     lambda * state.weights.ratio()
 }

@@ -40,6 +40,7 @@ fn setup() -> (Family, flow_core::Tensor, TradeConfig, LoopConfig) {
         adaptive: Some(AdaptiveConfig {
             every: 2,
             alpha: 0.5,
+            rule: flow_trade::adaptive::AdaptiveRule::Pinn,
         }),
     };
     let lc = LoopConfig {

@@ -3,6 +3,9 @@
 //! `trade.md` §3.2), against reverse KL across T and NLL with latent temperature scaling on
 //! the same budget; forward KL per T with the exact normaliser, and the free-energy curve
 //! from TRADE's E_T[A] table against quadrature.
+//!
+//! v5: conditional flows start with the unconditional flow's weight scale on x
+//! (`flow_trade::init`), so the conditional methods no longer start handicapped at c₀.
 
 use flow_data::energy::{DoubleWell2d, Tempered};
 use flow_trade::Family;
@@ -55,7 +58,7 @@ impl Experiment for TradeDoubleWell {
         "trade-double-well"
     }
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade

@@ -1,8 +1,15 @@
 //! `trade-gmm6`: TRADE on the tempered 2-D GMM-6 of the paper's Appendix C,
-//! `p(x|T) ∝ GMM(x)^{1/T}`, T ∈ [0.16238, 6.15848], data only at T = 1 (arXiv 2410.19492;
+//! `p(x|β) ∝ GMM(x)^β`, β = 1/T ∈ [0.16238, 6.15848], data only at β = 1 (arXiv 2410.19492;
 //! `trade.md` §3.6), against every baseline on the same data and budget: forward KL per T
 //! with the exact normaliser (quadrature) on exact samples at the paper's validation
-//! temperatures, and the free-energy curve from TRADE's E_T[A] table against quadrature.
+//! temperatures, and the free-energy curve from TRADE's E[A] table against quadrature.
+//!
+//! As in the paper, the flows are conditioned on β (A = ∂_β(βu) = u, latent N(0, I/β)). v3
+//! switched from conditioning on T (A = −u/T², latent N(0, T·I)): there the residual at the
+//! cold end is 1/T² larger, the |Δc|-weighted causality weights barely hold the cold end back
+//! (its grid steps in T are small), and the SNIS table fed back on a poor cold-end flow: in
+//! 2000-step runs (`flow-trade/examples/trade_diagnose.rs`) two of three seeds diverged at
+//! T = 0.336 (forward KL 273 and 80 nats) where conditioning on β stayed at 1.7–2.0.
 
 use flow_data::energy::{Gmm6, Tempered};
 use flow_trade::Family;
@@ -18,6 +25,7 @@ use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, preset_value};
 use crate::paper::PaperId;
+use crate::validate::PresetError;
 
 /// Preset of [`TradeGmm6`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +44,9 @@ pub struct Gmm6Preset {
     pub ess_samples: usize,
     /// Temperature interval.
     pub t_range: (f64, f64),
+    /// Condition the flows on β = 1/T (the paper's GMM-6 setting: A = u, latent N(0, I/β),
+    /// needs `budget.latent = InverseTemperature`); false: on T (A = −u/T², latent N(0, T·I)).
+    pub condition_on_beta: bool,
     /// Evaluation temperatures (the paper's validation temperatures).
     pub eval_ts: Vec<f64>,
     /// Temperatures away from T = 1 at which the claim is judged.
@@ -68,7 +79,28 @@ impl Experiment for TradeGmm6 {
         "trade-gmm6"
     }
     fn version(&self) -> u32 {
-        2
+        3
+    }
+    /// The latent must match the parameter the flows see: N(0, I/β) for β, N(0, T·I) for T.
+    fn check_preset(&self, preset: &serde_json::Value) -> Result<(), PresetError> {
+        let beta = preset
+            .pointer("/condition_on_beta")
+            .and_then(|v| v.as_bool());
+        let latent = preset.pointer("/budget/latent").and_then(|v| v.as_str());
+        let want = if beta == Some(true) {
+            "InverseTemperature"
+        } else {
+            "Temperature"
+        };
+        if latent == Some(want) {
+            return Ok(());
+        }
+        Err(PresetError {
+            experiment: self.id().into(),
+            pointer: "/budget/latent".into(),
+            value: format!("{latent:?}"),
+            allowed: format!("{want} (condition_on_beta = {beta:?})"),
+        })
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade
@@ -90,11 +122,15 @@ impl Experiment for TradeGmm6 {
                 Method::Reweight,
                 Method::VolumePreserving,
             ],
-            budget: presets::base_budget(mode),
+            budget: Budget {
+                latent: flow_trade::LatentScale::InverseTemperature,
+                ..presets::base_budget(mode)
+            },
             data: pick(mode, 2000, 20_000, 100_000),
             test: pick(mode, 500, 2000, 80_000),
             ess_samples: pick(mode, 500, 2000, 30_000),
             t_range: (0.16238, 6.15848),
+            condition_on_beta: true,
             eval_ts: pick(
                 mode,
                 vec![0.54556, 1.0, 1.83298],
@@ -107,13 +143,7 @@ impl Experiment for TradeGmm6 {
     }
     fn run(&self, ctx: &mut RunContext) -> Result<Outcome, ExperimentError> {
         let p: Gmm6Preset = ctx.preset()?;
-        let fam = Family::new(
-            Box::new(Tempered::temperature(Gmm6)),
-            1.0,
-            p.t_range.0,
-            p.t_range.1,
-        )
-        .map_err(fail)?;
+        let fam = family(&p)?;
         ctx.set_work((p.methods.len() * p.seed_values.len()) as u64 + 1);
         let mut rng = ctx.rng(0);
         let data = Gmm6::sample(p.data, &mut rng);
@@ -193,12 +223,12 @@ fn run_one(
         .iter()
         .zip(tests)
         .zip(log_z)
-        .map(|((&t, x), &lz)| forward_kl(&model, fam, x, t, lz))
+        .map(|((&t, x), &lz)| forward_kl(&model, fam, x, c_of(p, t), lz))
         .collect();
     let ess = p
         .headline_ts
         .iter()
-        .map(|&t| reverse_ess(&model, fam, t, p.ess_samples, &mut mrng))
+        .map(|&t| reverse_ess(&model, fam, c_of(p, t), p.ess_samples, &mut mrng))
         .collect();
     let free_energy = match state {
         Some(s) => {
@@ -207,7 +237,10 @@ fn run_one(
                 .table()
                 .ok_or_else(|| fail("TRADE never filled its E[A] table"))?;
             let f = flow_trade::free_energy::trapezoid_log_z(g.cs(), table, g.base());
-            Some((g.cs().to_vec(), f))
+            // The curve against T, increasing (a β grid is reversed).
+            let mut pts: Vec<(f64, f64)> = g.cs().iter().map(|&c| c_of(p, c)).zip(f).collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Some(pts.into_iter().unzip())
         }
         None => None,
     };
@@ -221,6 +254,29 @@ fn run_one(
         std::fs::write(f, json).map_err(|e| fail(format!("writing {}: {e}", f.display())))?;
     }
     Ok(r)
+}
+
+/// The family the flows are conditioned on: `E = βu` over β ∈ [1/T_max, 1/T_min] or
+/// `E = u/T` over the T interval (see [`Gmm6Preset::condition_on_beta`]).
+fn family(p: &Gmm6Preset) -> Result<Family, ExperimentError> {
+    let (lo, hi) = p.t_range;
+    if p.condition_on_beta {
+        Family::new(
+            Box::new(Tempered::inverse_temperature(Gmm6)),
+            1.0,
+            1.0 / hi,
+            1.0 / lo,
+        )
+    } else {
+        Family::new(Box::new(Tempered::temperature(Gmm6)), 1.0, lo, hi)
+    }
+    .map_err(fail)
+}
+
+/// The flows' parameter at temperature `t` (and, since 1/(1/t) = t, the temperature of a
+/// parameter value).
+fn c_of(p: &Gmm6Preset, t: f64) -> f64 {
+    if p.condition_on_beta { 1.0 / t } else { t }
 }
 
 /// The claim at every evaluation temperature T ≠ 1 (the paper's GMM-6 table covers all of
@@ -264,7 +320,7 @@ fn comparison_table(
 fn settings_note(p: &Gmm6Preset) -> String {
     let b = &p.budget;
     format!(
-        "Every method: {} steps of Adam (lr {}, cosine decay), clip {}, batch {}, {} exact training samples at T = 1, seeds {:?}. Conditional flow: {} {:?} coupling blocks with subnets {:?} (SiLU), log T fed to every subnet, latent N(0, T·I); NLL + latent T-scaling is the same flow without the condition; the volume-preserving baseline has {} GIN blocks. TRADE (grid): NLL at T = 1 plus the Huber (δ = {}) residual ∂_T log q − (Ê_T[A] − A), A = −u/T², weight {} ramped in from {:.0}% to {:.0}% of the run, {}-point log grid, SNIS with {} flow samples per point refreshed every {} steps (EMA {}), causality ε = {}. NLL + reverse KL: KL weight {} ramped in from {:.0}% to {:.0}%. Reweighting: one T per batch, log-uniform, self-normalised true-energy weights. Forward KL: {} exact samples per T (rejection sampler) and log Z(T) by 2-D quadrature (h = {}). Timings are on a shared machine.",
+        "Every method: {} steps of Adam (lr {}, cosine decay), clip {}, batch {}, {} exact training samples at T = 1, seeds {:?}. Conditional flow: {} {:?} coupling blocks with subnets {:?} (SiLU), {} fed to every subnet (first-layer weights on x at the unconditional scale), latent {}; NLL + latent T-scaling is the same flow without the condition; the volume-preserving baseline has {} GIN blocks. TRADE (grid): NLL at T = 1 plus the Huber (δ = {}) residual ∂_c log q − (Ê_c[A] − A) with {}, weight {} ramped in from {:.0}% to {:.0}% of the run, {}-point log grid, SNIS with {} flow samples per point refreshed every {} steps (EMA {}), causality ε = {}. NLL + reverse KL: KL weight {} ramped in from {:.0}% to {:.0}%. Reweighting: one T per batch, log-uniform, self-normalised true-energy weights. Forward KL: {} exact samples per T (rejection sampler) and log Z(T) by 2-D quadrature (h = {}). Timings are on a shared machine.",
         b.steps,
         b.learning_rate,
         b.clip,
@@ -274,8 +330,23 @@ fn settings_note(p: &Gmm6Preset) -> String {
         b.blocks,
         b.architecture,
         b.hidden,
+        if p.condition_on_beta {
+            "log β (β = 1/T)"
+        } else {
+            "log T"
+        },
+        if p.condition_on_beta {
+            "N(0, I/β)"
+        } else {
+            "N(0, T·I)"
+        },
         b.vp_blocks,
         b.trade.huber_delta,
+        if p.condition_on_beta {
+            "c = β, A = ∂_β(βu) = u"
+        } else {
+            "c = T, A = −u/T²"
+        },
         b.trade.pde_weight,
         100.0 * b.trade.pde_start,
         100.0 * b.trade.pde_full,

@@ -10,8 +10,12 @@ mod phi4_report;
 mod presets;
 mod report;
 pub mod reverse_kl;
+#[cfg(test)]
+mod tests;
+pub mod two_moons;
 
 pub use double_well::TradeDoubleWell;
 pub use gmm6::TradeGmm6;
 pub use multiwell::TradeMultiWell;
 pub use phi4::TradePhi4;
+pub use two_moons::TradeTwoMoons;

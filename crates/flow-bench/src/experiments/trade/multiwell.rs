@@ -3,6 +3,9 @@
 //! ablation target (arXiv 2410.19492; `trade.md` §3.1), against the baselines on the same data
 //! and budget: NLL on exact samples and reverse ESS at T = 0.5 and T = 1. The data are
 //! regenerated exactly (independent coordinates, inverse CDF).
+//!
+//! v3: conditional flows start with the unconditional flow's weight scale on x
+//! (`flow_trade::init`), so the conditional methods no longer start handicapped at c₀.
 
 use flow_data::energy::{MultiWell, Tempered};
 use flow_trade::Family;
@@ -48,7 +51,7 @@ impl Experiment for TradeMultiWell {
         "trade-multiwell"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade
@@ -114,25 +117,9 @@ impl Experiment for TradeMultiWell {
             for &seed in &p.seed_values {
                 ctx.check_cancelled()?;
                 ctx.set_message(format!("{}, seed {seed}", method.label()));
-                let mut mrng = ctx.rng(100 + seed);
-                let model = build_model(method, &p.budget, mw.dim, &mut mrng);
-                let ck = ctx
-                    .work_dir()?
-                    .map(|d| d.join(format!("{method:?}-{seed}.safetensors")));
-                train(method, &model, &fam, &data, &p.budget, seed, ck)?;
-                let row: Vec<f64> = p
-                    .eval_ts
-                    .iter()
-                    .zip(&tests)
-                    .map(|(&t, x)| nll(&model, x, t))
-                    .collect();
-                nlls[mi].push(row);
-                let e: Vec<f64> = p
-                    .eval_ts
-                    .iter()
-                    .map(|&t| reverse_ess(&model, &fam, t, p.ess_samples, &mut mrng))
-                    .collect();
-                esss[mi].push(e);
+                let r = run_one(ctx, &p, &fam, &data, &tests, method, seed)?;
+                nlls[mi].push(r.nll);
+                esss[mi].push(r.ess);
                 ctx.step()?;
             }
         }
@@ -169,6 +156,59 @@ impl Experiment for TradeMultiWell {
             )],
         })
     }
+}
+
+/// One trained model's numbers per evaluation temperature, stored in the work folder so that
+/// a resumed run skips every finished (method, seed), baselines included.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct RunResult {
+    nll: Vec<f64>,
+    ess: Vec<f64>,
+}
+
+/// Trains and evaluates one (method, seed), or reads its stored result; TRADE (grid) also
+/// resumes mid-training from its checkpoint.
+fn run_one(
+    ctx: &RunContext,
+    p: &MultiWellPreset,
+    fam: &Family,
+    data: &flow_core::Tensor,
+    tests: &[flow_core::Tensor],
+    method: Method,
+    seed: u64,
+) -> Result<RunResult, ExperimentError> {
+    let file = ctx
+        .work_dir()?
+        .map(|d| d.join(format!("{method:?}-{seed}.json")));
+    if let Some(f) = &file
+        && let Ok(text) = std::fs::read_to_string(f)
+        && let Ok(r) = serde_json::from_str::<RunResult>(&text)
+    {
+        return Ok(r);
+    }
+    let mut mrng = ctx.rng(100 + seed);
+    let model = build_model(method, &p.budget, fam.dim(), &mut mrng);
+    let ck = ctx
+        .work_dir()?
+        .map(|d| d.join(format!("{method:?}-{seed}.safetensors")));
+    train(method, &model, fam, data, &p.budget, seed, ck)?;
+    let nll = p
+        .eval_ts
+        .iter()
+        .zip(tests)
+        .map(|(&t, x)| nll(&model, x, t))
+        .collect();
+    let ess = p
+        .eval_ts
+        .iter()
+        .map(|&t| reverse_ess(&model, fam, t, p.ess_samples, &mut mrng))
+        .collect();
+    let r = RunResult { nll, ess };
+    if let Some(f) = &file {
+        let json = serde_json::to_string(&r).map_err(fail)?;
+        std::fs::write(f, json).map_err(|e| fail(format!("writing {}: {e}", f.display())))?;
+    }
+    Ok(r)
 }
 
 /// The claim at every evaluation temperature inside the trained range (the paper reports T =

@@ -6,6 +6,9 @@
 //! flows are judged by the relative reverse ESS versus κ against the NLL-only baseline, and by
 //! ⟨|m|⟩, the action density, χ and the Binder cumulant (importance-reweighted flow samples)
 //! against an HMC reference at every evaluation κ.
+//!
+//! v2: conditional flows start with the unconditional flow's weight scale on x
+//! (`flow_trade::init`), so the conditional methods no longer start handicapped at c₀.
 
 use flow_core::{DType, Tensor, no_grad};
 use flow_data::energy::{Energy, Phi4Hopping};
@@ -79,7 +82,7 @@ impl Experiment for TradePhi4 {
         "trade-phi4"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     /// The group errors need at least two groups, whole chains per group (`mcmc.chains` a
     /// multiple of `error_groups`) and at least one flow sample per group.

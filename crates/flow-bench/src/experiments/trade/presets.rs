@@ -172,6 +172,7 @@ pub fn phi4_budget(mode: Mode) -> Budget {
             adaptive: full.then_some(flow_trade::adaptive::AdaptiveConfig {
                 every: 10,
                 alpha: 0.1,
+                rule: flow_trade::adaptive::AdaptiveRule::Pinn,
             }),
             ..base.trade
         },
