@@ -18,7 +18,7 @@ use flow_trade::metrics::{forward_kl, reverse_ess};
 use serde::{Deserialize, Serialize};
 
 use super::methods::{
-    Budget, Method, build_model, fail, judge_pairs_at, pick, range_flag, summarize, train,
+    Budget, Method, RunStore, build_model, fail, judge_pairs_at, pick, range_flag, summarize, train,
 };
 use super::presets;
 use super::report::{free_energy_table, plot_free_energy, plot_kl};
@@ -203,20 +203,13 @@ fn run_one(
     method: Method,
     seed: u64,
 ) -> Result<RunResult, ExperimentError> {
-    let file = ctx
-        .work_dir()?
-        .map(|d| d.join(format!("{method:?}-{seed}.json")));
-    if let Some(f) = &file
-        && let Ok(text) = std::fs::read_to_string(f)
-        && let Ok(r) = serde_json::from_str::<RunResult>(&text)
-    {
+    let store = RunStore::new(ctx, method, seed)?;
+    if let Some(r) = store.load::<RunResult>() {
         return Ok(r);
     }
     let mut mrng = ctx.rng(100 + seed);
     let model = build_model(method, &p.budget, 2, &mut mrng);
-    let ck = ctx
-        .work_dir()?
-        .map(|d| d.join(format!("{method:?}-{seed}.safetensors")));
+    let ck = store.checkpoint.clone();
     let state = train(method, &model, fam, data, &p.budget, seed, ck)?;
     let kl = p
         .eval_ts
@@ -249,10 +242,7 @@ fn run_one(
         ess,
         free_energy,
     };
-    if let Some(f) = &file {
-        let json = serde_json::to_string(&r).map_err(fail)?;
-        std::fs::write(f, json).map_err(|e| fail(format!("writing {}: {e}", f.display())))?;
-    }
+    store.save(&r)?;
     Ok(r)
 }
 

@@ -13,7 +13,8 @@ use flow_trade::metrics::{nll, reverse_ess};
 use serde::{Deserialize, Serialize};
 
 use super::methods::{
-    Budget, Method, build_model, fail, judge_pairs_at, mean_sd, pick, range_flag, summarize, train,
+    Budget, Method, RunStore, build_model, fail, judge_pairs_at, mean_sd, pick, range_flag,
+    summarize, train,
 };
 use super::presets;
 use super::report::{MetricPlot, plot_metric_vs_t};
@@ -177,20 +178,13 @@ fn run_one(
     method: Method,
     seed: u64,
 ) -> Result<RunResult, ExperimentError> {
-    let file = ctx
-        .work_dir()?
-        .map(|d| d.join(format!("{method:?}-{seed}.json")));
-    if let Some(f) = &file
-        && let Ok(text) = std::fs::read_to_string(f)
-        && let Ok(r) = serde_json::from_str::<RunResult>(&text)
-    {
+    let store = RunStore::new(ctx, method, seed)?;
+    if let Some(r) = store.load::<RunResult>() {
         return Ok(r);
     }
     let mut mrng = ctx.rng(100 + seed);
     let model = build_model(method, &p.budget, fam.dim(), &mut mrng);
-    let ck = ctx
-        .work_dir()?
-        .map(|d| d.join(format!("{method:?}-{seed}.safetensors")));
+    let ck = store.checkpoint.clone();
     train(method, &model, fam, data, &p.budget, seed, ck)?;
     let nll = p
         .eval_ts
@@ -204,10 +198,7 @@ fn run_one(
         .map(|&t| reverse_ess(&model, fam, t, p.ess_samples, &mut mrng))
         .collect();
     let r = RunResult { nll, ess };
-    if let Some(f) = &file {
-        let json = serde_json::to_string(&r).map_err(fail)?;
-        std::fs::write(f, json).map_err(|e| fail(format!("writing {}: {e}", f.display())))?;
-    }
+    store.save(&r)?;
     Ok(r)
 }
 
