@@ -166,3 +166,21 @@ impl RunContext {
         std::mem::take(&mut self.figures)
     }
 }
+
+#[cfg(test)]
+impl RunContext {
+    /// A test-mode context for `preset` (seed 0, hidden progress) with figures in
+    /// `dir/figures` and the work folder in `dir/work`: what experiment smoke tests run in.
+    pub(crate) fn for_test(preset: serde_json::Value, dir: &Path) -> RunContext {
+        RunContext::new(
+            Mode::Test,
+            0,
+            preset,
+            dir.join("figures"),
+            "figures".into(),
+            ProgressBar::hidden(),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .with_work_dir(dir.join("work"))
+    }
+}

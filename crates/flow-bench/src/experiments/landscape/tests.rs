@@ -2,26 +2,12 @@
 //! carries a verdict (the only `Info` rows are the per-minimum data and the ResNet-20
 //! reference ratio, which no claim is about).
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use indicatif::ProgressBar;
-
 use super::{AnalyticSaddles, DigitsPaths};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, Mode, Outcome, Verdict};
 
 fn run(exp: &dyn Experiment, dir: &std::path::Path) -> Outcome {
-    let mut ctx = RunContext::new(
-        Mode::Test,
-        0,
-        exp.preset(Mode::Test),
-        dir.join("figures"),
-        "figures".into(),
-        ProgressBar::hidden(),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .with_work_dir(dir.join("work"));
+    let mut ctx = RunContext::for_test(exp.preset(Mode::Test), dir);
     exp.run(&mut ctx).unwrap()
 }
 
@@ -113,15 +99,7 @@ fn path_curvature_rows_fail_for_a_stiff_direction() {
         .map(|d| super::flatness::analyse(&mlp, &task, &theta, d, draws, p.rel_tol, &mut rng))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let mut ctx = RunContext::new(
-        Mode::Test,
-        0,
-        DigitsPaths.preset(Mode::Test),
-        dir.path().join("figures"),
-        "figures".into(),
-        ProgressBar::hidden(),
-        Arc::new(AtomicBool::new(false)),
-    );
+    let mut ctx = RunContext::for_test(DigitsPaths.preset(Mode::Test), dir.path());
     let (table, _) = super::flatness::flatness_rows(&mut ctx, &results, &p).unwrap();
     let verdict = |m: &str, row: &str| {
         table
@@ -225,15 +203,7 @@ fn sweep_figure_has_a_curve_per_depth() {
         point("64-16-16-10", 1482.0),
     ];
     let dir = tempfile::tempdir().unwrap();
-    let mut ctx = RunContext::new(
-        Mode::Test,
-        0,
-        DigitsPaths.preset(Mode::Test),
-        dir.path().join("figures"),
-        "figures".into(),
-        ProgressBar::hidden(),
-        Arc::new(AtomicBool::new(false)),
-    );
+    let mut ctx = RunContext::for_test(DigitsPaths.preset(Mode::Test), dir.path());
     sweep_figure(&mut ctx, &sweep).unwrap();
     let svg = std::fs::read_to_string(dir.path().join("figures/barrier_sweep.svg")).unwrap();
     assert!(svg.contains("AutoNEB, 1 hidden layer") && svg.contains("AutoNEB, 2 hidden layers"));

@@ -2,26 +2,12 @@
 //! row, and the multi-well page stores every (method, seed) result so that a rerun in the
 //! same work folder trains nothing and reproduces the page.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use indicatif::ProgressBar;
-
 use super::{TradeMultiWell, TradeTwoMoons};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, Mode, Outcome, Verdict};
 
 fn run(exp: &dyn Experiment, dir: &std::path::Path) -> Outcome {
-    let mut ctx = RunContext::new(
-        Mode::Test,
-        0,
-        exp.preset(Mode::Test),
-        dir.join("figures"),
-        "figures".into(),
-        ProgressBar::hidden(),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .with_work_dir(dir.join("work"));
+    let mut ctx = RunContext::for_test(exp.preset(Mode::Test), dir);
     exp.run(&mut ctx).unwrap()
 }
 
