@@ -203,47 +203,42 @@ fn run_one(
     method: Method,
     seed: u64,
 ) -> Result<RunResult, ExperimentError> {
-    let store = RunStore::new(ctx, method, seed)?;
-    if let Some(r) = store.load::<RunResult>() {
-        return Ok(r);
-    }
-    let mut mrng = ctx.rng(100 + seed);
-    let model = build_model(method, &p.budget, 2, &mut mrng);
-    let ck = store.checkpoint.clone();
-    let state = train(method, &model, fam, data, &p.budget, seed, ck)?;
-    let kl = p
-        .eval_ts
-        .iter()
-        .zip(tests)
-        .zip(log_z)
-        .map(|((&t, x), &lz)| forward_kl(&model, fam, x, c_of(p, t), lz))
-        .collect();
-    let ess = p
-        .headline_ts
-        .iter()
-        .map(|&t| reverse_ess(&model, fam, c_of(p, t), p.ess_samples, &mut mrng))
-        .collect();
-    let free_energy = match state {
-        Some(s) => {
-            let g = &s.grid;
-            let table = g
-                .table()
-                .ok_or_else(|| fail("TRADE never filled its E[A] table"))?;
-            let f = flow_trade::free_energy::trapezoid_log_z(g.cs(), table, g.base());
-            // The curve against T, increasing (a β grid is reversed).
-            let mut pts: Vec<(f64, f64)> = g.cs().iter().map(|&c| c_of(p, c)).zip(f).collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Some(pts.into_iter().unzip())
-        }
-        None => None,
-    };
-    let r = RunResult {
-        kl,
-        ess,
-        free_energy,
-    };
-    store.save(&r)?;
-    Ok(r)
+    RunStore::cached(ctx, method, seed, |ck| {
+        let mut mrng = ctx.rng(100 + seed);
+        let model = build_model(method, &p.budget, 2, &mut mrng);
+        let state = train(method, &model, fam, data, &p.budget, seed, ck)?;
+        let kl = p
+            .eval_ts
+            .iter()
+            .zip(tests)
+            .zip(log_z)
+            .map(|((&t, x), &lz)| forward_kl(&model, fam, x, c_of(p, t), lz))
+            .collect();
+        let ess = p
+            .headline_ts
+            .iter()
+            .map(|&t| reverse_ess(&model, fam, c_of(p, t), p.ess_samples, &mut mrng))
+            .collect();
+        let free_energy = match state {
+            Some(s) => {
+                let g = &s.grid;
+                let table = g
+                    .table()
+                    .ok_or_else(|| fail("TRADE never filled its E[A] table"))?;
+                let f = flow_trade::free_energy::trapezoid_log_z(g.cs(), table, g.base());
+                // The curve against T, increasing (a β grid is reversed).
+                let mut pts: Vec<(f64, f64)> = g.cs().iter().map(|&c| c_of(p, c)).zip(f).collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Some(pts.into_iter().unzip())
+            }
+            None => None,
+        };
+        Ok(RunResult {
+            kl,
+            ess,
+            free_energy,
+        })
+    })
 }
 
 /// The family the flows are conditioned on: `E = βu` over β ∈ [1/T_max, 1/T_min] or

@@ -155,6 +155,23 @@ impl RunStore {
         serde_json::from_str(&text).ok()
     }
 
+    /// The stored result of `method`'s run at `seed`, or `run(checkpoint)`'s, which is then
+    /// stored: one (method, seed) of a page, resumable.
+    pub fn cached<R: Serialize + serde::de::DeserializeOwned>(
+        ctx: &crate::context::RunContext,
+        method: Method,
+        seed: u64,
+        run: impl FnOnce(Option<PathBuf>) -> Result<R, ExperimentError>,
+    ) -> Result<R, ExperimentError> {
+        let store = RunStore::new(ctx, method, seed)?;
+        if let Some(r) = store.load() {
+            return Ok(r);
+        }
+        let r = run(store.checkpoint.clone())?;
+        store.save(&r)?;
+        Ok(r)
+    }
+
     /// Stores a finished run's result.
     pub fn save<R: Serialize>(&self, r: &R) -> Result<(), ExperimentError> {
         if let Some(f) = &self.result {

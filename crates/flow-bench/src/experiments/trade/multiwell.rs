@@ -178,28 +178,23 @@ fn run_one(
     method: Method,
     seed: u64,
 ) -> Result<RunResult, ExperimentError> {
-    let store = RunStore::new(ctx, method, seed)?;
-    if let Some(r) = store.load::<RunResult>() {
-        return Ok(r);
-    }
-    let mut mrng = ctx.rng(100 + seed);
-    let model = build_model(method, &p.budget, fam.dim(), &mut mrng);
-    let ck = store.checkpoint.clone();
-    train(method, &model, fam, data, &p.budget, seed, ck)?;
-    let nll = p
-        .eval_ts
-        .iter()
-        .zip(tests)
-        .map(|(&t, x)| nll(&model, x, t))
-        .collect();
-    let ess = p
-        .eval_ts
-        .iter()
-        .map(|&t| reverse_ess(&model, fam, t, p.ess_samples, &mut mrng))
-        .collect();
-    let r = RunResult { nll, ess };
-    store.save(&r)?;
-    Ok(r)
+    RunStore::cached(ctx, method, seed, |ck| {
+        let mut mrng = ctx.rng(100 + seed);
+        let model = build_model(method, &p.budget, fam.dim(), &mut mrng);
+        train(method, &model, fam, data, &p.budget, seed, ck)?;
+        let nll = p
+            .eval_ts
+            .iter()
+            .zip(tests)
+            .map(|(&t, x)| nll(&model, x, t))
+            .collect();
+        let ess = p
+            .eval_ts
+            .iter()
+            .map(|&t| reverse_ess(&model, fam, t, p.ess_samples, &mut mrng))
+            .collect();
+        Ok(RunResult { nll, ess })
+    })
 }
 
 /// The claim at every evaluation temperature inside the trained range (the paper reports T =
