@@ -57,7 +57,8 @@ pub use data::Data;
 ///
 /// History: 1 = matrixmultiply GEMM; 2 = faer GEMM and the fused `linear` op (session 6);
 /// 3 = faer instead of nalgebra for the dense decompositions of `linalg` (session 7);
-/// 4 = the vectorised f32 `tanh` and `ln(1+x)` of [`fastmath`] instead of libm's (softplus, log1p, tanh; session 8).
-pub const NUMERICS_VERSION: u32 = 4;
+/// 4 = the vectorised f32 `tanh` and `ln(1+x)` of [`fastmath`] instead of libm's (softplus, log1p, tanh; session 8);
+/// 5 = the vectorised `sin`/`cos` of [`fastmath`] (f32 and f64) in the `sin`/`cos` ops (session 9).
+pub const NUMERICS_VERSION: u32 = 5;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;

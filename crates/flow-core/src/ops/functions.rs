@@ -62,10 +62,10 @@ elementwise!(
 elementwise!(Recip, "recip", |x| x.recip(), |x, y| -(y * y), |s, x, y| y
     .square()
     .neg());
-elementwise!(Sin, "sin", |x| x.sin(), |x, y| x.cos(), |s, x, y| x.cos(), d2: |x, y| -y);
-elementwise!(Cos, "cos", |x| x.cos(), |x, y| -x.sin(), |s, x, y| x
+elementwise!(Sin, "sin", |x| x.sin_fast(), |x, y| x.cos_fast(), |s, x, y| x.cos(), d2: |x, y| -y);
+elementwise!(Cos, "cos", |x| x.cos_fast(), |x, y| -x.sin_fast(), |s, x, y| x
     .sin()
-    .neg());
+    .neg(), d2: |x, y| -y);
 elementwise!(
     Atan,
     "atan",

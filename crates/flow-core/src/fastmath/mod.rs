@@ -1,10 +1,14 @@
 //! Branch-free `exp` over slices that the compiler vectorises (no libm call per element).
+//! The vectorisable `sin`/`cos` live in [`trig`]; `tanh` and `ln(1+x)` below.
 //!
 //! Cody–Waite range reduction `x = n ln 2 + r`, `|r| ≤ ln2/2`, a degree-6 polynomial for
 //! `eʳ` (Taylor coefficients, truncation error < 2e-9 relative on the interval) and `2ⁿ` built
 //! from the exponent bits. Accuracy: within 3 ulp of libm's `expf` (tested); inputs are
 //! clamped to the finite range, so `exp(−∞) = 0` and `exp(+∞) = f32::MAX`-ish are
 //! approximated by 2⁻¹²⁶-scaled and 2¹²⁷-scaled values respectively, NaN propagates.
+
+mod trig;
+pub use trig::{cos_f64, sin_f64};
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
