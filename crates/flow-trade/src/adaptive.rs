@@ -129,7 +129,7 @@ mod tests {
         assert!((w.ratio() - tr / tb).abs() < 1e-6 * tr / tb && w.ratio() > 50.0);
     }
 
-    /// The mechanism the GMM-6 page (v4) relies on at its cold end: with the paper's GMM
+    /// The mechanism GMM-6 v4 tried against its cold-end divergence: with the paper's GMM
     /// α = 0.015, a few updates at fixed norms settle the ratio at `(g_b + 10⁻⁴)/(g_r + 10⁻⁴)`,
     /// so the weighted residual gradient `ratio · g_r` equals `g_b` (within 2·10⁻⁴: the 10⁻⁴ guards) whether
     /// the residual's own gradient is 1 or 10⁶ times the boundary's: a residual that blows up
