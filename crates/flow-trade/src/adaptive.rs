@@ -129,6 +129,28 @@ mod tests {
         assert!((w.ratio() - tr / tb).abs() < 1e-6 * tr / tb && w.ratio() > 50.0);
     }
 
+    /// The mechanism GMM-6 v4 tried against its cold-end divergence: with the paper's GMM
+    /// α = 0.015, a few updates at fixed norms settle the ratio at `(g_b + 10⁻⁴)/(g_r + 10⁻⁴)`,
+    /// so the weighted residual gradient `ratio · g_r` equals `g_b` (within 2·10⁻⁴: the 10⁻⁴ guards) whether
+    /// the residual's own gradient is 1 or 10⁶ times the boundary's: a residual that blows up
+    /// cannot take over the (clipped) step. Fixed weights would let `ratio · g_r` grow with
+    /// `g_r` (10⁶ here).
+    #[test]
+    fn pinn_rule_pins_the_weighted_residual_gradient_to_the_boundary_gradient() {
+        let g_b = 0.7;
+        for g_r in [0.7, 70.0, 7e5] {
+            let mut w = AdaptiveWeights::default();
+            for _ in 0..10 {
+                w.update(g_b, g_r, 0.015);
+            }
+            let weighted = w.ratio() * g_r;
+            assert!(
+                (weighted - g_b).abs() < 2e-4,
+                "g_r {g_r}: weighted residual gradient {weighted}, boundary {g_b}"
+            );
+        }
+    }
+
     /// Lightning rule: the new weights are the convex combination of the old ones and the
     /// normalised inverse norms; the smaller gradient gets the larger weight; the clips
     /// (norms at 1e-5 after dividing by P, normalised weights at 1e-4) bound the ratio.

@@ -3,6 +3,17 @@
 //! and blended with an EMA on refresh, `EX ← α EX + (1 − α) new`, and grid points are drawn
 //! with causality weights `log w_k = −ε s_k`, `s_k = Σ_{j between base and k} L̄_j |Δc_j|`,
 //! so the residual spreads outward from `c₀` only once the region nearer the boundary is fitted.
+//!
+//! **Gated refresh** (optional, [`ExpectationGrid::with_min_effective`]): a fresh SNIS
+//! estimate enters the table only when its Kish effective sample count `N · ESS` reaches a
+//! minimum. SNIS degenerates where the flow is poor (`trade.md` §5, "SNIS degenerates far from
+//! where the proposal is accurate"); with one effective sample the estimate is `A` at one flow
+//! sample, and a degraded cold-end flow's outlier then sets the table (GMM-6 v4 full, seed 1:
+//! `Ê = 1723` at β = 6.16 with ESS 0.001, exact 1.53), the residual's target follows the flow's
+//! own error and the two feed each other. With the gate, a degenerate refresh keeps the last
+//! trusted value, whose residual pulls the flow back toward the tempered target; a point with
+//! no trusted value yet is left out of the residual (its causality weight is 0) until one
+//! arrives.
 
 use flow_core::Tensor;
 use flow_core::io::Checkpoint;
@@ -21,6 +32,8 @@ pub struct ExpectationGrid {
     ex: Option<Vec<f64>>,
     ess: Vec<f64>,
     loss_ema: Vec<f64>,
+    trusted: Vec<bool>,
+    min_effective: f64,
 }
 
 impl ExpectationGrid {
@@ -61,7 +74,30 @@ impl ExpectationGrid {
             ex: None,
             ess: vec![0.0; k],
             loss_ema: vec![0.0; k],
+            trusted: vec![false; k],
+            min_effective: 0.0,
         }
+    }
+
+    /// Gates the refresh: a fresh estimate with fewer than `n` effective samples (`N · ESS`)
+    /// leaves its table entry as it was (see the module docs). `n = 0` (the default) takes
+    /// every estimate.
+    ///
+    /// # Panics
+    /// If `n` is negative or not finite.
+    pub fn with_min_effective(mut self, n: f64) -> ExpectationGrid {
+        assert!(
+            n.is_finite() && n >= 0.0,
+            "ExpectationGrid: min effective samples must be finite and ≥ 0, got {n}"
+        );
+        self.min_effective = n;
+        self
+    }
+
+    /// Whether each point's table entry comes from estimates that passed the gate (all points,
+    /// once filled, without a gate).
+    pub fn trusted(&self) -> &[bool] {
+        &self.trusted
     }
 
     /// The grid values, increasing.
@@ -85,6 +121,9 @@ impl ExpectationGrid {
     }
 
     /// Fills the table (first call) or blends a fresh SNIS estimate in with weight `1 − alpha`.
+    /// With a gate, an estimate below it is ignored at a trusted point, and stored but not
+    /// trusted at a point without a trusted value; the first estimate that passes at an
+    /// untrusted point replaces its entry instead of being blended with it.
     ///
     /// # Errors
     /// [`TradeError::NonFinite`] with the offending `c` if an energy or weight is not finite;
@@ -105,16 +144,36 @@ impl ExpectationGrid {
             fresh.push(e.value);
             ess.push(e.ess);
         }
-        self.ex = Some(match self.ex.take() {
-            None => fresh,
-            Some(old) => old
-                .iter()
-                .zip(&fresh)
-                .map(|(o, f)| alpha * o + (1.0 - alpha) * f)
-                .collect(),
-        });
-        self.ess = ess;
+        self.absorb(&fresh, &ess, samples, alpha);
         Ok(())
+    }
+
+    /// The table update of [`ExpectationGrid::refresh`] from given estimates `fresh` with
+    /// relative ESS `ess` from `samples` draws each: EMA blend with weight `1 − alpha`, gated
+    /// as described there.
+    ///
+    /// # Panics
+    /// If `fresh` or `ess` does not have one entry per grid point.
+    pub fn absorb(&mut self, fresh: &[f64], ess: &[f64], samples: usize, alpha: f64) {
+        let k = self.cs.len();
+        assert!(
+            fresh.len() == k && ess.len() == k,
+            "ExpectationGrid::absorb: {} estimates and {} ESS values for {k} points",
+            fresh.len(),
+            ess.len()
+        );
+        let mut table = self.ex.take().unwrap_or_else(|| fresh.to_vec());
+        for k in 0..k {
+            let passes = samples as f64 * ess[k] >= self.min_effective;
+            table[k] = match (self.trusted[k], passes) {
+                (true, true) => alpha * table[k] + (1.0 - alpha) * fresh[k],
+                (true, false) => table[k],
+                (false, _) => fresh[k],
+            };
+            self.trusted[k] |= passes;
+        }
+        self.ex = Some(table);
+        self.ess = ess.to_vec();
     }
 
     /// Blends the mean residual loss of the samples drawn at each index into `L̄`:
@@ -160,6 +219,12 @@ impl ExpectationGrid {
         put(ck, "cs", &self.cs);
         put(ck, "ess", &self.ess);
         put(ck, "loss_ema", &self.loss_ema);
+        let trusted: Vec<f64> = self
+            .trusted
+            .iter()
+            .map(|&t| f64::from(u8::from(t)))
+            .collect();
+        put(ck, "trusted", &trusted);
         if let Some(ex) = &self.ex {
             put(ck, "ex", ex);
         }
@@ -191,12 +256,23 @@ impl ExpectationGrid {
                 "the checkpoint's grid state has the wrong length".into(),
             ));
         }
-        (self.ess, self.loss_ema, self.ex) = (ess, loss_ema, ex);
+        let trusted = if ck.names().contains(&"trade.grid.trusted") {
+            get("trusted")?.iter().map(|&t| t != 0.0).collect()
+        } else {
+            vec![ex.is_some(); k]
+        };
+        if trusted.len() != k {
+            return Err(TradeError::Config(
+                "the checkpoint's grid state has the wrong length".into(),
+            ));
+        }
+        (self.ess, self.loss_ema, self.ex, self.trusted) = (ess, loss_ema, ex, trusted);
         Ok(())
     }
 
     /// Draws `n` grid indices from `Categorical(logits = −ε s_k)` (uniform when all `L̄ = 0`
-    /// or `ε = 0`).
+    /// or `ε = 0`), leaving out points without a trusted table entry once the table exists
+    /// (the base point is always drawn: with no trusted point at all, every draw is `c₀`).
     pub fn sample_indices<R: Rng + ?Sized>(
         &self,
         n: usize,
@@ -204,7 +280,18 @@ impl ExpectationGrid {
         rng: &mut R,
     ) -> Vec<usize> {
         let s = self.causality_exponents();
-        let logits: Vec<f64> = s.iter().map(|v| -epsilon * v).collect();
+        let gated = self.ex.is_some();
+        let logits: Vec<f64> = s
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                if gated && !self.trusted[k] && k != self.base {
+                    f64::NEG_INFINITY
+                } else {
+                    -epsilon * v
+                }
+            })
+            .collect();
         let m = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let w: Vec<f64> = logits.iter().map(|l| (l - m).exp()).collect();
         let total: f64 = w.iter().sum();
@@ -244,6 +331,51 @@ mod tests {
         for i in 0..g.base() {
             assert!(s[i] > s[i + 1]);
         }
+    }
+
+    /// Without a gate the update is the plain EMA; with one, an estimate below it leaves a
+    /// trusted entry as it was, and a point without a trusted entry is never drawn until an
+    /// estimate passes, which then replaces (not blends) its entry.
+    #[test]
+    fn gated_refresh_keeps_trusted_entries_and_skips_untrusted_points() {
+        // Grid 0.5, 1.0, 1.2 (= c₀), 2.0.
+        let mut plain = ExpectationGrid::new(0.5, 2.0, 3, 1.2);
+        assert_eq!(plain.cs().len(), 4);
+        plain.absorb(&[1.0, 2.0, 3.0, 4.0], &[0.001; 4], 1000, 0.75);
+        plain.absorb(&[5.0, 6.0, 7.0, 8.0], &[0.001; 4], 1000, 0.75);
+        assert_eq!(plain.table().unwrap(), &[2.0, 3.0, 4.0, 5.0]);
+
+        // 1000 samples, gate 10 effective: ESS 0.001 (1 sample) fails, 0.5 passes.
+        let mut g = ExpectationGrid::new(0.5, 2.0, 3, 1.2).with_min_effective(10.0);
+        let cold = 0;
+        g.absorb(&[1.0, 2.0, 3.0, 4.0], &[0.001, 0.5, 0.5, 0.5], 1000, 0.75);
+        assert_eq!(g.trusted(), &[false, true, true, true]);
+        assert_eq!(
+            g.table().unwrap()[cold],
+            1.0,
+            "an untrusted estimate is still stored"
+        );
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        assert!(
+            g.sample_indices(5000, 0.0, &mut rng)
+                .iter()
+                .all(|&i| i != cold)
+        );
+        // A degenerate estimate (1723 from one sample) at a trusted point changes nothing;
+        // the passing ones blend.
+        g.absorb(
+            &[1.0, 6.0, 7.0, 1723.0],
+            &[0.001, 0.5, 0.5, 0.001],
+            1000,
+            0.75,
+        );
+        assert_eq!(g.table().unwrap(), &[1.0, 3.0, 4.0, 4.0]);
+        // The first passing estimate at the untrusted point replaces its entry.
+        g.absorb(&[9.0, 3.0, 4.0, 4.0], &[0.2, 0.5, 0.5, 0.5], 1000, 0.75);
+        assert_eq!(g.table().unwrap()[cold], 9.0);
+        assert!(g.trusted().iter().all(|&t| t));
+        let drawn = g.sample_indices(5000, 0.0, &mut rng);
+        assert!(drawn.iter().filter(|&&i| i == cold).count() > 1000);
     }
 
     /// With all L̄ = 0 the categorical is uniform: 40k draws over 9 points give each a count

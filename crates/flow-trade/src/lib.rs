@@ -14,11 +14,12 @@
 //!   ([`snis`]) cached on a log-spaced grid with EMA refresh ([`grid`]).
 //!
 //! Modules: [`family`] (the target family and its parameter derivative `A`), [`flow`] (the
-//! parameter-aware flow), [`snis`], [`grid`] (E_c[A] table and causality weights),
-//! [`continuous`] (the widening c-schedule with fresh SNIS), [`loss`] (Huber, boundary,
-//! residual), [`free_energy`] (thermodynamic integration), [`train`] (TRADE and the baselines
-//! on `flow_core::train`), [`metrics`] (forward KL, ESS, energy-free residual, self-consistency
-//! KL), [`exact`] (exact double-well samples and E_T[A] by quadrature).
+//! parameter-aware flow) and [`flow_config`] (its settings and builder), [`snis`], [`grid`]
+//! (E_c[A] table and causality weights), [`continuous`] (the widening c-schedule with fresh
+//! SNIS), [`loss`] (Huber, boundary, residual), [`free_energy`] (thermodynamic integration),
+//! [`train`] (TRADE and the baselines on `flow_core::train`), [`metrics`] (forward KL, ESS,
+//! energy-free residual, self-consistency KL), [`exact`] (exact double-well samples and E_T[A]
+//! by quadrature).
 //!
 //! [`lattice`] holds the φ⁴ lattice observables (⟨|m|⟩, action density, χ, Binder cumulant)
 //! with importance weights and independent-group errors.
@@ -93,6 +94,31 @@
 //! learning rate (1e-4) and its adaptive weights starting at 10⁻³ are the likely guards.
 //! Quick pages after the fixes are in `docs/LONG_RUNS.md`.
 //!
+//! **Session 9: the cold-end mechanism.** The paper's GMM adaptive weights (PINN rule,
+//! α = 0.015; GMM-6 v4) did not stop it: in the v4 full run (6 blocks of [64, 64], 2000
+//! steps, lr 3e-3) seed 1 still reached a forward KL of 938 nats at T = 0.207 (seeds 0 and 2:
+//! 3.1 and 4.7). Its final table entry at the coldest point β = 6.16 was `Ê = 1723` against
+//! the exact 1.53, from an SNIS refresh with relative ESS 0.001 (one effective sample of
+//! 1000): the estimate was `A = u` at a single outlier of the degraded cold-end flow, and the
+//! residual's target `Ê − A(x)` then pushed `∂_β log q` up at every evaluation point there.
+//! The residual term of that run rose from ≈ 0.3 to 31 between steps 1200 and 1600 while the
+//! boundary stayed at 3.3–5.4; the good seeds' entries at β = 6.16 ended within 0.08 of
+//! exact, from 14 and 10 effective samples. The adaptive weight, refreshed from single-batch gradient
+//! norms with α = 0.015, swung between 0.007 and 3.6 (fixed: 0.1). The refresh can now be
+//! gated ([`grid`]): an estimate with fewer than `min_effective_samples` effective samples
+//! does not enter the table, so the residual's target stays at the last estimate that had
+//! support. The gate alone is not the whole story: with the gate *and* the adaptive weights,
+//! seed 0 of the same full run kept a sane table (every entry trusted; at β = 6.16 it read
+//! 1.59 against the exact 1.53) and still blew up at c₀ (residual 10⁶ at β = 1, gradient norm 3.5·10⁶, forward KL
+//! 4.3 at T = 1) right after the adaptive weight jumped to 337. Both failures are heavy-tailed
+//! per-sample residuals at the flow's own samples, amplified once by a one-sample table entry
+//! and once by a weight spike; GMM-6 v5 therefore keeps the fixed weight and adds the gate.
+//! That removes the amplifiers, not the cause: on the quick flows at 2000 steps and lr 3e-3
+//! one v5 seed of three still diverged at the cold end (forward KL 810 ± 1394 at T = 0.207)
+//! while its table stayed right (trapezoid over it within 0.002 nats of log Z at T = 0.162).
+//! What remains is the residual at the flow's own tail samples at this learning rate (session
+//! 8: none diverged at lr 1e-3); the paper's lr 1e-4 needs a budget this machine lacks.
+//!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
 
@@ -105,6 +131,7 @@ pub mod exact;
 pub mod family;
 pub mod fit;
 pub mod flow;
+pub mod flow_config;
 pub mod free_energy;
 pub mod gmm6;
 pub mod grid;

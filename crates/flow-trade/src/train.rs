@@ -141,6 +141,10 @@ pub struct TradeConfig {
     /// Adaptive weighting of the residual against the boundary (`None`: fixed weight).
     #[serde(default)]
     pub adaptive: Option<AdaptiveConfig>,
+    /// Grid variant: a fresh SNIS estimate with fewer effective samples (`N · ESS`) than this
+    /// leaves its table entry unchanged ([`ExpectationGrid::with_min_effective`]; 0: off).
+    #[serde(default)]
+    pub min_effective_samples: f64,
 }
 
 /// How TRADE samples the parameter and estimates `E_c[A]`.
@@ -186,6 +190,9 @@ impl TradeConfig {
         if self.batch == 0 || self.residual_batch == 0 || self.refresh_every == 0 {
             return bad("batch sizes and refresh_every must be positive");
         }
+        if !(self.min_effective_samples.is_finite() && self.min_effective_samples >= 0.0) {
+            return bad("min_effective_samples must be finite and ≥ 0");
+        }
         Ok(())
     }
 }
@@ -204,7 +211,8 @@ impl TradeState {
     pub fn new(family: &Family, config: &TradeConfig) -> TradeState {
         let (lo, hi) = family.range();
         TradeState {
-            grid: ExpectationGrid::new(lo, hi, config.grid_points, family.c0()),
+            grid: ExpectationGrid::new(lo, hi, config.grid_points, family.c0())
+                .with_min_effective(config.min_effective_samples),
             weights: AdaptiveWeights::default(),
         }
     }

@@ -42,6 +42,9 @@ fn setup() -> (Family, flow_core::Tensor, TradeConfig, LoopConfig) {
             alpha: 0.5,
             rule: flow_trade::adaptive::AdaptiveRule::Pinn,
         }),
+        // Half the 64 samples: some refreshes fall below it, so the trusted flags must
+        // survive the checkpoint for the resumed run to match.
+        min_effective_samples: 32.0,
     };
     let lc = LoopConfig {
         steps: 14,

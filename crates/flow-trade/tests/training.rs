@@ -26,6 +26,7 @@ fn small_trade(boundary: Boundary) -> TradeConfig {
         huber_delta: 1.0,
         sampler: Sampler::Grid,
         adaptive: None,
+        min_effective_samples: 0.0,
     }
 }
 

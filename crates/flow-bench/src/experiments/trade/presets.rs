@@ -33,6 +33,7 @@ pub fn base_trade(mode: Mode) -> TradeConfig {
         huber_delta: 0.1,
         sampler: Sampler::Grid,
         adaptive: None,
+        min_effective_samples: 0.0,
     }
 }
 
