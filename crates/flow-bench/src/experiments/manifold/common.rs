@@ -47,11 +47,11 @@ pub struct NetPreset {
     pub final_div_factor: f64,
     /// The learning-rate schedule.
     pub schedule: LrSchedule,
-    /// One-cycle momentum cycling: Adam's β₁ from `max` down to `base` over the warm-up and
-    /// back (PyTorch's `OneCycleLR` defaults 0.85–0.95, on in every official `onecyclelr`
-    /// config: the Earth configs set them explicitly, RNA and the Poincaré toys inherit
-    /// them); None: β₁ = 0.9 throughout. One-cycle only.
-    pub cycle_momentum: Option<MomentumCycle>,
+    /// Adam's β₁: cycled from `max` down to `base` over the one-cycle warm-up and back
+    /// (PyTorch's `OneCycleLR` defaults 0.85–0.95, on in every official `onecyclelr` config:
+    /// the Earth configs set them explicitly, RNA and the Poincaré toys inherit them), or
+    /// constant when `base = max` ([`CONSTANT_BETA1`]: Adam's default 0.9 throughout).
+    pub momentum: MomentumCycle,
     /// Gradient-norm clipping threshold (`gradient_clip` of the official configs: 10 for
     /// Earth, 1 for SO(3), absent, i.e. no clipping, for RNA and the Poincaré toys, whose
     /// `lightning_trainable` default is None); None: no clipping.
@@ -80,6 +80,12 @@ pub enum LrSchedule {
 /// Earth configs, f64 here).
 pub(super) const ONE_CYCLE_CLIP_10_F64: (LrSchedule, Option<f64>, DType) =
     (LrSchedule::OneCycle, Some(10.0), DType::F64);
+
+/// Adam's default β₁ = 0.9 throughout (no momentum cycling).
+pub(super) const CONSTANT_BETA1: MomentumCycle = MomentumCycle {
+    base: 0.9,
+    max: 0.9,
+};
 
 /// PyTorch's default one-cycle final divisor, used where the official config does not set one.
 pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
@@ -253,7 +259,7 @@ pub(super) fn train_config(
 /// [`train_config`] with the checkpoint file given (None: in memory only).
 ///
 /// # Errors
-/// [`ExperimentError::Preset`] for momentum cycling without a one-cycle schedule or with
+/// [`ExperimentError::Failed`] for momentum cycling without a one-cycle schedule or with
 /// bounds outside `0 ≤ base ≤ max < 1`.
 pub(super) fn train_config_at(
     net: &NetPreset,
@@ -281,16 +287,19 @@ pub(super) fn train_config_at(
     if let Some(clip) = net.clip_grad_norm {
         config = config.with_clip_grad_norm(clip);
     }
-    if let Some(cycle) = net.cycle_momentum {
-        let bad = |why: &str| {
-            ExperimentError::Failed(format!("bad preset: net.cycle_momentum {cycle:?}: {why}"))
-        };
-        if net.schedule != LrSchedule::OneCycle {
-            return Err(bad("momentum cycling needs the one-cycle schedule"));
+    let cycle = net.momentum;
+    let bad =
+        |why: &str| ExperimentError::Failed(format!("bad preset: net.momentum {cycle:?}: {why}"));
+    if !(0.0 <= cycle.base && cycle.base <= cycle.max && cycle.max < 1.0) {
+        return Err(bad("needs 0 ≤ base ≤ max < 1"));
+    }
+    if cycle.base == cycle.max {
+        if let flow_core::train::OptimizerConfig::Adam(adam) = &mut config.optimizer {
+            adam.beta1 = cycle.base;
         }
-        if !(0.0 <= cycle.base && cycle.base <= cycle.max && cycle.max < 1.0) {
-            return Err(bad("needs 0 ≤ base ≤ max < 1"));
-        }
+    } else if net.schedule != LrSchedule::OneCycle {
+        return Err(bad("momentum cycling needs the one-cycle schedule"));
+    } else {
         config = config.with_momentum_cycle(cycle);
     }
     if let Some(path) = checkpoint {
@@ -301,12 +310,14 @@ pub(super) fn train_config_at(
 
 /// How the page states the momentum setting.
 pub(super) fn momentum_text(net: &NetPreset) -> String {
-    match net.cycle_momentum {
-        Some(c) => format!(
+    let c = net.momentum;
+    if c.base == c.max {
+        format!("β₁ = {} throughout (no momentum cycling)", c.base)
+    } else {
+        format!(
             "β₁ cycled {}→{}→{} inversely to the rate (PyTorch's OneCycleLR momentum cycling, as the official runs)",
             c.max, c.base, c.max
-        ),
-        None => "β₁ = 0.9 throughout (no momentum cycling)".into(),
+        )
     }
 }
 

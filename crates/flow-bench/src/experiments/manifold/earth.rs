@@ -6,8 +6,8 @@ use flow_manifold::{EarthSet, TangentScale, load_earth, split_official};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, failed, momentum_text, pick, push_side_gap,
-    sphere_figures,
+    CONSTANT_BETA1, NetPreset, ONE_CYCLE_CLIP_10_F64, SIDE_NOTE, failed, momentum_text, pick,
+    push_side_gap, sphere_figures,
 };
 pub use super::earth_set::SetCheckpoint;
 use super::earth_set::{SetResult, run_set};
@@ -141,7 +141,7 @@ impl Experiment for MfffEarth {
                 weight_decay: pick(mode, 0.0, 0.0, 5e-5),
                 final_div_factor: 100.0,
                 schedule: ONE_CYCLE_CLIP_10_F64.0,
-                cycle_momentum: Some(MomentumCycle::TORCH),
+                momentum: pick(mode, CONSTANT_BETA1, CONSTANT_BETA1, MomentumCycle::TORCH),
                 clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
                 dtype: ONE_CYCLE_CLIP_10_F64.2,
             },

@@ -83,11 +83,11 @@ impl Experiment for MfffPoincare {
                 weight_decay: pick(mode, 0.0, 0.0, 1e-3),
                 final_div_factor: super::common::TORCH_FINAL_DIV,
                 // `lr_scheduler: onecyclelr` takes PyTorch's momentum cycling 0.85–0.95.
-                cycle_momentum: pick(
+                momentum: pick(
                     mode,
-                    None,
-                    None,
-                    Some(flow_core::optim::MomentumCycle::TORCH),
+                    super::common::CONSTANT_BETA1,
+                    super::common::CONSTANT_BETA1,
+                    flow_core::optim::MomentumCycle::TORCH,
                 ),
                 schedule: ONE_CYCLE_CLIP_10_F64.0,
                 // The toy configs set no gradient_clip: none on full.

@@ -100,7 +100,7 @@ impl Experiment for MfffTorus {
             lr,
             weight_decay: wd,
             final_div_factor: super::common::TORCH_FINAL_DIV,
-            cycle_momentum: None,
+            momentum: super::common::CONSTANT_BETA1,
             schedule: ONE_CYCLE_CLIP_10_F64.0,
             clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
             dtype: ONE_CYCLE_CLIP_10_F64.2,
@@ -120,7 +120,7 @@ impl Experiment for MfffTorus {
                     // rna.yaml sets no gradient_clip: no clipping; its `onecyclelr` takes
                     // PyTorch's defaults, momentum cycling 0.85–0.95 included.
                     clip_grad_norm: None,
-                    cycle_momentum: Some(flow_core::optim::MomentumCycle::TORCH),
+                    momentum: flow_core::optim::MomentumCycle::TORCH,
                     ..net(vec![256, 256], 2, 150_000, 512, 1e-3, 1e-3)
                 },
             ),
