@@ -64,6 +64,7 @@ pub mod spec;
 pub mod synthetic;
 pub mod tangent;
 pub mod train;
+pub mod trained;
 pub mod wrapped;
 
 pub use base::{ManifoldDensity, Uniform, VmfMixture, sample_vmf};
@@ -86,4 +87,5 @@ pub use spec::{BaseSpec, ManifoldSpec, ModelSpec, load_model, save_model};
 pub use synthetic::{So3Mixture, WrappedMixture};
 pub use tangent::{TangentScale, tangent_hutchinson};
 pub use train::{mfff_step_loss, train_mfff};
+pub use trained::{TrainedCheckpoint, load_trained};
 pub use wrapped::WrappedNormal;

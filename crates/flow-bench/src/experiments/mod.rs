@@ -9,6 +9,7 @@ pub mod injective;
 pub mod landscape;
 pub mod manifold;
 pub mod reject;
+pub mod run_store;
 pub mod theory;
 pub mod trade;
 pub mod universality;

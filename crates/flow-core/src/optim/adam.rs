@@ -199,6 +199,12 @@ impl Optimizer for Adam {
         self.config.lr = lr;
     }
 
+    /// Sets β₁; the bias correction of the next step uses it (`1 − β₁ᵗ`), as PyTorch's Adam
+    /// under a momentum-cycling scheduler.
+    fn set_momentum(&mut self, momentum: f64) {
+        self.config.beta1 = momentum;
+    }
+
     fn save_state(&self, ck: &mut Checkpoint) {
         ck.set_metadata("optim.adam.step", self.step.to_string());
         for (name, (m, v)) in &self.moments {

@@ -25,7 +25,7 @@ mod sgd;
 
 pub use adam::{Adam, AdamConfig};
 pub use clip::clip_grad_norm;
-pub use schedule::Schedule;
+pub use schedule::{MomentumCycle, Schedule};
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::io::{Checkpoint, CheckpointError};
@@ -43,6 +43,8 @@ pub trait Optimizer {
     fn learning_rate(&self) -> f64;
     /// Sets the learning rate (schedules call this every step).
     fn set_learning_rate(&mut self, lr: f64);
+    /// Sets the momentum (Adam's β₁, SGD's μ; a [`MomentumCycle`] calls this every step).
+    fn set_momentum(&mut self, momentum: f64);
     /// Writes the state (moments, step count) into a checkpoint under `optim.*` names.
     fn save_state(&self, checkpoint: &mut Checkpoint);
     /// Restores the state written by [`Optimizer::save_state`].

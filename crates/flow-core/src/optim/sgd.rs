@@ -102,6 +102,10 @@ impl Optimizer for Sgd {
         self.config.lr = lr;
     }
 
+    fn set_momentum(&mut self, momentum: f64) {
+        self.config.momentum = momentum;
+    }
+
     fn save_state(&self, ck: &mut Checkpoint) {
         for (name, b) in &self.velocity {
             ck.insert(format!("optim.sgd.velocity.{name}"), b.clone());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::optim::{Adam, AdamConfig, Optimizer, Schedule, Sgd, SgdConfig};
+use crate::optim::{Adam, AdamConfig, MomentumCycle, Optimizer, Schedule, Sgd, SgdConfig};
 
 /// The first-order optimiser of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,6 +92,11 @@ pub struct TrainConfig {
     pub optimizer: OptimizerConfig,
     /// Learning-rate schedule over the steps (multiplies the base rate).
     pub schedule: Schedule,
+    /// Momentum cycled inversely to a one-cycle rate (None: the optimiser's own momentum
+    /// throughout). Only a [`Schedule::OneCycle`] has a cycle; [`super::Trainer::new`]
+    /// refuses it with any other schedule.
+    #[serde(default)]
+    pub momentum_cycle: Option<MomentumCycle>,
     /// Clip the global gradient norm to this value (None: no clipping).
     pub clip_grad_norm: Option<f64>,
     /// Seed of the per-step random streams ([`super::step_rng`]).
@@ -115,6 +120,7 @@ impl TrainConfig {
             steps,
             optimizer: OptimizerConfig::Adam(AdamConfig::new(learning_rate)),
             schedule: Schedule::Constant,
+            momentum_cycle: None,
             clip_grad_norm: None,
             seed: 0,
             non_finite: NonFinitePolicy::Stop,
@@ -133,6 +139,12 @@ impl TrainConfig {
     /// Sets the learning-rate schedule.
     pub fn with_schedule(mut self, schedule: Schedule) -> TrainConfig {
         self.schedule = schedule;
+        self
+    }
+
+    /// Cycles the optimiser's momentum inversely to the one-cycle rate ([`MomentumCycle`]).
+    pub fn with_momentum_cycle(mut self, cycle: MomentumCycle) -> TrainConfig {
+        self.momentum_cycle = Some(cycle);
         self
     }
 
@@ -192,5 +204,11 @@ impl TrainConfig {
     pub fn learning_rate_at(&self, step: u64) -> f64 {
         self.schedule
             .learning_rate(self.optimizer.learning_rate(), step)
+    }
+
+    /// The cycled momentum of step `step` (0-based), if the run cycles it.
+    pub fn momentum_at(&self, step: u64) -> Option<f64> {
+        self.momentum_cycle
+            .and_then(|c| self.schedule.cycled_momentum(c, step))
     }
 }

@@ -66,8 +66,16 @@ impl Trainer {
     /// A fresh run at step 0 over `params` (e.g. `model.parameters()`).
     ///
     /// # Panics
-    /// If two parameters share a name (checkpoints and optimiser state are keyed by name).
+    /// If two parameters share a name (checkpoints and optimiser state are keyed by name), or
+    /// if the config cycles the momentum without a one-cycle schedule.
     pub fn new(params: Vec<Param>, config: TrainConfig) -> Trainer {
+        if let Some(cycle) = config.momentum_cycle {
+            assert!(
+                config.schedule.cycled_momentum(cycle, 0).is_some(),
+                "Trainer::new: momentum cycling {cycle:?} needs a one-cycle schedule, not {:?}",
+                config.schedule
+            );
+        }
         let mut names: Vec<&str> = params.iter().map(Param::name).collect();
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
@@ -298,6 +306,9 @@ impl Trainer {
         let mut rng = step_rng(self.config.seed, s);
         self.optimizer
             .set_learning_rate(self.config.learning_rate_at(s));
+        if let Some(momentum) = self.config.momentum_at(s) {
+            self.optimizer.set_momentum(momentum);
+        }
         let out = loss(s, &mut rng);
         let value = out.loss.item();
         if !value.is_finite() {

@@ -4,6 +4,7 @@
 use std::f64::consts::PI;
 
 use flow_core::nn::Activation;
+use flow_core::optim::MomentumCycle;
 use flow_core::{DType, Tensor};
 use flow_freeform::ResNetConfig;
 use flow_manifold::{
@@ -46,6 +47,11 @@ pub struct NetPreset {
     pub final_div_factor: f64,
     /// The learning-rate schedule.
     pub schedule: LrSchedule,
+    /// Adam's β₁: cycled from `max` down to `base` over the one-cycle warm-up and back
+    /// (PyTorch's `OneCycleLR` defaults 0.85–0.95, on in every official `onecyclelr` config:
+    /// the Earth configs set them explicitly, RNA and the Poincaré toys inherit them), or
+    /// constant when `base = max` ([`CONSTANT_BETA1`]: Adam's default 0.9 throughout).
+    pub momentum: MomentumCycle,
     /// Gradient-norm clipping threshold (`gradient_clip` of the official configs: 10 for
     /// Earth, 1 for SO(3), absent, i.e. no clipping, for RNA and the Poincaré toys, whose
     /// `lightning_trainable` default is None); None: no clipping.
@@ -74,6 +80,12 @@ pub enum LrSchedule {
 /// Earth configs, f64 here).
 pub(super) const ONE_CYCLE_CLIP_10_F64: (LrSchedule, Option<f64>, DType) =
     (LrSchedule::OneCycle, Some(10.0), DType::F64);
+
+/// Adam's default β₁ = 0.9 throughout (no momentum cycling).
+pub(super) const CONSTANT_BETA1: MomentumCycle = MomentumCycle {
+    base: 0.9,
+    max: 0.9,
+};
 
 /// PyTorch's default one-cycle final divisor, used where the official config does not set one.
 pub(super) const TORCH_FINAL_DIV: f64 = 1e4;
@@ -229,12 +241,29 @@ pub(super) fn mean_se(v: &[f64]) -> (f64, f64) {
 }
 
 /// The engine configuration of an M-FFF run: Adam with the preset's schedule
-/// ([`LrSchedule`]) and gradient clipping, skipping of isolated non-finite steps, and (when the runner gives a work folder, as in
-/// full mode) a resumable checkpoint every 1000 steps.
+/// ([`LrSchedule`]), momentum cycling and gradient clipping, skipping of isolated non-finite
+/// steps, and (when the runner gives a work folder, as in full mode) a resumable checkpoint
+/// every 1000 steps.
 pub(super) fn train_config(
     ctx: &RunContext,
     net: &NetPreset,
     stem: &str,
+    seed: u64,
+) -> Result<flow_core::train::TrainConfig, ExperimentError> {
+    let checkpoint = ctx
+        .work_dir()?
+        .map(|dir| dir.join(format!("{stem}.safetensors")));
+    train_config_at(net, checkpoint, seed)
+}
+
+/// [`train_config`] with the checkpoint file given (None: in memory only).
+///
+/// # Errors
+/// [`ExperimentError::Failed`] for momentum cycling without a one-cycle schedule or with
+/// bounds outside `0 ≤ base ≤ max < 1`.
+pub(super) fn train_config_at(
+    net: &NetPreset,
+    checkpoint: Option<std::path::PathBuf>,
     seed: u64,
 ) -> Result<flow_core::train::TrainConfig, ExperimentError> {
     use flow_core::optim::Schedule;
@@ -258,11 +287,41 @@ pub(super) fn train_config(
     if let Some(clip) = net.clip_grad_norm {
         config = config.with_clip_grad_norm(clip);
     }
-    if let Some(dir) = ctx.work_dir()? {
-        config = config.with_checkpoint(dir.join(format!("{stem}.safetensors")), 1000);
+    let cycle = net.momentum;
+    let bad =
+        |why: &str| ExperimentError::Failed(format!("bad preset: net.momentum {cycle:?}: {why}"));
+    if !(0.0 <= cycle.base && cycle.base <= cycle.max && cycle.max < 1.0) {
+        return Err(bad("needs 0 ≤ base ≤ max < 1"));
+    }
+    if cycle.base == cycle.max {
+        if let flow_core::train::OptimizerConfig::Adam(adam) = &mut config.optimizer {
+            adam.beta1 = cycle.base;
+        }
+    } else if net.schedule != LrSchedule::OneCycle {
+        return Err(bad("momentum cycling needs the one-cycle schedule"));
+    } else {
+        config = config.with_momentum_cycle(cycle);
+    }
+    if let Some(path) = checkpoint {
+        config = config.with_checkpoint(path, 1000);
     }
     Ok(config)
 }
+
+/// How the page states the momentum setting.
+pub(super) fn momentum_text(net: &NetPreset) -> String {
+    let c = net.momentum;
+    if c.base == c.max {
+        format!("β₁ = {} throughout (no momentum cycling)", c.base)
+    } else {
+        format!(
+            "β₁ cycled {}→{}→{} inversely to the rate (PyTorch's OneCycleLR momentum cycling, as the official runs)",
+            c.max, c.base, c.max
+        )
+    }
+}
+
+pub(super) use super::side::{SIDE_NOTE, SideGap, push_side_agreement, push_side_gap, side_gap};
 
 /// Wraps a displayable error as a failed experiment.
 pub(super) fn failed(e: impl std::fmt::Display) -> ExperimentError {
@@ -280,52 +339,4 @@ pub(super) fn paired_nll(
     let (model, truth) = (neg(model_log_prob), neg(target_log_prob));
     let diff: Vec<f64> = model.iter().zip(&truth).map(|(a, b)| a - b).collect();
     (mean_se(&model), mean_se(&truth), mean_se(&diff))
-}
-
-/// Largest accepted paired gap between the encoder-side and decoder-side exact NLL (nats):
-/// a third of the tightest quick KL band (0.15), so the choice of density side cannot flip a
-/// KL verdict; it is also below the test-NLL standard errors of the real data sets.
-pub(super) const SIDE_BAND: f64 = 0.05;
-
-/// What the side-agreement rows check (for the notes).
-pub(super) const SIDE_NOTE: &str = "The encoder − decoder row compares two exact densities of the same model on the same test points: log p_Z(f(x)) + log|det_M f'(x)| (normalised whenever f is a diffeomorphism of M) and the decoder density log p_Z(z) − log|det_M g'(z)| the paper reports; they agree when g inverts f well, so the row judges whether the reported decoder NLL is trustworthy (band 0.05 nats, a third of the tightest quick KL band, in every mode). A failing row means the reported NLL is uncertain by about the gap shown; it does not by itself contradict a claim row whose margin is larger. The mean reconstruction is reported as the paper reports it.";
-
-/// Pushes the paired encoder − decoder NLL row for `x` given the decoder-side `log p`; when
-/// the row fails, returns the page's reading of it (generated from the measured gap).
-///
-/// The gap is `log p_dec − log p_enc = −log|det_M g'(f(x))| − log|det_M f'(x)|` (the base
-/// terms cancel), i.e. `−log|det_M (g∘f)'(x)|` by the chain rule: a property of the trained
-/// pair (how far the reconstruction map is from volume-preserving at the data), not an
-/// estimator's error, since both sides are exact.
-pub(super) fn push_side_agreement(
-    table: &mut crate::experiment::Table,
-    label: &str,
-    flow: &Model,
-    x: &Tensor,
-    decoder_log_prob: &Tensor,
-    rng: &mut dyn Rng,
-) -> Option<String> {
-    let enc = flow.exact(x, Side::Encoder, rng);
-    let gap: Vec<f64> = decoder_log_prob
-        .to_vec_f64()
-        .iter()
-        .zip(enc.log_prob.to_vec_f64())
-        .map(|(d, e)| d - e)
-        .collect();
-    let (d, se) = mean_se(&gap);
-    let pass = d.abs() < SIDE_BAND;
-    table.push(
-        format!("{label}encoder − decoder NLL, paired (± {se:.4})"),
-        d,
-        format!("|Δ| < {SIDE_BAND} (density side does not matter)"),
-        crate::experiment::Verdict::check(pass),
-    );
-    (!pass).then(|| {
-        format!(
-            "{label}the encoder − decoder gap {d:.3} ± {se:.4} (|Δ| − {SIDE_BAND} = {:.1} SE) misses its band. Both sides are exact, and their difference is −log|det_M (g∘f)'(x)| (the base terms cancel; chain rule), so the gap is not an estimator's bias or Monte-Carlo error: it measures that the trained decoder is not the encoder's inverse in its volume change at the data (mean test reconstruction {:.2e}; βR penalises the reconstruction, not its Jacobian). At a fixed βR the gap is a property of the optimum of the finite-β loss more than of the training length: on SO(3) it fell as 1/βR and stayed when the steps were doubled (docs/LONG_RUNS.md, flow-manifold, session 8), so a larger βR (or, with the √m scale, the official weight's effective βR·n/m) moves it. The model honestly misses this check, and the reported decoder NLL is uncertain by about {:.3} nats.",
-            (d.abs() - SIDE_BAND) / se.max(f64::MIN_POSITIVE),
-            enc.mean_reconstruction(),
-            d.abs()
-        )
-    })
 }

@@ -4,10 +4,14 @@
 
 mod common;
 pub mod earth;
+mod earth_set;
+#[cfg(test)]
+mod earth_tests;
 mod parity;
 pub mod poincare;
 mod poincare_mass;
 mod poincare_toys;
+mod side;
 pub mod so3;
 mod speed;
 pub mod torus;

@@ -50,6 +50,20 @@ mod tests {
         assert_eq!(n.clip_grad_norm, None);
         assert_eq!((n.lr, n.weight_decay, n.batch), (1e-3, 1e-3, 512));
         assert_eq!((n.blocks, n.hidden.clone()), (2, vec![256, 256]));
+        // `lr_scheduler: "onecyclelr"` (a bare name): lightning_trainable builds PyTorch's
+        // OneCycleLR with its defaults, cycle_momentum on, 0.85–0.95, final_div_factor 1e4.
+        assert_eq!(n.schedule, super::super::common::LrSchedule::OneCycle);
+        assert_eq!(n.momentum, torch_momentum());
+        assert_eq!(n.final_div_factor, 1e4);
+    }
+
+    /// PyTorch's OneCycleLR momentum defaults, typed from its signature
+    /// (`base_momentum=0.85, max_momentum=0.95`).
+    fn torch_momentum() -> flow_core::optim::MomentumCycle {
+        flow_core::optim::MomentumCycle {
+            base: 0.85,
+            max: 0.95,
+        }
     }
 
     #[test]
@@ -79,6 +93,8 @@ mod tests {
         assert_eq!(n.clip_grad_norm, None);
         assert_eq!((n.lr, n.weight_decay, n.batch), (1e-4, 1e-3, 4096));
         assert_eq!((n.blocks, n.hidden.clone()), (6, vec![256; 3]));
+        // `lr_scheduler: onecyclelr` with PyTorch's defaults, momentum cycling included.
+        assert_eq!(n.momentum, torch_momentum());
     }
 
     #[test]
@@ -105,6 +121,11 @@ mod tests {
         );
         assert_eq!((p.net.blocks, p.net.hidden.clone()), (2, vec![512; 5]));
         assert_eq!(p.net.dtype, flow_core::DType::F32);
+        assert_eq!(
+            p.net.momentum,
+            super::super::common::CONSTANT_BETA1,
+            "ExponentialLR cycles nothing; Adam's default β₁"
+        );
         // earth.yaml: 10000, x/z_sample 200/200, the official √m Hutchinson scale.
         let p: EarthPreset = full(&MfffEarth);
         let w = LossWeights::betas(p.beta_r, p.beta_u, p.beta_p);
@@ -121,6 +142,8 @@ mod tests {
         );
         assert_eq!((n.blocks, n.hidden.clone()), (4, vec![256, 256]));
         assert_eq!(n.activation, flow_core::nn::Activation::Sin);
+        // earth.yaml's lr_scheduler: base_momentum 0.85, max_momentum 0.95.
+        assert_eq!(n.momentum, torch_momentum());
         // volcano.yaml noise 0.008; earthquake/flood/fire.yaml 0.0015.
         let n = p.noise;
         assert_eq!(

@@ -69,7 +69,7 @@ impl Experiment for MfffPoincare {
         "On hyperbolic space, in the Poincaré chart with its metric term ½[log det G(f(x)) − log det G(x)], M-FFF with a wrapped-normal base learns the wrapped five-Gaussians and checkerboard toys (paper §5.5): its exact test NLL w.r.t. the hyperbolic area improves on the base and approaches the entropy."
     }
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&PoincarePreset {
@@ -82,6 +82,13 @@ impl Experiment for MfffPoincare {
                 lr: pick(mode, 1e-3, 2e-3, 1e-4),
                 weight_decay: pick(mode, 0.0, 0.0, 1e-3),
                 final_div_factor: super::common::TORCH_FINAL_DIV,
+                // `lr_scheduler: onecyclelr` takes PyTorch's momentum cycling 0.85–0.95.
+                momentum: pick(
+                    mode,
+                    super::common::CONSTANT_BETA1,
+                    super::common::CONSTANT_BETA1,
+                    flow_core::optim::MomentumCycle::TORCH,
+                ),
                 schedule: ONE_CYCLE_CLIP_10_F64.0,
                 // The toy configs set no gradient_clip: none on full.
                 clip_grad_norm: pick(mode, ONE_CYCLE_CLIP_10_F64.1, ONE_CYCLE_CLIP_10_F64.1, None),
@@ -228,9 +235,11 @@ impl Experiment for MfffPoincare {
             }
             density_figure(ctx, &flow, toy, i, p.grid, &mut rng)?;
             notes.push(format!(
-                "{l}: {} steps in {:.1} s (CPU shared with other jobs), {} training draws, {} non-finite steps skipped.",
+                "{l}: {} steps in {:.1} s (CPU shared with other jobs), Adam one-cycle peak lr {}, {}, {} training draws, {} non-finite steps skipped.",
                 p.net.steps,
                 report.total_seconds,
+                p.net.lr,
+                super::common::momentum_text(&p.net),
                 p.train,
                 report.curves.skipped.len()
             ));

@@ -74,6 +74,7 @@ impl Experiment for MfffSo3 {
                 lr: pick(mode, 1e-3, 2e-3, 1e-3),
                 weight_decay: pick(mode, 0.0, 0.0, 1e-5),
                 final_div_factor: super::common::TORCH_FINAL_DIV,
+                momentum: super::common::CONSTANT_BETA1,
                 // Full: the official so3.yaml (ExponentialLR γ = 0.99999 per step,
                 // gradient_clip 1, float32); quick and test keep the one-cycle recipe.
                 schedule: pick(

@@ -171,6 +171,7 @@ pub(super) fn speed_preset(mode: crate::experiment::Mode) -> SpeedPreset {
             lr: pick(mode, 1e-3, 3e-3, 1e-3),
             weight_decay: 0.0,
             final_div_factor: super::common::TORCH_FINAL_DIV,
+            momentum: super::common::CONSTANT_BETA1,
             schedule: ONE_CYCLE_CLIP_10_F64.0,
             clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
             dtype: ONE_CYCLE_CLIP_10_F64.2,

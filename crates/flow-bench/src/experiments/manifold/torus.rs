@@ -88,7 +88,7 @@ impl Experiment for MfffTorus {
         "On flat tori (products of circles, each row normalised by π) M-FFF learns normalised densities: on a wrapped-normal mixture on T² the exact test NLL approaches the entropy; on the RNA torsions (T⁷, paper §5.4) it improves on the uniform density."
     }
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         let net = |hidden: Vec<usize>, blocks, steps, batch, lr, wd| NetPreset {
@@ -100,6 +100,7 @@ impl Experiment for MfffTorus {
             lr,
             weight_decay: wd,
             final_div_factor: super::common::TORCH_FINAL_DIV,
+            momentum: super::common::CONSTANT_BETA1,
             schedule: ONE_CYCLE_CLIP_10_F64.0,
             clip_grad_norm: ONE_CYCLE_CLIP_10_F64.1,
             dtype: ONE_CYCLE_CLIP_10_F64.2,
@@ -116,8 +117,10 @@ impl Experiment for MfffTorus {
                 net(vec![16], 1, 10, 32, 1e-3, 0.0),
                 net(vec![64, 64], 2, 1600, 128, 2e-3, 0.0),
                 NetPreset {
-                    // rna.yaml sets no gradient_clip: no clipping.
+                    // rna.yaml sets no gradient_clip: no clipping; its `onecyclelr` takes
+                    // PyTorch's defaults, momentum cycling 0.85–0.95 included.
                     clip_grad_norm: None,
+                    momentum: flow_core::optim::MomentumCycle::TORCH,
                     ..net(vec![256, 256], 2, 150_000, 512, 1e-3, 1e-3)
                 },
             ),
@@ -300,7 +303,7 @@ impl Experiment for MfffTorus {
                     p.toy.blocks, p.toy.hidden, p.betas, p.scale, p.toy.steps, report.total_seconds
                 ),
                 format!(
-                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {}, Hutchinson scale {:?}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
+                    "RNA: {} train / {} validation / {} test rows (split_dataset's default split, numpy default_rng({}).permutation then 80/10/10; the official torus loader passes np.random.seed(), i.e. None, so its RNA split is unseeded), noise σ = {} re-projected, ResNet {}×{:?} in R¹⁴, loss weights {}, Hutchinson scale {:?}, Adam one-cycle peak lr {}, {}, {} steps in {:.1} s (CPU shared with other jobs). Official RNA config: 2 blocks of [256, 256], 8000 epochs.",
                     rtrain.dim(0),
                     rval.dim(0),
                     rtest.dim(0),
@@ -310,6 +313,8 @@ impl Experiment for MfffTorus {
                     p.rna.hidden,
                     p.rna_weights,
                     p.rna_scale,
+                    p.rna.lr,
+                    super::common::momentum_text(&p.rna),
                     p.rna.steps,
                     rreport.total_seconds
                 ),
