@@ -18,12 +18,13 @@ use flow_trade::metrics::{forward_kl, reverse_ess};
 use serde::{Deserialize, Serialize};
 
 use super::methods::{
-    Budget, Method, RunStore, build_model, fail, judge_pairs_at, pick, range_flag, summarize, train,
+    Budget, Method, build_model, fail, judge_pairs_at, pick, range_flag, summarize, train,
 };
 use super::presets;
 use super::report::{free_energy_table, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, preset_value};
+use crate::experiments::run_store::RunStore;
 use crate::paper::PaperId;
 use crate::validate::PresetError;
 
@@ -200,7 +201,7 @@ fn run_one(
     method: Method,
     seed: u64,
 ) -> Result<RunResult, ExperimentError> {
-    RunStore::cached(ctx, method, seed, |ck| {
+    RunStore::cached(ctx, &format!("{method:?}-{seed}"), |ck| {
         let mut mrng = ctx.rng(100 + seed);
         let model = build_model(method, &p.budget, 2, &mut mrng);
         let state = train(method, &model, fam, data, &p.budget, seed, ck)?;

@@ -123,65 +123,6 @@ pub fn fail(e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Failed(e.to_string())
 }
 
-/// Where one (method, seed) run of a page keeps its result and its training checkpoint, so an
-/// interrupted full run resumes without retraining finished runs (both `None` without a work
-/// folder).
-pub struct RunStore {
-    result: Option<PathBuf>,
-    /// The checkpoint for [`train`].
-    pub checkpoint: Option<PathBuf>,
-}
-
-impl RunStore {
-    /// The files of `method`'s run at `seed` in the page's work folder.
-    pub fn new(
-        ctx: &crate::context::RunContext,
-        method: Method,
-        seed: u64,
-    ) -> Result<RunStore, ExperimentError> {
-        let dir = ctx.work_dir()?;
-        Ok(RunStore {
-            result: dir
-                .as_ref()
-                .map(|d| d.join(format!("{method:?}-{seed}.json"))),
-            checkpoint: dir.map(|d| d.join(format!("{method:?}-{seed}.safetensors"))),
-        })
-    }
-
-    /// The stored result, when an earlier run of the same preset finished this one (an
-    /// unreadable file counts as absent: the run is redone).
-    pub fn load<R: serde::de::DeserializeOwned>(&self) -> Option<R> {
-        let text = std::fs::read_to_string(self.result.as_ref()?).ok()?;
-        serde_json::from_str(&text).ok()
-    }
-
-    /// The stored result of `method`'s run at `seed`, or `run(checkpoint)`'s, which is then
-    /// stored: one (method, seed) of a page, resumable.
-    pub fn cached<R: Serialize + serde::de::DeserializeOwned>(
-        ctx: &crate::context::RunContext,
-        method: Method,
-        seed: u64,
-        run: impl FnOnce(Option<PathBuf>) -> Result<R, ExperimentError>,
-    ) -> Result<R, ExperimentError> {
-        let store = RunStore::new(ctx, method, seed)?;
-        if let Some(r) = store.load() {
-            return Ok(r);
-        }
-        let r = run(store.checkpoint.clone())?;
-        store.save(&r)?;
-        Ok(r)
-    }
-
-    /// Stores a finished run's result.
-    pub fn save<R: Serialize>(&self, r: &R) -> Result<(), ExperimentError> {
-        if let Some(f) = &self.result {
-            let json = serde_json::to_string(r).map_err(fail)?;
-            std::fs::write(f, json).map_err(|e| fail(format!("writing {}: {e}", f.display())))?;
-        }
-        Ok(())
-    }
-}
-
 /// Mean and sample standard deviation.
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;

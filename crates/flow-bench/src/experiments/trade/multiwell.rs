@@ -13,13 +13,13 @@ use flow_trade::metrics::{nll, reverse_ess};
 use serde::{Deserialize, Serialize};
 
 use super::methods::{
-    Budget, Method, RunStore, build_model, fail, judge_pairs_at, mean_sd, pick, range_flag,
-    summarize, train,
+    Budget, Method, build_model, fail, judge_pairs_at, mean_sd, pick, range_flag, summarize, train,
 };
 use super::presets;
 use super::report::{MetricPlot, plot_metric_vs_t};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
+use crate::experiments::run_store::RunStore;
 use crate::paper::PaperId;
 use crate::plot::Scale;
 
@@ -178,7 +178,7 @@ fn run_one(
     method: Method,
     seed: u64,
 ) -> Result<RunResult, ExperimentError> {
-    RunStore::cached(ctx, method, seed, |ck| {
+    RunStore::cached(ctx, &format!("{method:?}-{seed}"), |ck| {
         let mut mrng = ctx.rng(100 + seed);
         let model = build_model(method, &p.budget, fam.dim(), &mut mrng);
         train(method, &model, fam, data, &p.budget, seed, ck)?;
