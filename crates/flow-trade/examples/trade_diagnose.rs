@@ -26,7 +26,7 @@
 
 use flow_core::nn::Module;
 use flow_core::train::StepLoss;
-use flow_core::{DType, Tensor, grad, no_grad};
+use flow_core::{DType, Tensor, no_grad};
 use flow_data::energy::{Gmm6, Tempered};
 use flow_trade::adaptive::AdaptiveWeights;
 use flow_trade::family::c_vec;
@@ -251,13 +251,7 @@ fn main() {
             if at_update || step.is_multiple_of(50) {
                 let vals: Vec<Tensor> = params.iter().map(|p| p.get()).collect();
                 let refs: Vec<&Tensor> = vals.iter().collect();
-                let norm = |t: &Tensor| {
-                    grad(t, &refs)
-                        .iter()
-                        .map(|g| g.square().sum_all().item())
-                        .sum::<f64>()
-                        .sqrt()
-                };
+                let norm = |t: &Tensor| flow_trade::adaptive::grad_norm(t, &refs);
                 let (gb, gr) = (norm(&b), norm(&r));
                 if at_update {
                     weights.update(gb, gr, 0.015);

@@ -107,6 +107,16 @@ impl AdaptiveWeights {
     }
 }
 
+/// `‖∂t/∂θ‖₂` over all of `params` together: the gradient norm of one loss term that the
+/// adaptive rules compare between the boundary and the residual term.
+pub fn grad_norm(t: &flow_core::Tensor, params: &[&flow_core::Tensor]) -> f64 {
+    flow_core::grad(t, params)
+        .iter()
+        .map(|g| g.square().sum_all().item())
+        .sum::<f64>()
+        .sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

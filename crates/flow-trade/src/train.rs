@@ -11,11 +11,11 @@
 //! [`optimize`] (per-step RNG streams, Adam with a cosine schedule, gradient clipping, stop on
 //! non-finite values keeping the last good parameters).
 
+use flow_core::Tensor;
 use flow_core::nn::Module;
 use flow_core::nn::Param;
 use flow_core::optim::Schedule;
 use flow_core::train::{StepLoss, StepRng, TrainConfig, Trainer};
-use flow_core::{Tensor, grad};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -331,13 +331,7 @@ fn adapt(
     if step.is_multiple_of(a.every.max(1)) {
         let vals: Vec<Tensor> = model.parameters().iter().map(|p| p.get()).collect();
         let refs: Vec<&Tensor> = vals.iter().collect();
-        let norm = |t: &Tensor| {
-            grad(t, &refs)
-                .iter()
-                .map(|g| g.square().sum_all().item())
-                .sum::<f64>()
-                .sqrt()
-        };
+        let norm = |t: &Tensor| crate::adaptive::grad_norm(t, &refs);
         match a.rule {
             AdaptiveRule::Pinn => state.weights.update(norm(b), norm(r), a.alpha),
             AdaptiveRule::Lightning => {
