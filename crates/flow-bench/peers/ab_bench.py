@@ -22,7 +22,10 @@ LINE = re.compile(r"^(\S+)\s+time:\s+\[\S+ \S+ (\S+) (\S+) ")
 
 def medians(binary, filt, threads):
     """Criterion's median (ms) per bench id of one run of `binary`."""
-    env = dict(os.environ, FLOWS_THREADS=str(threads), RAYON_NUM_THREADS=str(threads))
+    if threads > 0:
+        env = dict(os.environ, FLOWS_THREADS=str(threads), RAYON_NUM_THREADS=str(threads))
+    else:  # what a library user gets: no thread variables, flow-core resolves the cores
+        env = {k: v for k, v in os.environ.items() if k not in ("FLOWS_THREADS", "RAYON_NUM_THREADS")}
     out = subprocess.run([binary, "--bench", filt, "--noplot"], env=env, check=True,
                          capture_output=True, text=True).stdout
     # criterion prints "<id>" and "time: [...]" on one line, or on two when the id is long
@@ -41,10 +44,11 @@ def main():
     parser.add_argument("b")
     parser.add_argument("--filter", default="")
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="FLOWS_THREADS for both; 0 leaves it unset (the cores)")
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.rounds < 1 or args.threads < 0:
+        parser.error("--rounds must be at least 1 and --threads at least 0")
     runs = collections.defaultdict(list)
     for r in range(args.rounds):
         a = medians(args.a, args.filter, args.threads)

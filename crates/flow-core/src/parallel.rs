@@ -6,6 +6,12 @@
 //! 2. the environment variable [`ENV_VAR`] (`FLOWS_THREADS=N`);
 //! 3. the available cores (`std::thread::available_parallelism`).
 //!
+//! The last two are read once, at the first call, and kept: every op of a step asks
+//! [`threads`], and on Linux `available_parallelism` reads the cgroup's CPU quota from
+//! `/sys` each time (with an environment lookup before it, ~10 µs a call). Resolved per call
+//! they made a free-form training step 1.25× slower when `FLOWS_THREADS` was unset
+//! (BENCHMARKS.md, session 10). Change the count at run time with [`set_threads`].
+//!
 //! Parallel work runs on a rayon pool of exactly that size (one pool per size, built on first
 //! use; never rayon's global pool, so other libraries' rayon use is not affected). Inside
 //! [`with_threads`]`(n, ..)` the helpers use `n` instead.
@@ -43,7 +49,7 @@
 use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -82,12 +88,19 @@ pub fn set_threads(n: usize) {
 }
 
 /// The thread count and where it came from (see the module docs for the precedence).
-/// An unparsable or zero [`ENV_VAR`] is ignored.
+/// An unparsable or zero [`ENV_VAR`] is ignored. The environment and the core count are
+/// read at the first call only.
 pub fn thread_setting() -> (usize, ThreadSource) {
-    let explicit = EXPLICIT.load(Ordering::SeqCst);
+    let explicit = EXPLICIT.load(Ordering::Relaxed);
     if explicit > 0 {
         return (explicit, ThreadSource::Explicit);
     }
+    static DEFAULT: OnceLock<(usize, ThreadSource)> = OnceLock::new();
+    *DEFAULT.get_or_init(default_setting)
+}
+
+/// [`ENV_VAR`] when it holds a positive integer, else the available cores.
+fn default_setting() -> (usize, ThreadSource) {
     let env = std::env::var(ENV_VAR).ok();
     if let Some(n) = env.and_then(|s| s.trim().parse::<usize>().ok())
         && n > 0
