@@ -7,7 +7,8 @@ Same workloads as `cargo bench -p flow-bench --bench core`:
                    surrogate vᵀJ_f(x)·stop_grad(J_g(z)v) + β‖x − g(f(x))‖², Adam
   hvp wrt input    Hessian-vector product of Σ enc(x)² with respect to x (forward-over-reverse)
 
-Usage: python3 jax_steps.py [--threads N]   (prints "name: X ms", median of 7 blocks of 20)
+Usage: python3 jax_steps.py [--threads N] [--cpu]   (prints "name: X ms", median of 7 blocks of 20;
+with --cpu also the process CPU time per step)
 """
 import argparse
 import os
@@ -17,6 +18,9 @@ import time
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--only", help="run only the workloads whose name contains this")
+parser.add_argument("--cpu", action="store_true",
+                    help="also print the process CPU time per step: XLA uses every core whatever "
+                         "the thread flags say (session 10: CPU/wall 1.8-1.9 at --threads 1 and 2)")
 parser.add_argument("--memory", action="store_true",
                     help="also print each workload's peak RSS above the RSS before it (MiB)")
 args = parser.parse_args()
@@ -111,14 +115,17 @@ def timed(name, step, params, *batch):
     for _ in range(5):
         params, state = step(params, state, *batch)
     jax.block_until_ready(params)
-    blocks = []
+    blocks, cpu = [], []
     for _ in range(7):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(20):
             params, state = step(params, state, *batch)
         jax.block_until_ready(params)
         blocks.append((time.perf_counter() - t0) / 20 * 1e3)
+        cpu.append((time.process_time() - c0) / 20 * 1e3)
     print(f"{name}: {statistics.median(blocks):.3f} ms", flush=True)
+    if args.cpu:
+        print(f"{name} (CPU time): {statistics.median(cpu):.3f} ms CPU", flush=True)
 
 
 key = jax.random.PRNGKey(0)
@@ -141,14 +148,17 @@ def hvp_input(enc, x, v):
 
 def bench_hvp():
     hvp_input(enc, x, v).block_until_ready()
-    blocks = []
+    blocks, cpu = [], []
     for _ in range(7):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(20):
             out = hvp_input(enc, x, v)
         out.block_until_ready()
         blocks.append((time.perf_counter() - t0) / 20 * 1e3)
+        cpu.append((time.process_time() - c0) / 20 * 1e3)
     print(f"hvp wrt input: {statistics.median(blocks):.3f} ms", flush=True)
+    if args.cpu:
+        print(f"hvp wrt input (CPU time): {statistics.median(cpu):.3f} ms CPU", flush=True)
 
 
 if not args.only or args.only in "hvp wrt input":

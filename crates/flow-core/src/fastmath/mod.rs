@@ -203,99 +203,96 @@ pub(crate) mod simd {
 
     use crate::parallel::team::collect_parts;
 
-    /// `out = xs.map(f)`.
-    #[inline]
-    pub fn map1<T: Copy + Send + Sync, F: Fn(T) -> T + Sync>(xs: &[T], f: F) -> Vec<T> {
-        collect_parts(xs.len(), |start, out| {
-            fill1(&xs[start..start + out.len()], out, &f)
-        })
+    /// Stands for the element type once per argument in the macro below.
+    macro_rules! elem {
+        ($arg:ident) => {
+            T
+        };
     }
 
-    /// `out[i] = f(a[i], b[i], c[i])`.
-    #[inline]
-    pub fn map3<T: Copy + Send + Sync, F: Fn(T, T, T) -> T + Sync>(
-        a: &[T],
-        b: &[T],
-        c: &[T],
-        f: F,
-    ) -> Vec<T> {
-        assert!(
-            a.len() == b.len() && b.len() == c.len(),
-            "map3: lengths {}, {}, {} differ",
-            a.len(),
-            b.len(),
-            c.len()
-        );
-        collect_parts(a.len(), |start, out| {
-            let r = start..start + out.len();
-            fill3(&a[r.clone()], &b[r.clone()], &c[r], out, &f)
-        })
+    /// Defines `$map(a, b, .., f) -> Vec<T>` with `out[i] = f(a[i], b[i], ..)` for one arity:
+    /// the parallel driver, the run-time dispatch, the plain loop and its AVX2+FMA copy.
+    macro_rules! map_n {
+        ($(#[$doc:meta])* $map:ident, $fill:ident, $plain:ident, $avx2:ident, $first:ident $(, $arg:ident)*) => {
+            $(#[$doc])*
+            #[inline]
+            pub fn $map<T: Copy + Send + Sync, F: Fn(elem!($first) $(, elem!($arg))*) -> T + Sync>(
+                $first: &[T],
+                $($arg: &[T],)*
+                f: F,
+            ) -> Vec<T> {
+                $(assert_eq!(
+                    $first.len(),
+                    $arg.len(),
+                    concat!(stringify!($map), ": argument lengths differ")
+                );)*
+                collect_parts($first.len(), |start, out| {
+                    let r = start..start + out.len();
+                    $fill(&$first[r.clone()], $(&$arg[r.clone()],)* out, &f)
+                })
+            }
+
+            #[inline]
+            fn $fill<T: Copy, F: Fn(elem!($first) $(, elem!($arg))*) -> T>(
+                $first: &[T],
+                $($arg: &[T],)*
+                out: &mut [MaybeUninit<T>],
+                f: &F,
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is the
+                    // only requirement of the `target_feature` function.
+                    #[allow(unsafe_code)]
+                    return unsafe { $avx2($first, $($arg,)* out, f) };
+                }
+                $plain($first, $($arg,)* out, f)
+            }
+
+            #[inline(always)]
+            fn $plain<T: Copy, F: Fn(elem!($first) $(, elem!($arg))*) -> T>(
+                $first: &[T],
+                $($arg: &[T],)*
+                out: &mut [MaybeUninit<T>],
+                f: &F,
+            ) {
+                // Every slice re-cut to the output's length, so the indexing below needs no
+                // bounds checks and the loop vectorises.
+                let n = out.len();
+                let $first = &$first[..n];
+                $(let $arg = &$arg[..n];)*
+                for i in 0..n {
+                    out[i].write(f($first[i] $(, $arg[i])*));
+                }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            fn $avx2<T: Copy, F: Fn(elem!($first) $(, elem!($arg))*) -> T>(
+                $first: &[T],
+                $($arg: &[T],)*
+                out: &mut [MaybeUninit<T>],
+                f: &F,
+            ) {
+                $plain($first, $($arg,)* out, f)
+            }
+        };
     }
 
-    #[inline]
-    fn fill1<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [MaybeUninit<T>], f: &F) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is the only
-            // requirement of the `target_feature` function.
-            #[allow(unsafe_code)]
-            return unsafe { fill1_avx2(xs, out, f) };
-        }
-        fill1_plain(xs, out, f)
-    }
-
-    #[inline]
-    fn fill3<T: Copy, F: Fn(T, T, T) -> T>(
-        a: &[T],
-        b: &[T],
-        c: &[T],
-        out: &mut [MaybeUninit<T>],
-        f: &F,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: as in `fill1`.
-            #[allow(unsafe_code)]
-            return unsafe { fill3_avx2(a, b, c, out, f) };
-        }
-        fill3_plain(a, b, c, out, f)
-    }
-
-    #[inline(always)]
-    fn fill1_plain<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [MaybeUninit<T>], f: &F) {
-        for (o, &x) in out.iter_mut().zip(xs) {
-            o.write(f(x));
-        }
-    }
-
-    #[inline(always)]
-    fn fill3_plain<T: Copy, F: Fn(T, T, T) -> T>(
-        a: &[T],
-        b: &[T],
-        c: &[T],
-        out: &mut [MaybeUninit<T>],
-        f: &F,
-    ) {
-        for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
-            o.write(f(x, y, z));
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn fill1_avx2<T: Copy, F: Fn(T) -> T>(xs: &[T], out: &mut [MaybeUninit<T>], f: &F) {
-        fill1_plain(xs, out, f)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn fill3_avx2<T: Copy, F: Fn(T, T, T) -> T>(
-        a: &[T],
-        b: &[T],
-        c: &[T],
-        out: &mut [MaybeUninit<T>],
-        f: &F,
-    ) {
-        fill3_plain(a, b, c, out, f)
-    }
+    map_n!(
+        /// `out[i] = f(a[i])`.
+        map1, fill1, fill1_plain, fill1_avx2, a
+    );
+    map_n!(
+        /// `out[i] = f(a[i], b[i], c[i])`.
+        map3, fill3, fill3_plain, fill3_avx2, a, b, c
+    );
+    map_n!(
+        /// `out[i] = f(a[i], b[i], c[i], d[i])`.
+        map4, fill4, fill4_plain, fill4_avx2, a, b, c, d
+    );
+    map_n!(
+        /// `out[i] = f(a[i], b[i], c[i], d[i], e[i])`.
+        map5, fill5, fill5_plain, fill5_avx2, a, b, c, d, e
+    );
 }

@@ -20,7 +20,8 @@ elementwise!(
     |x| x.tanh_fast(),
     |x, y| T::one() - y * y,
     |s, x, y| y.square().neg().add_scalar(1.0),
-    d2: |x, y| cst::<T>(-2.0) * y * (T::one() - y * y)
+    d2: |x, y| cst::<T>(-2.0) * y * (T::one() - y * y),
+        |x, y| y.mul(&y.square().neg().add_scalar(1.0)).mul_scalar(-2.0)
 );
 elementwise!(
     Sigmoid,
@@ -28,7 +29,8 @@ elementwise!(
     |x| sigmoid(x),
     |x, y| y * (T::one() - y),
     |s, x, y| y.mul(&y.neg().add_scalar(1.0)),
-    d2: |x, y| y * (T::one() - y) * (T::one() - cst::<T>(2.0) * y)
+    d2: |x, y| y * (T::one() - y) * (T::one() - cst::<T>(2.0) * y),
+        |x, y| y.mul(&y.neg().add_scalar(1.0)).mul(&y.mul_scalar(-2.0).add_scalar(1.0))
 );
 // softplus(x) = max(x, 0) + ln(1 + e^{−|x|})
 elementwise!(
@@ -40,6 +42,10 @@ elementwise!(
     d2: |x, y| {
         let s = sigmoid(x);
         s * (T::one() - s)
+    },
+        |x, y| {
+        let s = x.sigmoid();
+        s.mul(&s.neg().add_scalar(1.0))
     }
 );
 elementwise!(
@@ -48,7 +54,8 @@ elementwise!(
     |x| x.max(T::zero()),
     |x, y| if x > T::zero() { T::one() } else { T::zero() },
     |s, x, y| constant_derivative(s, x, y),
-    d2: |x, y| T::zero()
+    d2: |x, y| T::zero(),
+        |x, y| x.zeros_like()
 );
 // silu(x) = x σ(x); silu′ = σ (1 + x (1 − σ)), one primitive (`silu_prime`) so that recorded
 // derivatives (JVPs with a tape, backward passes with a graph) cost one op instead of six.
@@ -58,7 +65,8 @@ elementwise!(
     |x| x * sigmoid(x),
     |x, y| silu_prime(x),
     |s, x, y| x.silu_prime(),
-    d2: |x, y| silu_second(x)
+    d2: |x, y| silu_second(x),
+        |x, y| silu_second_tensor(x)
 );
 
 #[inline(always)]
@@ -74,16 +82,19 @@ fn silu_second<T: Element>(x: T) -> T {
     s * (T::one() - s) * (cst::<T>(2.0) + x * (T::one() - cst::<T>(2.0) * s))
 }
 
+/// `silu″(x)` as a differentiable tensor expression.
+fn silu_second_tensor(x: &Tensor) -> Tensor {
+    let sg = x.sigmoid();
+    let spread = sg.mul(&sg.neg().add_scalar(1.0));
+    spread.mul(&x.mul(&sg.mul_scalar(-2.0).add_scalar(1.0)).add_scalar(2.0))
+}
+
 elementwise!(
     SiluPrime,
     "silu_prime",
     |x| silu_prime(x),
     |x, y| silu_second(x),
-    |s, x, y| {
-        let sg = x.sigmoid();
-        let spread = sg.mul(&sg.neg().add_scalar(1.0));
-        spread.mul(&x.mul(&sg.mul_scalar(-2.0).add_scalar(1.0)).add_scalar(2.0))
-    }
+    |s, x, y| silu_second_tensor(x)
 );
 // elu(x) = x for x > 0, eˣ − 1 otherwise; elu′ = 1 or y + 1
 elementwise!(
@@ -99,10 +110,12 @@ elementwise!(
         let positive = x.gt_scalar(0.0);
         Tensor::where_cond(&positive, &x.ones_like(), &y.add_scalar(1.0))
     },
-    d2: |x, y| if x > T::zero() { T::zero() } else { y + T::one() }
+    d2: |x, y| if x > T::zero() { T::zero() } else { y + T::one() },
+        |x, y| Tensor::where_cond(&x.gt_scalar(0.0), &x.zeros_like(), &y.add_scalar(1.0))
 );
 
 /// `x` for `x > 0`, `slope · x` otherwise.
+#[derive(Clone, Copy)]
 pub(crate) struct LeakyRelu(pub f64);
 impl Elementwise for LeakyRelu {
     fn name(&self) -> &'static str {
@@ -120,6 +133,7 @@ impl Elementwise for LeakyRelu {
 }
 
 /// `x` clipped to `[low, high]`; derivative 1 inside, 0 outside.
+#[derive(Clone, Copy)]
 pub(crate) struct Clamp(pub f64, pub f64);
 impl Elementwise for Clamp {
     fn name(&self) -> &'static str {

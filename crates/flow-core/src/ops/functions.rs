@@ -5,11 +5,13 @@ use crate::dtype::Element;
 use crate::tensor::Tensor;
 
 /// Declares a unit struct implementing [`Elementwise`] from three expressions:
-/// `f(x)`, `df(x, y)` on scalars and the differentiable derivative on tensors.
+/// `f(x)`, `df(x, y)` on scalars and the differentiable derivative on tensors; optionally
+/// (`d2:`) the second derivative on scalars and as a differentiable tensor expression.
 macro_rules! elementwise {
     ($ty:ident, $name:literal, |$x:ident| $f:expr, |$dx:ident, $dy:ident| $df:expr,
      |$self_:ident, $tx:ident, $ty_:ident| $deriv:expr
-     $(, d2: |$d2x:ident, $d2y:ident| $d2f:expr)? $(,)?) => {
+     $(, d2: |$d2x:ident, $d2y:ident| $d2f:expr, |$t2x:ident, $t2y:ident| $d2t:expr)? $(,)?) => {
+        #[derive(Clone, Copy)]
         pub(crate) struct $ty;
         impl Elementwise for $ty {
             fn name(&self) -> &'static str {
@@ -36,13 +38,17 @@ macro_rules! elementwise {
                 fn d2f<T: Element>(&self, $d2x: T, $d2y: T) -> T {
                     $d2f
                 }
+                #[allow(unused_variables)]
+                fn second_derivative(&self, $t2x: &Tensor, $t2y: &Tensor) -> Tensor {
+                    $d2t
+                }
             )?
         }
     };
 }
 pub(crate) use elementwise;
 
-elementwise!(Exp, "exp", |x| x.exp_fast(), |x, y| y, |s, x, y| y.clone(), d2: |x, y| y);
+elementwise!(Exp, "exp", |x| x.exp_fast(), |x, y| y, |s, x, y| y.clone(), d2: |x, y| y, |x, y| y.clone());
 elementwise!(Log, "log", |x| x.ln(), |x, y| x.recip(), |s, x, y| x
     .recip());
 elementwise!(
@@ -62,10 +68,10 @@ elementwise!(
 elementwise!(Recip, "recip", |x| x.recip(), |x, y| -(y * y), |s, x, y| y
     .square()
     .neg());
-elementwise!(Sin, "sin", |x| x.sin_fast(), |x, y| x.cos_fast(), |s, x, y| x.cos(), d2: |x, y| -y);
+elementwise!(Sin, "sin", |x| x.sin_fast(), |x, y| x.cos_fast(), |s, x, y| x.cos(), d2: |x, y| -y, |x, y| y.neg());
 elementwise!(Cos, "cos", |x| x.cos_fast(), |x, y| -x.sin_fast(), |s, x, y| x
     .sin()
-    .neg(), d2: |x, y| -y);
+    .neg(), d2: |x, y| -y, |x, y| y.neg());
 elementwise!(
     Atan,
     "atan",
@@ -78,6 +84,7 @@ elementwise!(Abs, "abs", |x| x.abs(), |x, y| x.signum(), |s, x, y| {
 });
 
 /// `x^p` for a constant exponent.
+#[derive(Clone, Copy)]
 pub(crate) struct Powf(pub f64);
 impl Elementwise for Powf {
     fn name(&self) -> &'static str {

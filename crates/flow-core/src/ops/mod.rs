@@ -8,6 +8,7 @@ pub(crate) mod arith;
 pub(crate) mod broadcast;
 pub(crate) mod cast;
 pub mod composite;
+pub(crate) mod deriv_product;
 pub(crate) mod functions;
 pub(crate) mod gemm;
 pub(crate) mod index;

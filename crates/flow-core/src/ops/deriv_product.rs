@@ -1,0 +1,147 @@
+//! `g ⊙ f′(x)` as one recorded primitive, for the element-wise functions that know their
+//! second derivative.
+//!
+//! A recorded derivative of `y = f(x)` (a backward pass with a graph, as inside the free-form
+//! surrogate's `vᵀ J_f`, or a JVP whose tangent stays on the tape) multiplies the incoming
+//! `g` by `f′(x)`. Composed from tensor ops that is two ops and two passes over the
+//! activations (`f′(x)`, then the product), and differentiating it again costs three more
+//! (the product's two cotangents, then `f′`'s own). As one op it is one pass forward and
+//! two backward:
+//!
+//! - forward: `p = g ⊙ f′(x)`;
+//! - VJP: `ḡ = p̄ ⊙ f′(x)`, `x̄ = p̄ ⊙ g ⊙ f″(x)`;
+//! - JVP: `ṗ = ġ ⊙ f′(x) + g ⊙ f″(x) ⊙ ẋ`.
+//!
+//! `f′` and `f″` are the total derivatives in `x`: the op keeps `y = f(x)` beside its inputs
+//! only to evaluate them (tanh's `f′ = 1 − y²`), so no cotangent flows to `y` separately. When
+//! the rules themselves must be recorded (third-order derivatives) or carry tangents, they
+//! fall back to the functions' differentiable tensor expressions for `f′` and `f″`.
+
+use super::unary::{Elementwise, slice};
+use crate::autodiff::graph::{Op, is_constant_kernel_exact};
+use crate::data::Data;
+use crate::dtype::Element;
+use crate::tensor::Tensor;
+
+/// Which element-wise rule [`kernel`] evaluates, with its arguments in order.
+#[derive(Clone, Copy)]
+pub(crate) enum Rule {
+    /// `[a, x, y] ↦ a ⊙ f′(x)`.
+    Product,
+    /// `[a, b, x, y] ↦ a ⊙ b ⊙ f″(x)`.
+    Second,
+    /// `[ȧ, a, x, y, ẋ] ↦ ȧ ⊙ f′(x) + a ⊙ f″(x) ⊙ ẋ` (the JVP of the product, also the tangent
+    /// of a backward pass that carries tangents).
+    Dual,
+}
+
+/// One pass of `rule` over same-shaped tensors (the raw-buffer fast path: the caller has
+/// checked that nothing is recorded and no argument carries a tangent).
+pub(crate) fn kernel<F: Elementwise>(f: &F, rule: Rule, args: &[&Tensor]) -> Data {
+    match args[0].data() {
+        Data::F32(_) => Data::F32(run::<f32, F>(f, rule, args).into_shared()),
+        Data::F64(_) => Data::F64(run::<f64, F>(f, rule, args).into_shared()),
+    }
+}
+
+fn run<T: Element, F: Elementwise>(f: &F, rule: Rule, args: &[&Tensor]) -> ndarray::ArrayD<T> {
+    let s: Vec<&[T]> = args.iter().map(|t| slice(t.array::<T>())).collect();
+    use crate::fastmath::simd::{map3, map4, map5};
+    let out = match rule {
+        Rule::Product => map3(
+            s[0],
+            s[1],
+            s[2],
+            #[inline(always)]
+            |a, x, y| a * f.df(x, y),
+        ),
+        Rule::Second => map4(
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            #[inline(always)]
+            |a, b, x, y| a * b * f.d2f(x, y),
+        ),
+        Rule::Dual => map5(
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            s[4],
+            #[inline(always)]
+            |a_dot, a, x, y, x_dot| a_dot * f.df(x, y) + a * f.d2f(x, y) * x_dot,
+        ),
+    };
+    ndarray::ArrayD::from_shape_vec(args[0].array::<T>().raw_dim(), out)
+        .expect("deriv_product: shape")
+}
+
+/// The op: inputs `[g, x]`, with `y = f(x)` kept for the derivative formulas.
+struct DerivProduct<F> {
+    f: F,
+    y: Tensor,
+}
+
+/// `g ⊙ f′(x)` recorded as one op, where `y` is `f`'s output at `x`. Only for functions with
+/// `HAS_D2F`.
+///
+/// # Panics
+/// If `g`, `x` and `y` differ in shape.
+pub(crate) fn deriv_product<F: Elementwise>(f: F, g: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
+    assert!(
+        F::HAS_D2F,
+        "{}: no second derivative for a fused product",
+        f.name()
+    );
+    assert!(
+        g.shape() == x.shape() && x.shape() == y.shape(),
+        "{}′ product: g {:?}, x {:?}, y {:?} differ",
+        f.name(),
+        g.shape(),
+        x.shape(),
+        y.shape()
+    );
+    let data = kernel(&f, Rule::Product, &[g, x, y]);
+    let op = DerivProduct { f, y: y.clone() };
+    Tensor::from_op(data, op, &[g, x])
+}
+
+impl<F: Elementwise> Op for DerivProduct<F> {
+    fn name(&self) -> &'static str {
+        self.f.name()
+    }
+
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _: &Tensor,
+        ct: &Tensor,
+        needs: &[bool],
+    ) -> Vec<Option<Tensor>> {
+        let (g, x, y, f) = (&inputs[0], &inputs[1], &self.y, &self.f);
+        if is_constant_kernel_exact(&[ct, g, x, y]) {
+            return vec![
+                needs[0].then(|| Tensor::from_data(kernel(f, Rule::Product, &[ct, x, y]))),
+                needs[1].then(|| Tensor::from_data(kernel(f, Rule::Second, &[ct, g, x, y]))),
+            ];
+        }
+        vec![
+            needs[0].then(|| ct.mul(&f.derivative(x, y))),
+            needs[1].then(|| ct.mul(g).mul(&f.second_derivative(x, y))),
+        ]
+    }
+
+    fn jvp(&self, inputs: &[Tensor], _: &Tensor, t: &[Option<Tensor>]) -> Tensor {
+        let (g, x, y, f) = (&inputs[0], &inputs[1], &self.y, &self.f);
+        let zeros = || x.zeros_like();
+        let g_dot = t[0].clone().unwrap_or_else(zeros);
+        let x_dot = t[1].clone().unwrap_or_else(zeros);
+        if is_constant_kernel_exact(&[&g_dot, g, x, y, &x_dot]) {
+            return Tensor::from_data(kernel(f, Rule::Dual, &[&g_dot, g, x, y, &x_dot]));
+        }
+        g_dot
+            .mul(&f.derivative(x, y))
+            .add(&g.mul(&f.second_derivative(x, y)).mul(&x_dot))
+    }
+}
