@@ -58,7 +58,10 @@ pub use data::Data;
 /// History: 1 = matrixmultiply GEMM; 2 = faer GEMM and the fused `linear` op (session 6);
 /// 3 = faer instead of nalgebra for the dense decompositions of `linalg` (session 7);
 /// 4 = the vectorised f32 `tanh` and `ln(1+x)` of [`fastmath`] instead of libm's (softplus, log1p, tanh; session 8);
-/// 5 = the vectorised `sin`/`cos` of [`fastmath`] (f32 and f64) in the `sin`/`cos` ops (session 9).
-pub const NUMERICS_VERSION: u32 = 5;
+/// 5 = the vectorised `sin`/`cos` of [`fastmath`] (f32 and f64) in the `sin`/`cos` ops (session 9);
+/// 6 = the recorded derivative product `g ⊙ f′(x)` (`ops/deriv_product.rs`): second
+/// derivatives of tanh, sigmoid, softplus, ELU, exp, sin and cos round as the scalar `f″`
+/// instead of the composed tensor expression (session 10).
+pub const NUMERICS_VERSION: u32 = 6;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;
