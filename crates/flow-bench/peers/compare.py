@@ -2,7 +2,7 @@
 and flowjax, side by side on this machine, ours and the peer alternated `--rounds` times.
 
     pip install jax flowjax            # CPU builds
-    python3 crates/flow-bench/peers/compare.py [--rounds 2] [--threads 2]
+    python3 crates/flow-bench/peers/compare.py [--rounds 2] [--threads 2] [--only core]
 
 Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP), `coupling`
 (RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), medians read from
@@ -23,6 +23,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -53,23 +54,33 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
+GROUP_OF_BENCH = {"core": "core", "coupling": "coupling", "freeform": "egnn"}
+GROUPS = {"all": {"core", "coupling", "egnn"}, "core": {"core"}, "coupling": {"coupling"},
+          "egnn": {"egnn"}}
+
+
 def run(cmd, env=None):
     print("$", " ".join(cmd), file=sys.stderr, flush=True)
     out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return out.stdout
 
 
-def ours(threads):
+def ours(threads, groups):
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads), FLOWS_THREADS=str(threads))
+    started = time.time()
     # Only the table's benches (criterion regex filters), so a round takes minutes, not tens.
     for bench, filt in (("core", ["mlp_step|autoencoder_step|free_form_step|hvp_wrt_input$"]),
                         ("coupling", ["train_step_b512"]),
                         ("freeform", ["egnn_dw4_b128_fff_step"])):
+        if GROUP_OF_BENCH[bench] not in groups:
+            continue
         run(["cargo", "bench", "-q", "-p", "flow-bench", "--bench", bench, "--", "--noplot"] + filt,
             env)
     result = {}
     for path in glob.glob(os.path.join(ROOT, "target", "criterion", "**", "new", "benchmark.json"),
                           recursive=True):
+        if os.path.getmtime(path) < started:
+            continue  # a result of an earlier run, not of this round
         with open(path) as f:
             full_id = json.load(f)["full_id"]
         with open(os.path.join(os.path.dirname(path), "estimates.json")) as f:
@@ -77,22 +88,24 @@ def ours(threads):
     return result
 
 
-def peers(threads):
+def peers(threads, groups):
     env = dict(os.environ)
     env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
                         f"intra_op_parallelism_threads={threads}")
     result = {}
-    text = run([sys.executable, os.path.join(HERE, "jax_steps.py"), "--threads", str(threads)], env)
-    for line in text.splitlines():
-        m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
-        if m:
-            result["jax:" + m.group(1)] = float(m.group(2))
-    text = run([sys.executable, os.path.join(HERE, "jax_egnn.py"), "--threads", str(threads),
-                "--only", "egnn_dw4_b128_fff_step"], env)
-    for line in text.splitlines():
-        m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
-        if m:
-            result["jax:" + m.group(1)] = float(m.group(2))
+    scripts = []
+    if "core" in groups:
+        scripts.append(["jax_steps.py", "--threads", str(threads)])
+    if "egnn" in groups:
+        scripts.append(["jax_egnn.py", "--threads", str(threads), "--only", "egnn_dw4_b128_fff_step"])
+    for script in scripts:
+        text = run([sys.executable, os.path.join(HERE, script[0])] + script[1:], env)
+        for line in text.splitlines():
+            m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
+            if m:
+                result["jax:" + m.group(1)] = float(m.group(2))
+    if "coupling" not in groups:
+        return result
     text = run([sys.executable, os.path.join(HERE, "flowjax_coupling.py")], env)
     for line in text.splitlines():
         if line.startswith("{"):
@@ -105,15 +118,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", choices=sorted(GROUPS), default="all",
+                        help="a part of the table: core (MLP, autoencoder, free-form, HVP), "
+                             "coupling (RealNVP, NSF) or egnn")
     args = parser.parse_args()
+    groups = GROUPS[args.only]
     if args.rounds < 1 or args.threads < 1:
         parser.error("--rounds and --threads must be at least 1")
     samples_ours, samples_peer = {}, {}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
-        for key, value in ours(args.threads).items():
+        for key, value in ours(args.threads, groups).items():
             samples_ours.setdefault(key, []).append(value)
-        for key, value in peers(args.threads).items():
+        for key, value in peers(args.threads, groups).items():
             samples_peer.setdefault(key, []).append(value)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {args.threads} threads each side, "
           f"{args.rounds} alternated rounds\n")
@@ -122,6 +139,8 @@ def main():
     for label, our_id, peer_id in ROWS:
         o, p = samples_ours.get(our_id, []), samples_peer.get(peer_id, [])
         peer_name = peer_id.split(":")[0]
+        if not o and not p:
+            continue  # a row of a group not run (--only)
         if len(o) != args.rounds or len(p) != args.rounds:
             print(f"| {label} | {'—' if not o else f'{statistics.median(o):.2f} ms'} | "
                   f"{'—' if not p else f'{statistics.median(p):.2f} ms'} | missing | |")
