@@ -21,7 +21,7 @@ use super::methods::{
     Budget, Method, build_model, fail, judge_pairs_at, pick, range_flag, summarize, train,
 };
 use super::presets;
-use super::report::{free_energy_table, plot_free_energy, plot_kl};
+use super::report::{free_energy_table, per_seed_note, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, preset_value};
 use crate::experiments::run_store::RunStore;
@@ -181,10 +181,17 @@ impl Experiment for TradeGmm6 {
             plot_free_energy(ctx, cs, f, &|t| log_z_and_mean_u(t, h).0)?;
         }
         ctx.step()?;
+        let per_seed = per_seed_note(
+            "Forward KL (nats)",
+            &p.methods,
+            &p.seed_values,
+            &p.eval_ts,
+            &kl,
+        );
         Ok(Outcome {
             tables,
             figures: vec![],
-            notes: vec![settings_note(&p)],
+            notes: vec![settings_note(&p), per_seed],
         })
     }
 }
