@@ -332,15 +332,15 @@ fn settings_note(p: &Gmm6Preset) -> String {
     let b = &p.budget;
     format!(
         "Every method: {} steps of Adam (lr {}, cosine decay), clip {}, batch {}, {} exact training samples at T = 1, seeds {:?}. Conditional flow: {} {:?} coupling blocks with subnets {:?} (SiLU), {} fed to every subnet (first-layer weights on x at the unconditional scale), latent {}; NLL + latent T-scaling is the same flow without the condition; the volume-preserving baseline has {} GIN blocks. TRADE (grid): NLL at T = 1 plus the Huber (δ = {}) residual ∂_c log q − (Ê_c[A] − A) with {}, weight {} ramped in from {:.0}% to {:.0}% of the run, {}-point log grid, SNIS with {} flow samples per point refreshed every {} steps (EMA {}), causality ε = {}, {}, refresh gated at {} effective samples. NLL + reverse KL: KL weight {} ramped in from {:.0}% to {:.0}%. Reweighting: one T per batch, log-uniform, self-normalised true-energy weights. Forward KL: {} exact samples per T (rejection sampler) and log Z(T) by 2-D quadrature (h = {}). Timings are on a shared machine.",
-        b.steps,
-        b.learning_rate,
-        b.clip,
-        b.batch,
+        b.training.steps,
+        b.training.learning_rate,
+        b.training.clip,
+        b.training.batch,
         p.data,
         p.seed_values,
-        b.blocks,
-        b.architecture,
-        b.hidden,
+        b.training.blocks,
+        b.training.architecture,
+        b.training.hidden,
         if p.condition_on_beta {
             "log β (β = 1/T)"
         } else {
