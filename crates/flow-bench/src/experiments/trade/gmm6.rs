@@ -315,7 +315,11 @@ fn comparison_table(
 /// one effective sample), and with the gate added seed 0 blew up at c₀ after the weight,
 /// recomputed from single-batch gradient norms, jumped to 337 (fixed: 0.1); at this
 /// learning rate (30 times the paper's) those jumps are destructive, so v5 keeps the fixed
-/// weight and the gate (crate docs of `flow_trade`, "Session 9").
+/// weight and the gate (crate docs of `flow_trade`, "Session 9"). The learning rate stays at
+/// the base 3e-3 (session 10, 10 quick-flow seeds per setting): at the quick 250 steps no seed
+/// diverged and lr 1e-3 was worse at every T; at 2000 steps 1 of 10 seeds diverged at the cold
+/// end (6 of 10 at 6000), where lr 1e-3 with 6000 steps was stable and TRADE's best, but
+/// 24 times the quick steps (`docs/LONG_RUNS.md`, "Session 10").
 fn gmm6_budget(mode: Mode) -> Budget {
     let base = presets::base_budget(mode);
     Budget {
