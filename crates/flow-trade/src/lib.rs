@@ -119,6 +119,14 @@
 //! What remains is the residual at the flow's own tail samples at this learning rate (session
 //! 8: none diverged at lr 1e-3); the paper's lr 1e-4 needs a budget this machine lacks.
 //!
+//! **Session 10: learning rate and budget.** On the quick flows with 10 seeds per setting
+//! (v5, lr ∈ {3e-3, 1e-3, 3e-4} × {250, 2000, 6000} steps) the divergence is a learning-rate
+//! effect that grows with the steps: at lr 3e-3 no seed diverged at 250 steps, 1 of 10 at
+//! 2000 and 6 of 10 at 6000; at lr 1e-3 and 3e-4 none did at any budget. The best TRADE
+//! setting, lr 1e-3 with 6000 steps (cold-end forward KL 2.59 ± 1.5 nats, at most 6.5),
+//! ties NLL + latent T-scaling at T = 0.546–1.833 and trails it at T = 0.207 by ≈ 0.9 nats;
+//! at no setting does TRADE beat it (`docs/LONG_RUNS.md`, "Session 10").
+//!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
 

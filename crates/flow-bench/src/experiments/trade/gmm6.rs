@@ -21,7 +21,7 @@ use super::methods::{
     Budget, Method, build_model, fail, judge_pairs_at, pick, range_flag, summarize, train,
 };
 use super::presets;
-use super::report::{free_energy_table, plot_free_energy, plot_kl};
+use super::report::{free_energy_table, per_seed_note, plot_free_energy, plot_kl};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, preset_value};
 use crate::experiments::run_store::RunStore;
@@ -181,10 +181,17 @@ impl Experiment for TradeGmm6 {
             plot_free_energy(ctx, cs, f, &|t| log_z_and_mean_u(t, h).0)?;
         }
         ctx.step()?;
+        let per_seed = per_seed_note(
+            "Forward KL (nats)",
+            &p.methods,
+            &p.seed_values,
+            &p.eval_ts,
+            &kl,
+        );
         Ok(Outcome {
             tables,
             figures: vec![],
-            notes: vec![settings_note(&p)],
+            notes: vec![settings_note(&p), per_seed],
         })
     }
 }
@@ -308,7 +315,11 @@ fn comparison_table(
 /// one effective sample), and with the gate added seed 0 blew up at c₀ after the weight,
 /// recomputed from single-batch gradient norms, jumped to 337 (fixed: 0.1); at this
 /// learning rate (30 times the paper's) those jumps are destructive, so v5 keeps the fixed
-/// weight and the gate (crate docs of `flow_trade`, "Session 9").
+/// weight and the gate (crate docs of `flow_trade`, "Session 9"). The learning rate stays at
+/// the base 3e-3 (session 10, 10 quick-flow seeds per setting): at the quick 250 steps no seed
+/// diverged and lr 1e-3 was worse at every T; at 2000 steps 1 of 10 seeds diverged at the cold
+/// end (6 of 10 at 6000), where lr 1e-3 with 6000 steps was stable and TRADE's best, but
+/// 24 times the quick steps (`docs/LONG_RUNS.md`, "Session 10").
 fn gmm6_budget(mode: Mode) -> Budget {
     let base = presets::base_budget(mode);
     Budget {
@@ -325,15 +336,15 @@ fn settings_note(p: &Gmm6Preset) -> String {
     let b = &p.budget;
     format!(
         "Every method: {} steps of Adam (lr {}, cosine decay), clip {}, batch {}, {} exact training samples at T = 1, seeds {:?}. Conditional flow: {} {:?} coupling blocks with subnets {:?} (SiLU), {} fed to every subnet (first-layer weights on x at the unconditional scale), latent {}; NLL + latent T-scaling is the same flow without the condition; the volume-preserving baseline has {} GIN blocks. TRADE (grid): NLL at T = 1 plus the Huber (δ = {}) residual ∂_c log q − (Ê_c[A] − A) with {}, weight {} ramped in from {:.0}% to {:.0}% of the run, {}-point log grid, SNIS with {} flow samples per point refreshed every {} steps (EMA {}), causality ε = {}, {}, refresh gated at {} effective samples. NLL + reverse KL: KL weight {} ramped in from {:.0}% to {:.0}%. Reweighting: one T per batch, log-uniform, self-normalised true-energy weights. Forward KL: {} exact samples per T (rejection sampler) and log Z(T) by 2-D quadrature (h = {}). Timings are on a shared machine.",
-        b.steps,
-        b.learning_rate,
-        b.clip,
-        b.batch,
+        b.training.steps,
+        b.training.learning_rate,
+        b.training.clip,
+        b.training.batch,
         p.data,
         p.seed_values,
-        b.blocks,
-        b.architecture,
-        b.hidden,
+        b.training.blocks,
+        b.training.architecture,
+        b.training.hidden,
         if p.condition_on_beta {
             "log β (β = 1/T)"
         } else {

@@ -69,9 +69,11 @@ impl Method {
     }
 }
 
-/// Everything that shapes a training run, shared by all methods.
+/// The flow and its optimiser: the settings every TRADE page has, the two-moons posterior
+/// included. Flattened (`#[serde(flatten)]`) into [`Budget`] and the two-moons preset, so the
+/// preset JSON (and with it the preset hash) keeps these keys at the top level.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Budget {
+pub struct Training {
     /// Optimiser steps (same for every method).
     pub steps: u64,
     /// Adam learning rate (cosine decay).
@@ -86,6 +88,26 @@ pub struct Budget {
     pub hidden: Vec<usize>,
     /// Coupling type of the conditional flow.
     pub architecture: Architecture,
+}
+
+impl Training {
+    /// The optimisation loop of one run with this seed.
+    pub fn loop_config(&self, seed: u64) -> LoopConfig {
+        LoopConfig {
+            steps: self.steps,
+            learning_rate: self.learning_rate,
+            clip: self.clip,
+            seed,
+        }
+    }
+}
+
+/// Everything that shapes a training run, shared by all methods.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Steps, learning rate, clip, batch and the conditional flow's shape.
+    #[serde(flatten)]
+    pub training: Training,
     /// The latent's dependence on c (every method; `N(0, c·I)` for temperatures).
     #[serde(default = "temperature_latent")]
     pub latent: LatentScale,
@@ -144,8 +166,9 @@ pub fn build_model(
     dim: usize,
     rng: &mut impl rand::Rng,
 ) -> Rc<ParamFlow> {
-    let cfg = ParamFlowConfig::affine(dim, b.blocks, &b.hidden)
-        .with_architecture(b.architecture.clone())
+    let t = &b.training;
+    let cfg = ParamFlowConfig::affine(dim, t.blocks, &t.hidden)
+        .with_architecture(t.architecture.clone())
         .with_latent(b.latent)
         .with_z2_symmetric(b.z2_symmetric);
     let cfg = match method {
@@ -174,12 +197,7 @@ pub fn train(
     seed: u64,
     checkpoint: Option<PathBuf>,
 ) -> Result<Option<TradeState>, ExperimentError> {
-    let lc = LoopConfig {
-        steps: b.steps,
-        learning_rate: b.learning_rate,
-        clip: b.clip,
-        seed,
-    };
+    let lc = b.training.loop_config(seed);
     let c0 = fam.c0();
     match method {
         Method::Trade => {
@@ -219,16 +237,16 @@ pub fn train(
             fit_trade(model, fam, Some(data), &lc, &tc).map_err(fail)?;
         }
         Method::ReverseKl => {
-            fit_reverse_kl(model, fam, b.batch, &lc).map_err(fail)?;
+            fit_reverse_kl(model, fam, b.training.batch, &lc).map_err(fail)?;
         }
         Method::NllReverseKl => {
-            fit_nll_reverse_kl(model, fam, data, b.batch, &b.nll_kl, &lc).map_err(fail)?;
+            fit_nll_reverse_kl(model, fam, data, b.training.batch, &b.nll_kl, &lc).map_err(fail)?;
         }
         Method::Reweight => {
-            fit_reweight(model, fam, data, b.batch, &lc).map_err(fail)?;
+            fit_reweight(model, fam, data, b.training.batch, &lc).map_err(fail)?;
         }
         Method::Nll | Method::NllLatentScaling | Method::VolumePreserving => {
-            fit_nll(model, data, c0, b.batch, &lc).map_err(fail)?;
+            fit_nll(model, data, c0, b.training.batch, &lc).map_err(fail)?;
         }
     }
     Ok(None)

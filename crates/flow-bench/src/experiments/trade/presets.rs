@@ -7,7 +7,7 @@ use flow_trade::continuous::Widening;
 use flow_trade::train::{Boundary, Sampler, TradeConfig};
 use flow_trade::{Architecture, LatentScale};
 
-use super::methods::{Budget, pick};
+use super::methods::{Budget, Training, pick};
 use crate::experiment::Mode;
 
 /// The grid-TRADE settings shared by the pages (the GMM-6 page uses them as they are).
@@ -41,13 +41,15 @@ pub fn base_trade(mode: Mode) -> TradeConfig {
 /// latent `N(0, c·I)`, the NLL + reverse-KL ramp and the continuous variant's widening.
 pub fn base_budget(mode: Mode) -> Budget {
     Budget {
-        steps: pick(mode, 10, 250, 2000),
-        learning_rate: 3e-3,
-        clip: 2.0,
-        batch: pick(mode, 64, 256, 256),
-        blocks: pick(mode, 2, 4, 6),
-        hidden: pick(mode, vec![16], vec![32, 32], vec![64, 64]),
-        architecture: Architecture::Affine { clamp: 2.0 },
+        training: Training {
+            steps: pick(mode, 10, 250, 2000),
+            learning_rate: 3e-3,
+            clip: 2.0,
+            batch: pick(mode, 64, 256, 256),
+            blocks: pick(mode, 2, 4, 6),
+            hidden: pick(mode, vec![16], vec![32, 32], vec![64, 64]),
+            architecture: Architecture::Affine { clamp: 2.0 },
+        },
         latent: LatentScale::Temperature,
         z2_symmetric: false,
         vp_blocks: pick(mode, 2, 8, 12),
@@ -70,11 +72,14 @@ pub fn base_budget(mode: Mode) -> Budget {
 pub fn multiwell_budget(mode: Mode) -> Budget {
     let base = base_budget(mode);
     Budget {
-        steps: pick(mode, 10, 200, 2000),
-        clip: 3.0,
-        batch: pick(mode, 64, 256, 512),
-        blocks: pick(mode, 2, 4, 8),
-        hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
+        training: Training {
+            steps: pick(mode, 10, 200, 2000),
+            clip: 3.0,
+            batch: pick(mode, 64, 256, 512),
+            blocks: pick(mode, 2, 4, 8),
+            hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
+            ..base.training
+        },
         vp_blocks: pick(mode, 2, 8, 16),
         trade: TradeConfig {
             batch: pick(mode, 64, 256, 512),
@@ -103,11 +108,14 @@ pub fn multiwell_budget(mode: Mode) -> Budget {
 pub fn double_well_budget(mode: Mode) -> Budget {
     let base = base_budget(mode);
     Budget {
-        steps: pick(mode, 20, 600, 20_000),
-        clip: 3.0,
-        batch: pick(mode, 64, 256, 512),
-        blocks: pick(mode, 2, 6, 12),
-        hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
+        training: Training {
+            steps: pick(mode, 20, 600, 20_000),
+            clip: 3.0,
+            batch: pick(mode, 64, 256, 512),
+            blocks: pick(mode, 2, 6, 12),
+            hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
+            ..base.training
+        },
         trade: TradeConfig {
             batch: pick(mode, 64, 256, 512),
             residual_batch: pick(mode, 64, 256, 512),
@@ -138,19 +146,21 @@ pub fn phi4_budget(mode: Mode) -> Budget {
     let base = base_budget(mode);
     let full = mode == Mode::Full;
     Budget {
-        steps: pick(mode, 10, 600, 40_000),
-        learning_rate: pick(mode, 3e-3, 2e-3, 7.66e-5),
-        clip: pick(mode, 10.0, 10.0, 1000.0),
-        batch: pick(mode, 64, 128, 1024),
-        blocks: pick(mode, 2, 6, 6),
-        hidden: pick(mode, vec![16], vec![64], vec![128]),
-        architecture: if full {
-            Architecture::Spline {
-                bins: 10,
-                bound: 8.0,
-            }
-        } else {
-            Architecture::Affine { clamp: 2.0 }
+        training: Training {
+            steps: pick(mode, 10, 600, 40_000),
+            learning_rate: pick(mode, 3e-3, 2e-3, 7.66e-5),
+            clip: pick(mode, 10.0, 10.0, 1000.0),
+            batch: pick(mode, 64, 128, 1024),
+            blocks: pick(mode, 2, 6, 6),
+            hidden: pick(mode, vec![16], vec![64], vec![128]),
+            architecture: if full {
+                Architecture::Spline {
+                    bins: 10,
+                    bound: 8.0,
+                }
+            } else {
+                Architecture::Affine { clamp: 2.0 }
+            },
         },
         latent: LatentScale::None,
         z2_symmetric: true,

@@ -1,6 +1,6 @@
 //! Smoke tests of the TRADE pages in `Mode::Test`: the two-moons page runs and judges every
 //! row, and the multi-well page stores every (method, seed) result so that a rerun in the
-//! same work folder trains nothing and reproduces the page.
+//! same work folder trains nothing and reproduces the page; and the shape of the presets.
 
 use super::{TradeMultiWell, TradeTwoMoons};
 use crate::context::RunContext;
@@ -63,4 +63,26 @@ fn gmm6_latent_must_match_the_parameter() {
     assert_eq!(err.pointer, "/budget/latent");
     preset["condition_on_beta"] = serde_json::json!(false);
     assert!(TradeGmm6.check_preset(&preset).is_ok());
+}
+
+/// The shared `methods::Training` is flattened into the budget and the two-moons preset: its
+/// keys stay where the flat structs had them, so preset hashes and `--set` paths such as
+/// `trade-gmm6:/budget/steps` are unchanged, and a preset reads back to itself.
+#[test]
+fn training_keys_stay_flat_and_presets_round_trip() {
+    use super::TradeGmm6;
+    use super::gmm6::Gmm6Preset;
+    use super::two_moons::TwoMoonsPreset;
+    let gmm = TradeGmm6.preset(Mode::Quick);
+    assert_eq!(gmm["budget"]["steps"], serde_json::json!(250));
+    assert!(gmm["budget"].get("training").is_none());
+    let back: Gmm6Preset = serde_json::from_value(gmm.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&back).unwrap(), gmm);
+    let moons = TradeTwoMoons.preset(Mode::Quick);
+    assert_eq!(moons["steps"], serde_json::json!(400));
+    assert_eq!(moons["hidden"], serde_json::json!([32, 32]));
+    assert!(moons.get("training").is_none());
+    let back: TwoMoonsPreset = serde_json::from_value(moons.clone()).unwrap();
+    assert_eq!(back.training.steps, 400);
+    assert_eq!(serde_json::to_value(&back).unwrap(), moons);
 }

@@ -15,12 +15,12 @@ use flow_trade::Architecture;
 use flow_trade::continuous::Widening;
 use flow_trade::metrics::{central_coverage, ks_uniform, pit};
 use flow_trade::posterior::{PosteriorFlow, energy_free_residual};
-use flow_trade::train::{LoopConfig, optimize};
+use flow_trade::train::optimize;
 use flow_trade::two_moons::{log_prior, radius, sample_tempered_posterior, simulate_joint};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::methods::{Method, fail, judge_pairs_at, mean_sd, pick, summarize};
+use super::methods::{Method, Training, fail, judge_pairs_at, mean_sd, pick, summarize};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
@@ -33,20 +33,11 @@ pub struct TwoMoonsPreset {
     pub seed_values: Vec<u64>,
     /// Simulated (ϑ, x) training pairs (β = 1).
     pub data: usize,
-    /// Optimiser steps, Adam learning rate (cosine decay), gradient clip, NLL batch.
-    pub steps: u64,
-    /// Adam learning rate.
-    pub learning_rate: f64,
-    /// Gradient-norm clip.
-    pub clip: f64,
-    /// NLL batch.
-    pub batch: usize,
-    /// Affine coupling blocks and subnet widths.
-    pub blocks: usize,
-    /// Subnet hidden widths (SiLU).
-    pub hidden: Vec<usize>,
-    /// Coupling type (the paper: rational-quadratic splines).
-    pub architecture: Architecture,
+    /// Steps, Adam learning rate (cosine decay), gradient clip, NLL batch and the flow's
+    /// coupling blocks, subnet widths (SiLU) and coupling type (the paper: rational-quadratic
+    /// splines); the TRADE pages' shared [`Training`], flattened (same preset keys).
+    #[serde(flatten)]
+    pub training: Training,
     /// β interval of the family (c₀ = 1).
     pub beta_range: (f64, f64),
     /// Final residual weight; ramped in (cosine) between the two fractions of the run.
@@ -97,24 +88,27 @@ impl Experiment for TradeTwoMoons {
         preset_value(&TwoMoonsPreset {
             seed_values: pick(mode, vec![0], vec![0, 1, 2], vec![0, 1, 2]),
             data: pick(mode, 2000, 20_000, 100_000),
-            steps: pick(mode, 10, 400, 8000),
-            learning_rate: pick(mode, 3e-3, 3e-3, 4e-4),
-            clip: 3.0,
-            batch: pick(mode, 64, 256, 512),
-            blocks: pick(mode, 2, 4, 10),
-            hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
-            // Quick: affine. RQ splines (8 bins, bound 3; the paper's coupling) at the quick
-            // budget were unstable (KS at β = 1 of 0.54 ± 0.25 against 0.30 ± 0.01 for
-            // affine, at 2.2 times the CPU); full keeps the paper's splines with its lr 4e-4.
-            architecture: pick(
-                mode,
-                Architecture::Affine { clamp: 2.0 },
-                Architecture::Affine { clamp: 2.0 },
-                Architecture::Spline {
-                    bins: 8,
-                    bound: 3.0,
-                },
-            ),
+            training: Training {
+                steps: pick(mode, 10, 400, 8000),
+                learning_rate: pick(mode, 3e-3, 3e-3, 4e-4),
+                clip: 3.0,
+                batch: pick(mode, 64, 256, 512),
+                blocks: pick(mode, 2, 4, 10),
+                hidden: pick(mode, vec![16], vec![32, 32], vec![128, 128]),
+                // Quick: affine. RQ splines (8 bins, bound 3; the paper's coupling) at the
+                // quick budget were unstable (KS at β = 1 of 0.54 ± 0.25 against 0.30 ± 0.01
+                // for affine, at 2.2 times the CPU); full keeps the paper's splines with its
+                // lr 4e-4.
+                architecture: pick(
+                    mode,
+                    Architecture::Affine { clamp: 2.0 },
+                    Architecture::Affine { clamp: 2.0 },
+                    Architecture::Spline {
+                        bins: 8,
+                        bound: 3.0,
+                    },
+                ),
+            },
             beta_range: (0.4, 2.1),
             pde_weight: 0.1,
             pde_start: 0.2,
@@ -163,8 +157,9 @@ impl Experiment for TradeTwoMoons {
                 ctx.check_cancelled()?;
                 ctx.set_message(format!("{}, seed {seed}", method.label()));
                 let mut mrng = ctx.rng(100 + seed);
+                let t = &p.training;
                 let model =
-                    PosteriorFlow::new(2, 2, p.blocks, &p.hidden, &p.architecture, &mut mrng);
+                    PosteriorFlow::new(2, 2, t.blocks, &t.hidden, &t.architecture, &mut mrng);
                 train(
                     &model,
                     &p,
@@ -203,17 +198,12 @@ fn train(
     trade: bool,
     seed: u64,
 ) -> Result<(), ExperimentError> {
-    let lc = LoopConfig {
-        steps: p.steps,
-        learning_rate: p.learning_rate,
-        clip: p.clip,
-        seed,
-    };
+    let lc = p.training.loop_config(seed);
     let n = theta.dim(0);
-    let steps = p.steps;
+    let (steps, batch) = (p.training.steps, p.training.batch);
     optimize(&model.parameters(), &lc, |step, rng| {
-        let idx: Vec<usize> = (0..p.batch).map(|_| rng.random_range(0..n)).collect();
-        let one = Tensor::from_vec(vec![1.0; p.batch], &[p.batch]);
+        let idx: Vec<usize> = (0..batch).map(|_| rng.random_range(0..n)).collect();
+        let one = Tensor::from_vec(vec![1.0; batch], &[batch]);
         let b = model
             .log_prob(&theta.index_select(0, &idx), &one, &x.index_select(0, &idx))
             .neg()
@@ -373,13 +363,13 @@ fn settings_note(p: &TwoMoonsPreset) -> String {
     format!(
         "Prior N(0, 0.3² I) (the TRADE code's), SBI-benchmark two-moons simulator, {} simulated pairs at β = 1. Both methods: the same flow q(ϑ | x, β) ({} {:?} coupling blocks, subnets {:?}, SiLU, condition [log β, x], latent N(0, I)), {} steps of Adam (lr {}, cosine decay), clip {}, NLL batch {}, seeds {:?}. TRADE (energy-free): A = −(log q(ϑ|x,1) − log π(ϑ)), Huber (δ = {}) residual weight {} ramped in from {:.0}% to {:.0}% of the run, {} β values per step on an interval widening from {{1}} to [{}, {}], {} observations per β with {} flow samples each (SNIS per observation). Evaluation: {} test observations from the joint, one exact draw of p_β(ϑ|x) each (rejection sampler), {} flow draws per observation. Timings are on a shared machine.",
         p.data,
-        p.blocks,
-        p.architecture,
-        p.hidden,
-        p.steps,
-        p.learning_rate,
-        p.clip,
-        p.batch,
+        p.training.blocks,
+        p.training.architecture,
+        p.training.hidden,
+        p.training.steps,
+        p.training.learning_rate,
+        p.training.clip,
+        p.training.batch,
         p.seed_values,
         p.huber_delta,
         p.pde_weight,
