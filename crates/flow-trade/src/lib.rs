@@ -125,7 +125,9 @@
 //! 2000 and 6 of 10 at 6000; at lr 1e-3 and 3e-4 none did at any budget. The best TRADE
 //! setting, lr 1e-3 with 6000 steps (cold-end forward KL 2.59 ± 1.5 nats, at most 6.5),
 //! ties NLL + latent T-scaling at T = 0.546–1.833 and trails it at T = 0.207 by ≈ 0.9 nats;
-//! at no setting does TRADE beat it (`docs/LONG_RUNS.md`, "Session 10").
+//! at no setting does TRADE beat it (`docs/LONG_RUNS.md`, "Session 10"). The `trade-gmm6`
+//! full preset (v6) therefore trains every method 6000 steps at lr 1e-3; quick keeps lr 3e-3
+//! with 250 steps, where no seed diverged.
 //!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
