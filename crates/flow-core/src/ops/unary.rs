@@ -35,7 +35,7 @@ struct Unary<F>(F);
 
 /// Whether the fused kernel may replace the composed derivative: nothing is recorded and no
 /// argument carries a tangent (a backward pass from a dual output, forward-over-reverse).
-pub(crate) fn can_fuse(a: &Tensor, b: &Tensor, y: &Tensor) -> bool {
+fn can_fuse(a: &Tensor, b: &Tensor, y: &Tensor) -> bool {
     is_constant_kernel_exact(&[a, b, y])
 }
 
