@@ -115,6 +115,11 @@ impl Model {
     pub(super) fn exact(&self, x: &Tensor, side: Side, rng: &mut dyn Rng) -> ManifoldExact {
         SharedFlow::new(&self.flow, &self.spec).exact_log_prob(x, side, EXACT_CHUNK, rng.next_u64())
     }
+
+    /// The dtype of the parameters (data must be cast to it).
+    pub(super) fn dtype(&self) -> DType {
+        self.spec.dtype
+    }
 }
 
 /// An M-FFF model with ResNet encoder and decoder in the ambient space, parameters drawn from

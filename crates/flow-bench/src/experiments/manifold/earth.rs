@@ -11,6 +11,7 @@ use super::common::{
 };
 pub use super::earth_set::SetCheckpoint;
 use super::earth_set::{SetResult, run_set};
+use super::sphere_mass::{MASS_BAND, RULE_BAND, mass_reading};
 use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::paper::PaperId;
@@ -120,7 +121,7 @@ impl Experiment for MfffEarth {
         "On the Earth data (volcanoes, earthquakes, floods, fires) M-FFF with a learnable vMF-mixture base reaches test NLLs competitive with multi-step methods (paper §5.2)."
     }
     fn version(&self) -> u32 {
-        6
+        7
     }
     fn preset(&self, mode: Mode) -> serde_json::Value {
         preset_value(&EarthPreset {
@@ -213,14 +214,10 @@ impl Experiment for MfffEarth {
     }
 }
 
-/// The rows of one finished set: test NLL against its band, ∫ p dA, the mean reconstruction
-/// and the encoder − decoder gap; returns the gap row's reading when it fails.
-fn push_set_rows(
-    table: &mut Table,
-    p: &EarthPreset,
-    set: EarthSet,
-    r: &SetResult,
-) -> Option<String> {
+/// The rows of one finished set: test NLL against its band, ∫ p dA (decoder side, encoder side,
+/// the rule on the base), the mean reconstruction and the encoder − decoder gap; returns the
+/// readings of the mass and gap rows that fail.
+fn push_set_rows(table: &mut Table, p: &EarthPreset, set: EarthSet, r: &SetResult) -> Vec<String> {
     let uniform = (4.0 * std::f64::consts::PI).ln();
     let ((m, se), budget) = (r.nll, r.budget_label(p.net.steps));
     let (band, pass) = if p.judge_vs_vmf_baseline {
@@ -246,8 +243,26 @@ fn push_set_rows(
             p.grid.1
         ),
         r.mass,
-        "1 ± 0.05",
-        Verdict::check((r.mass - 1.0).abs() < 0.05),
+        format!("1 ± {MASS_BAND}"),
+        Verdict::check((r.mass - 1.0).abs() < MASS_BAND),
+    );
+    table.push(
+        format!(
+            "{}: ∫ p dA of the encoder-side density (normalised whenever f is a diffeomorphism of S²)",
+            set.label()
+        ),
+        r.masses.encoder,
+        format!("1 ± {MASS_BAND}"),
+        Verdict::check((r.masses.encoder - 1.0).abs() < MASS_BAND),
+    );
+    table.push(
+        format!(
+            "{}: ∫ p dA of the model's own vMF-mixture base on the same grid (the rule's error)",
+            set.label()
+        ),
+        r.masses.base,
+        format!("1 ± {RULE_BAND} (a fifth of the model rows' band)"),
+        Verdict::check((r.masses.base - 1.0).abs() < RULE_BAND),
     );
     table.push(
         format!("{}: mean test reconstruction", set.label()),
@@ -255,5 +270,8 @@ fn push_set_rows(
         "reported (trust judged by the next row)",
         Verdict::Info,
     );
-    push_side_gap(table, &format!("{}: ", set.label()), r.gap)
+    let mass = mass_reading(set.label(), r.mass, &r.masses);
+    mass.into_iter()
+        .chain(push_side_gap(table, &format!("{}: ", set.label()), r.gap))
+        .collect()
 }

@@ -18,6 +18,7 @@ use super::common::{
     Model, SideGap, build_flow, density_map, failed, mean_se, side_gap, train_config_at,
 };
 use super::earth::EarthPreset;
+use super::sphere_mass::{SphereMass, sphere_mass};
 use crate::context::RunContext;
 use crate::experiment::ExperimentError;
 use crate::experiments::run_store::RunStore;
@@ -64,6 +65,8 @@ pub(super) struct SetResult {
     pub nll: (f64, f64),
     /// ∫ p dA on the preset's equal-area grid.
     pub mass: f64,
+    /// ∫ p dA of the encoder side and of the base on the same grid.
+    pub masses: SphereMass,
     /// Mean decoder-side test reconstruction.
     pub reconstruction: f64,
     /// The encoder − decoder gap on the test points.
@@ -146,6 +149,7 @@ fn evaluate(
         rows,
         nll: mean_se(&nll),
         mass,
+        masses: sphere_mass(flow, nx, ny, rng),
         reconstruction: e.mean_reconstruction(),
         gap: side_gap(flow, test, &e.log_prob, rng),
         density,

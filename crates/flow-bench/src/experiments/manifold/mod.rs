@@ -14,6 +14,7 @@ mod poincare_toys;
 mod side;
 pub mod so3;
 mod speed;
+mod sphere_mass;
 pub mod torus;
 pub mod vmf;
 
