@@ -129,6 +129,13 @@
 //! full preset (v6) therefore trains every method 6000 steps at lr 1e-3; quick keeps lr 3e-3
 //! with 250 steps, where no seed diverged.
 //!
+//! **Session 11: the v6 full page with every baseline** (three seeds, 872 CPU-s; LONG_RUNS
+//! "`trade-gmm6` v6"): 26 pass / 48 fail (v4: 9 / 65). No TRADE seed collapsed (forward KL at
+//! T = 0.207: 4.5–6.0). TRADE has the lowest mean of the six methods at T = 0.89–2.34 and
+//! beats reverse KL across T at every temperature, but at the cold end it trails every
+//! data-based baseline (T = 0.207: 5.27 nats against reweighting's 0.50 and latent scaling's
+//! 1.42), so the paper's claim is reproduced only near c₀ at this budget.
+//!
 //! Built on `flow_coupling`'s conditional couplings (the condition is `log c`) and
 //! `flow_data`'s energies with closed-form `∂E/∂c`.
 
