@@ -4,6 +4,8 @@
 //! (c) a free-form-flow step on the same encoder/decoder (JVP through the decoder, VJP through
 //! the encoder, gradient of surrogate + reconstruction), plus a Hessian-vector product
 //! (forward-over-reverse, as JAX's `jvp(grad f)`; and reverse-over-reverse for comparison).
+//! Each `*_sharded` row is the same step cut by samples into [`SHARDS`] shards run one per core
+//! (`flow_core::train::DataParallel`): the same loss and gradient up to round-off.
 //!
 //! `cargo bench -p flow-bench --bench core`
 
@@ -13,7 +15,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use flow_core::nn::{Activation, Mlp, MlpConfig, Module, Param, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
-use flow_core::{DType, Tensor, grad, hvp, hvp_reverse, jvp, vjp_with_graph};
+use flow_core::train::{DataParallel, Shard};
+use flow_core::{DType, Data, Tensor, grad, hvp, hvp_reverse, jvp, vjp_with_graph};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -21,6 +24,19 @@ fn mlp(prefix: &str, rng: &mut Xoshiro256PlusPlus) -> Mlp {
     MlpConfig::new(8, &[256, 256], 8)
         .with_activation(Activation::Silu)
         .build(prefix, DType::F32, rng)
+}
+
+/// Shards of the `*_sharded` rows: one per core of the project machine. Fixed, not the
+/// thread count, so the numbers do not depend on it.
+const SHARDS: usize = 2;
+
+/// Encoder and decoder as `steps` builds them (seed 0), with their parameters.
+fn enc_dec() -> ((Mlp, Mlp), Vec<Param>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let (enc, dec) = (mlp("enc", &mut rng), mlp("dec", &mut rng));
+    let mut params = enc.parameters();
+    params.extend(dec.parameters());
+    ((enc, dec), params)
 }
 
 fn step(params: &[Param], opt: &mut Adam, loss: Tensor) {
@@ -86,7 +102,72 @@ fn steps(c: &mut Criterion) {
     group.bench_function("hvp_wrt_input_reverse", |b| {
         b.iter(|| hvp_reverse(|x| enc.forward(x).square().sum_all(), &x, &v))
     });
+    sharded(&mut group, &x, &v);
     group.finish();
+}
+
+/// The same workloads as data-parallel steps: the gradients of the shards' losses summed,
+/// Adam on the caller's parameters.
+fn sharded(
+    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    x: &Tensor,
+    v: &Tensor,
+) {
+    let ((enc, dec), both) = enc_dec();
+    let p_enc = enc.parameters();
+    let (xd, vd): (Data, Data) = (x.data().clone(), v.data().clone());
+    let rows = x.dim(0);
+    let dp_enc = DataParallel::new(SHARDS, || {
+        let ((enc, _), _) = enc_dec();
+        let params = enc.parameters();
+        (enc, params)
+    });
+    let dp_both = DataParallel::new(SHARDS, enc_dec);
+    let mut opt = Adam::new(AdamConfig::new(1e-4));
+    group.bench_function("mlp_step_sharded", |b| {
+        b.iter(|| {
+            let out = dp_enc.grad(&enc, &p_enc, rows, 0, |m: &Mlp, s: &Shard| {
+                let xs = s.take(&xd);
+                m.forward(&xs).sub(&xs).square().mean_all().into()
+            });
+            opt.step(&p_enc, &out.grads);
+        })
+    });
+    let model = (enc, dec);
+    let mut opt = Adam::new(AdamConfig::new(1e-4));
+    group.bench_function("autoencoder_step_sharded", |b| {
+        b.iter(|| {
+            let out = dp_both.grad(&model, &both, rows, 0, |(e, d): &(Mlp, Mlp), s: &Shard| {
+                let xs = s.take(&xd);
+                d.forward(&e.forward(&xs))
+                    .sub(&xs)
+                    .square()
+                    .mean_all()
+                    .into()
+            });
+            opt.step(&both, &out.grads);
+        })
+    });
+    let mut opt = Adam::new(AdamConfig::new(1e-4));
+    group.bench_function("free_form_step_sharded", |b| {
+        b.iter(|| {
+            let out = dp_both.grad(&model, &both, rows, 0, |(e, d): &(Mlp, Mlp), s: &Shard| {
+                free_form_loss(e, d, &s.take(&xd), &s.take(&vd)).into()
+            });
+            opt.step(&both, &out.grads);
+        })
+    });
+    // The input HVP is per row: each shard's rows of H·v, joined in shard order.
+    group.bench_function("hvp_wrt_input_sharded", |b| {
+        b.iter(|| {
+            let parts = dp_enc.map(&model.0, &p_enc, rows, 0, |m: &Mlp, _, s: &Shard| {
+                let f = |x: &Tensor| m.forward(x).square().sum_all();
+                hvp(f, &s.take(&xd), &s.take(&vd)).data().clone()
+            });
+            let parts: Vec<Tensor> = parts.into_iter().map(Tensor::from_data).collect();
+            Tensor::concat(&parts.iter().collect::<Vec<_>>(), 0)
+        })
+    });
 }
 
 criterion_group! {

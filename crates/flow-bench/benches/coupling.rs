@@ -2,19 +2,25 @@
 //! NSF (4 RQ-spline blocks, 8 bins, LU mixing), subnets [64, 64] ReLU, f32, batch 512, in
 //! 2-D and 8-D. One step = NLL forward, reverse pass over all parameters, clipping, Adam.
 //! The JAX peer is `peers/flowjax_coupling.py` (same shapes); see BENCHMARKS.md.
+//! The `*_sharded` rows run the same step cut by samples into [`SHARDS`] shards, one per core
+//! (`flow_core::train::DataParallel`): the same loss and gradient up to round-off.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flow_core::nn::{Module, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
-use flow_core::{DType, Tensor, grad};
+use flow_core::train::{DataParallel, Shard};
+use flow_core::{DType, Data, Tensor, grad};
 use flow_coupling::{Flow, NsfConfig, RealNvpConfig, SplineConfig};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use std::hint::black_box;
 
 const BATCH: usize = 512;
+/// Shards of the `*_sharded` rows: one per core of the project machine (fixed, not the
+/// thread count, so the numbers do not depend on it).
+const SHARDS: usize = 2;
 
 fn realnvp(dim: usize, rng: &mut Xoshiro256PlusPlus) -> Flow {
     RealNvpConfig::new(dim)
@@ -42,6 +48,7 @@ fn training_step(c: &mut Criterion) {
             flow.initialize(&x, None);
             let params = flow.parameters();
             let mut opt = Adam::new(AdamConfig::new(1e-4));
+            sharded(c, name, build, dim);
             c.bench_function(
                 &format!("coupling/{name}_{dim}d_train_step_b{BATCH}"),
                 |b| {
@@ -57,6 +64,44 @@ fn training_step(c: &mut Criterion) {
             );
         }
     }
+}
+
+/// The same step as a data-parallel one: shard gradients summed, clipping and Adam on the
+/// caller's parameters. The replicas are built and initialised as the caller's flow is.
+fn sharded(
+    c: &mut Criterion,
+    name: &str,
+    build: fn(usize, &mut Xoshiro256PlusPlus) -> Flow,
+    dim: usize,
+) {
+    let make = move || {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+        let flow = build(dim, &mut rng);
+        let x = Tensor::randn(&[BATCH, dim], DType::F32, &mut rng).mul_scalar(1.5);
+        flow.initialize(&x, None);
+        let params = flow.parameters();
+        (flow, params, x)
+    };
+    let (flow, params, x) = make();
+    let xd: Data = x.data().clone();
+    let dp = DataParallel::new(SHARDS, move || {
+        let (flow, params, _) = make();
+        (flow, params)
+    });
+    let mut opt = Adam::new(AdamConfig::new(1e-4));
+    c.bench_function(
+        &format!("coupling/{name}_{dim}d_train_step_b{BATCH}_sharded"),
+        |b| {
+            b.iter(|| {
+                let out = dp.grad(&flow, &params, BATCH, 0, |f: &Flow, s: &Shard| {
+                    f.log_prob(&s.take(&xd), None).mean_all().neg().into()
+                });
+                let (grads, _) = clip_grad_norm(&out.grads, 10.0);
+                opt.step(&params, &grads);
+                black_box(out.loss)
+            })
+        },
+    );
 }
 
 criterion_group! {

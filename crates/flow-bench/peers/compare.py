@@ -5,7 +5,8 @@ and flowjax, side by side on this machine, ours and the peer alternated `--round
     python3 crates/flow-bench/peers/compare.py [--rounds 2] [--threads 2] [--only core]
 
 Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP), `coupling`
-(RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), medians read from
+(RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), each core and
+coupling row also as a data-parallel `*_sharded` step (two shards, one per core), medians read from
 target/criterion/*/new/estimates.json. Peers: jax_steps.py, jax_egnn.py and
 flowjax_coupling.py (medians they print). Peak memory: memory.py. Each row reports the median
 over rounds of each side's median, and the median and range over rounds of the per-round ratio
@@ -41,6 +42,11 @@ ROWS = [
     ("E(3)-FFF step, EGNN DW4, batch 128", "freeform/egnn_dw4_b128_fff_step",
      "jax:freeform/egnn_dw4_b128_fff_step"),
 ]
+# The same steps run data-parallel (`flow_core::train::DataParallel`, 2 shards, one per core):
+# same loss and gradient up to round-off, against the same peer numbers.
+SHARDED = [(label + ", sharded", our_id + "_sharded", peer_id)
+           for label, our_id, peer_id in ROWS if "egnn" not in our_id]
+ROWS = ROWS + SHARDED
 
 
 def cpu_model():
@@ -69,7 +75,7 @@ def ours(threads, groups):
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads), FLOWS_THREADS=str(threads))
     started = time.time()
     # Only the table's benches (criterion regex filters), so a round takes minutes, not tens.
-    for bench, filt in (("core", ["mlp_step|autoencoder_step|free_form_step|hvp_wrt_input$"]),
+    for bench, filt in (("core", ["mlp_step|autoencoder_step|free_form_step|hvp_wrt_input$|_sharded"]),
                         ("coupling", ["train_step_b512"]),
                         ("freeform", ["egnn_dw4_b128_fff_step"])):
         if GROUP_OF_BENCH[bench] not in groups:

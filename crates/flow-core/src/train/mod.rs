@@ -40,6 +40,7 @@
 
 mod config;
 mod curves;
+mod data_parallel;
 mod fit;
 mod progress;
 mod state;
@@ -52,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{CheckpointSpec, NonFinitePolicy, OptimizerConfig, TrainConfig, ValidationSpec};
 pub use curves::Curves;
+pub use data_parallel::{DataParallel, Shard, ShardedGrad};
 pub use fit::{FitConfig, FitReport, fit_to_data};
 pub use trainer::Trainer;
 

@@ -15,7 +15,7 @@ use super::config::{NonFinitePolicy, TrainConfig};
 use super::curves::Curves;
 use super::progress::Progress;
 use super::state;
-use super::{NonFinite, StepLoss, StepRng, TrainError, TrainReport, step_rng};
+use super::{NonFinite, ShardedGrad, StepLoss, StepRng, TrainError, TrainReport, step_rng};
 
 /// The best validated parameters so far.
 #[derive(Clone, Debug)]
@@ -23,6 +23,13 @@ pub(crate) struct Best {
     pub(crate) step: u64,
     pub(crate) value: f64,
     pub(crate) params: Vec<Tensor>,
+}
+
+/// What a step's closure computed: a loss to differentiate here, or (sharded steps,
+/// [`Trainer::fit_sharded`]) the loss with its gradients already summed.
+pub(super) enum Computed {
+    Loss(StepLoss),
+    Grads(ShardedGrad),
 }
 
 /// A completed step's numbers.
@@ -196,7 +203,7 @@ impl Trainer {
         &mut self,
         mut loss: impl FnMut(u64, &mut StepRng) -> L,
     ) -> Result<TrainReport, TrainError> {
-        self.run(&mut |s, r| loss(s, r).into(), None)
+        self.run(&mut |s, r| Computed::Loss(loss(s, r).into()), None)
     }
 
     /// As [`Trainer::fit`], and validates with `validate(steps_completed)` (lower is better)
@@ -211,7 +218,10 @@ impl Trainer {
         mut loss: impl FnMut(u64, &mut StepRng) -> L,
         mut validate: impl FnMut(u64) -> f64,
     ) -> Result<TrainReport, TrainError> {
-        self.run(&mut |s, r| loss(s, r).into(), Some(&mut validate))
+        self.run(
+            &mut |s, r| Computed::Loss(loss(s, r).into()),
+            Some(&mut validate),
+        )
     }
 
     /// As [`Trainer::fit`], but stops once `until` steps are complete (at most
@@ -226,21 +236,21 @@ impl Trainer {
         until: u64,
         mut loss: impl FnMut(u64, &mut StepRng) -> L,
     ) -> Result<TrainReport, TrainError> {
-        self.run_to(until, &mut |s, r| loss(s, r).into(), None)
+        self.run_to(until, &mut |s, r| Computed::Loss(loss(s, r).into()), None)
     }
 
     fn run(
         &mut self,
-        loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
+        loss: &mut dyn FnMut(u64, &mut StepRng) -> Computed,
         validate: Option<&mut dyn FnMut(u64) -> f64>,
     ) -> Result<TrainReport, TrainError> {
         self.run_to(self.config.steps, loss, validate)
     }
 
-    fn run_to(
+    pub(super) fn run_to(
         &mut self,
         until: u64,
-        loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
+        loss: &mut dyn FnMut(u64, &mut StepRng) -> Computed,
         mut validate: Option<&mut dyn FnMut(u64) -> f64>,
     ) -> Result<TrainReport, TrainError> {
         let start = Instant::now();
@@ -300,7 +310,7 @@ impl Trainer {
 
     fn one_step(
         &mut self,
-        loss: &mut dyn FnMut(u64, &mut StepRng) -> StepLoss,
+        loss: &mut dyn FnMut(u64, &mut StepRng) -> Computed,
     ) -> Result<StepOutcome, NonFinite> {
         let s = self.step;
         let mut rng = step_rng(self.config.seed, s);
@@ -309,13 +319,19 @@ impl Trainer {
         if let Some(momentum) = self.config.momentum_at(s) {
             self.optimizer.set_momentum(momentum);
         }
-        let out = loss(s, &mut rng);
-        let value = out.loss.item();
-        if !value.is_finite() {
-            return Err(NonFinite::Loss);
-        }
         let vals = values(&self.params);
-        let grads = grad(&out.loss, &vals.iter().collect::<Vec<_>>());
+        let (value, terms, grads) = match loss(s, &mut rng) {
+            Computed::Loss(out) => {
+                let value = out.loss.item();
+                if !value.is_finite() {
+                    return Err(NonFinite::Loss);
+                }
+                let grads = grad(&out.loss, &vals.iter().collect::<Vec<_>>());
+                (value, out.terms, grads)
+            }
+            Computed::Grads(g) if !g.loss.is_finite() => return Err(NonFinite::Loss),
+            Computed::Grads(g) => (g.loss, g.terms, g.grads),
+        };
         let (grads, norm) =
             clip_grad_norm(&grads, self.config.clip_grad_norm.unwrap_or(f64::INFINITY));
         if !norm.is_finite() {
@@ -329,7 +345,7 @@ impl Trainer {
         Ok(StepOutcome {
             loss: value,
             grad_norm: norm,
-            terms: out.terms,
+            terms,
         })
     }
 
