@@ -143,25 +143,30 @@ fn replicas_are_built_on_the_helpers_and_follow_the_callers_values() {
 
 #[test]
 fn fit_sharded_follows_fit_and_is_thread_independent() {
-    let rows = 48;
-    let x = batch(rows);
-    let data = x.data().clone();
+    const MINIBATCH: usize = 21;
+    let x = batch(48);
+    let draw = |rng: &mut flow_core::train::StepRng| -> Vec<usize> {
+        (0..MINIBATCH)
+            .map(|_| rand::RngExt::random_range(rng, 0..48))
+            .collect()
+    };
     let run = |sharded: bool, budget: usize| {
         let (net, params) = build();
         let mut trainer = Trainer::new(params, TrainConfig::new(25, 1e-2).with_seed(5));
         let report = with_thread_budget(budget, || {
             if sharded {
                 let dp = DataParallel::new(2, build);
+                // The step's stream draws the minibatch on the caller, as `fit`'s loss does.
                 trainer.fit_sharded(
                     25,
                     &dp,
                     &net,
-                    rows,
-                    |m, s, _| shard_loss(m, &s.take(&data)),
+                    |_, rng| (x.index_select(0, &draw(rng)).data().clone(), MINIBATCH),
+                    |m, s, d| shard_loss(m, &s.take(d)),
                     None,
                 )
             } else {
-                trainer.fit(|_, _| shard_loss(&net, &x))
+                trainer.fit(|_, rng| shard_loss(&net, &x.index_select(0, &draw(rng))))
             }
         })
         .expect("finite");
@@ -207,10 +212,10 @@ fn a_non_finite_shard_stops_training_with_the_step_and_keeps_the_values() {
             10,
             &dp,
             &net,
-            rows,
-            |m, s, step| {
-                let loss = shard_loss(m, &s.take(&data));
-                if step == 3 && s.index == 1 {
+            |step, _| ((data.clone(), step), rows),
+            |m, s, (d, step)| {
+                let loss = shard_loss(m, &s.take(d));
+                if *step == 3 && s.index == 1 {
                     StepLoss::new(loss.loss.mul_scalar(f64::NAN))
                 } else {
                     loss

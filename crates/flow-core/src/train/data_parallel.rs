@@ -369,27 +369,30 @@ fn combine(shards: &[Shard], outs: Vec<ShardOut>) -> ShardedGrad {
 impl crate::train::Trainer {
     /// As [`Trainer::fit_until`](crate::train::Trainer::fit_until) (and
     /// [`fit_validated`](crate::train::Trainer::fit_validated) when `validate` is given), with
-    /// each step's loss run as shards by `dp` (module docs): `loss(model, shard, step)`
-    /// returns the shard's mean loss over its rows of a batch of `rows` rows. The trainer's
-    /// parameters must be `model`'s, in the order `dp`'s factory lists them. Each step draws
-    /// the shards' seed from its own stream, so a run is bit-identical for any thread count
-    /// and resumes like any other.
+    /// each step's loss run as shards by `dp` (module docs). `batch(step, rng)` runs on the
+    /// caller with the step's own stream (the same one [`fit`](crate::train::Trainer::fit)
+    /// gives its loss, so a minibatch drawn here is the unsharded run's) and returns the
+    /// step's batch as plain data with its row count; `loss(model, shard, batch)` returns the
+    /// shard's mean loss over its rows. The trainer's parameters must be `model`'s, in the
+    /// order `dp`'s factory lists them. The shards' seed is drawn from the step's stream after
+    /// `batch`, so a run is bit-identical for any thread count and resumes like any other.
     ///
     /// # Errors
     /// As [`Trainer::fit`](crate::train::Trainer::fit).
-    pub fn fit_sharded<M: 'static>(
+    pub fn fit_sharded<M: 'static, B: Sync>(
         &mut self,
         until: u64,
         dp: &DataParallel<M>,
         model: &M,
-        rows: usize,
-        loss: impl Fn(&M, &Shard, u64) -> StepLoss + Sync,
+        mut batch: impl FnMut(u64, &mut crate::train::StepRng) -> (B, usize),
+        loss: impl Fn(&M, &Shard, &B) -> StepLoss + Sync,
         validate: Option<&mut dyn FnMut(u64) -> f64>,
     ) -> Result<crate::train::TrainReport, crate::train::TrainError> {
         let params = self.params.clone();
         let mut step = |s: u64, rng: &mut crate::train::StepRng| {
+            let (b, rows) = batch(s, rng);
             let seed = rand::RngExt::random::<u64>(rng);
-            let out = dp.grad(model, &params, rows, seed, |m, shard| loss(m, shard, s));
+            let out = dp.grad(model, &params, rows, seed, |m, shard| loss(m, shard, &b));
             super::trainer::Computed::Grads(out)
         };
         self.run_to(until, &mut step, validate)

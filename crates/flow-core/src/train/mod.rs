@@ -8,6 +8,11 @@
 //! curves and best parameters, so a run killed and resumed from its last checkpoint produces
 //! bit-identical parameters and curves to an uninterrupted one.
 //!
+//! **Cores.** [`Trainer::fit_sharded`] runs each step's loss as shards of the batch, one per
+//! core, on replicas of the model ([`DataParallel`]): the same gradient up to round-off, for
+//! losses that are means over independent samples, and faster than the ops' own intra-op split
+//! on small networks (BENCHMARKS.md, session 12).
+//!
 //! **Failure.** A non-finite loss, gradient norm or updated parameter never reaches the
 //! model: it keeps the values from before that step, no checkpoint is written for it, and
 //! training stops with [`TrainError::NonFinite`] naming the step and the last good checkpoint

@@ -9,6 +9,7 @@
 pub mod checkpointing;
 pub mod nll;
 pub mod reverse_kl;
+pub mod sharded;
 
 use std::path::{Path, PathBuf};
 
