@@ -23,7 +23,9 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 # (row, our bench, our filter, peer script, peer workload)
 ROWS = [
-    ("free-form step, MLP 8→256→256→8, batch 512", "core", "free_form_step",
+    ("free-form step, MLP 8→256→256→8, batch 512", "core", "free_form_step$",
+     "jax_steps.py", "free-form step"),
+    ("free-form step, same, sharded in two (DataParallel)", "core", "free_form_step_sharded",
      "jax_steps.py", "free-form step"),
     ("E(3)-FFF step, EGNN DW4 (4 blocks, h32), batch 128", "freeform", "egnn_dw4_b128_fff_step",
      "jax_egnn.py", "egnn_dw4_b128_fff_step"),
