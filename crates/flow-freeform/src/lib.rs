@@ -51,6 +51,7 @@ pub mod latent;
 pub mod model;
 pub mod net;
 pub mod prelude;
+pub mod sharded;
 pub mod spec;
 pub mod surrogate;
 pub mod train;

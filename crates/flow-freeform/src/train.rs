@@ -138,7 +138,7 @@ pub struct Trainer {
 }
 
 /// Draws the step's minibatch rows (with replacement) from its own stream.
-fn batch(
+pub(crate) fn batch(
     data: &Tensor,
     condition: Option<&Tensor>,
     size: usize,
@@ -170,7 +170,7 @@ impl Trainer {
         self
     }
 
-    fn engine(&mut self, model: &FreeFormFlow) -> &mut train::Trainer {
+    pub(crate) fn engine(&mut self, model: &FreeFormFlow) -> &mut train::Trainer {
         let (config, cancel) = (&self.config, &self.cancel);
         self.engine.get_or_insert_with(|| {
             let t = train::Trainer::new(model.parameters(), config.engine());
@@ -290,7 +290,7 @@ impl Trainer {
     }
 }
 
-fn check_data(model: &FreeFormFlow, data: &Tensor) -> Result<(), TrainError> {
+pub(crate) fn check_data(model: &FreeFormFlow, data: &Tensor) -> Result<(), TrainError> {
     if data.dim(0) == 0 || data.ndim() != 2 || data.dim(1) != model.data_dim() {
         return Err(TrainError::Data(format!(
             "data {:?} does not fit a model of dimension {}",
@@ -302,7 +302,7 @@ fn check_data(model: &FreeFormFlow, data: &Tensor) -> Result<(), TrainError> {
 }
 
 /// The free-form loss of one batch with its recorded terms.
-fn step_loss(
+pub(crate) fn step_loss(
     model: &FreeFormFlow,
     x: &Tensor,
     condition: Option<&Tensor>,
