@@ -5,8 +5,8 @@
 //! [`train_nll`](super::nll::train_nll) draws it, so a sharded run follows the unsharded one up
 //! to round-off (the shard gradients are summed, weighted by their row counts), and it is
 //! bit-identical for any thread count. Measured on the project machine, a RealNVP/NSF step
-//! with [64, 64] subnets at batch 512 runs at 0.56–0.76× flowjax's wall time sharded in two,
-//! against 0.78–1.19× with the ops' own intra-op split (BENCHMARKS.md, session 12).
+//! with [64, 64] subnets at batch 512 runs at 0.54–0.79× flowjax's wall time sharded in two,
+//! against 0.70–1.19× with the ops' own intra-op split (BENCHMARKS.md, session 12).
 
 use flow_core::train::{DataParallel, Shard, StepLoss};
 use flow_core::{Data, Tensor};
