@@ -5,10 +5,15 @@
 //! cargo run --release -p flow-bench --example coupling_toy_fit -- \
 //!     --toy eight-gaussians --model real-nvp --blocks 24 --hidden 64,64 --clamp 4 --steps 5000
 //! ```
+//!
+//! `--shards N` trains data-parallel (each minibatch cut into N shards, one per core, on
+//! replicas of the flow: `flow_coupling::train::sharded`), on the same minibatches.
 
 use clap::{Parser, ValueEnum};
 use flow_bench::experiments::coupling::one_cycle;
 use flow_core::nn::Activation;
+use flow_core::nn::Module;
+use flow_core::train::DataParallel;
 use flow_core::{DType, no_grad};
 use flow_coupling::Trainer;
 use flow_coupling::train::nll::{Dataset, nll_loss};
@@ -38,7 +43,7 @@ enum MixingArg {
 }
 
 /// Fit one RealNVP or NSF to a 2-D toy and print NLL − H.
-#[derive(Parser)]
+#[derive(Parser, Clone)]
 struct Args {
     #[arg(long, value_enum, default_value = "eight-gaussians")]
     toy: ToyArg,
@@ -72,6 +77,9 @@ struct Args {
     test_samples: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Cut each minibatch into this many shards run one per core (0: the ops' own threads).
+    #[arg(long, default_value_t = 0)]
+    shards: usize,
 }
 
 fn build(args: &Args, rng: &mut Xoshiro256PlusPlus) -> Flow {
@@ -117,7 +125,16 @@ fn main() {
         .expect("toy with a density")
         .to_vec_f64();
     let test = test_x.to_dtype(DType::F32);
+    // Replicas for `--shards` are built from the same generator state, so their fixed
+    // permutations equal the flow's (their parameters are the flow's at every step).
+    let replica_rng = rng.clone();
     let flow = build(&args, &mut rng);
+    let replica_args = args.clone();
+    let dp = DataParallel::new(args.shards.max(1), move || {
+        let f = build(&replica_args, &mut replica_rng.clone());
+        let params = f.parameters();
+        (f, params)
+    });
     flow.initialize(&train.x.narrow(0, 0, 4096.min(args.train_samples)), None);
     let steps = args.steps;
     let config = one_cycle(steps, args.batch, args.lr).with_seed(args.seed);
@@ -125,12 +142,20 @@ fn main() {
     let start = std::time::Instant::now();
     for quarter in 1..=4 {
         let until = steps * quarter / 4;
-        trainer
-            .run_until(until, |f, r| {
+        let done = if args.shards > 0 {
+            trainer.run_sharded(
+                until,
+                &dp,
+                |r| (train.batch(args.batch, r).0.data().clone(), args.batch),
+                |f, shard, x| nll_loss(f, &shard.take(x), None),
+            )
+        } else {
+            trainer.run_until(until, |f, r| {
                 let (x, _) = train.batch(args.batch, r);
                 nll_loss(f, &x, None)
             })
-            .unwrap_or_else(|e| panic!("training stopped: {e}"));
+        };
+        done.unwrap_or_else(|e| panic!("training stopped: {e}"));
         let log_q = no_grad(|| flow.log_prob(&test, None).to_vec_f64());
         let gap = log_p.iter().zip(&log_q).map(|(p, q)| p - q).sum::<f64>() / log_p.len() as f64;
         println!(
