@@ -323,7 +323,8 @@ impl<M> Drop for DataParallel<M> {
     }
 }
 
-/// One shard's loss and gradients on `model`.
+/// One shard's loss and weighted gradients `w_k ∇L_k` on `model`: the backward pass starts
+/// from `w_k L_k`, so the weight costs no extra pass over the gradients.
 fn run_shard<M>(
     model: &M,
     params: &[Param],
@@ -332,7 +333,13 @@ fn run_shard<M>(
 ) -> ShardOut {
     let out = loss(model, shard);
     let leaves = values(params);
-    let grads = crate::grad(&out.loss, &leaves.iter().collect::<Vec<_>>());
+    let w = shard.weight();
+    let weighted = if w == 1.0 {
+        out.loss.clone()
+    } else {
+        out.loss.mul_scalar(w)
+    };
+    let grads = crate::grad(&weighted, &leaves.iter().collect::<Vec<_>>());
     ShardOut {
         loss: out.loss.item(),
         terms: out.terms,
@@ -340,7 +347,7 @@ fn run_shard<M>(
     }
 }
 
-/// `Σ_k w_k · out_k` in shard order.
+/// `Σ_k w_k · out_k` in shard order (the gradients arrive weighted).
 fn combine(shards: &[Shard], outs: Vec<ShardOut>) -> ShardedGrad {
     let mut loss = 0.0;
     let mut terms: Vec<(String, f64)> = Vec::new();
@@ -354,14 +361,11 @@ fn combine(shards: &[Shard], outs: Vec<ShardOut>) -> ShardedGrad {
                 None => terms.push((name, w * v)),
             }
         }
-        let scaled = out.grads.into_iter().map(|d| {
-            let g = Tensor::from_data(d);
-            if w == 1.0 { g } else { g.mul_scalar(w) }
-        });
+        let weighted = out.grads.into_iter().map(Tensor::from_data);
         if grads.is_empty() {
-            grads = scaled.collect();
+            grads = weighted.collect();
         } else {
-            grads = grads.iter().zip(scaled).map(|(a, b)| a.add(&b)).collect();
+            grads = grads.iter().zip(weighted).map(|(a, b)| a.add(&b)).collect();
         }
     }
     ShardedGrad { loss, terms, grads }
