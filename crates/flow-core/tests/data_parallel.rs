@@ -235,3 +235,56 @@ fn a_non_finite_shard_stops_training_with_the_step_and_keeps_the_values() {
     assert!(max_abs_diff(&before[0], &params[0].get()) > 0.0);
     assert!(params.iter().all(|p| p.get().all_finite()));
 }
+
+#[test]
+fn a_sharded_run_resumed_from_its_checkpoint_equals_an_uninterrupted_one() {
+    let x = batch(30);
+    let path = std::env::temp_dir().join(format!("dp-resume-{}.safetensors", std::process::id()));
+    let config = TrainConfig::new(10, 1e-2)
+        .with_seed(3)
+        .with_checkpoint(&path, 5);
+    let dp = DataParallel::new(2, build);
+    // Each step's batch: 16 rows drawn from the step's stream (so a resume must restore it).
+    let draw = |rng: &mut flow_core::train::StepRng| -> Vec<usize> {
+        (0..16)
+            .map(|_| rand::RngExt::random_range(rng, 0..30))
+            .collect()
+    };
+    let run = |trainer: &mut Trainer, net: &Mlp, until: u64| {
+        trainer
+            .fit_sharded(
+                until,
+                &dp,
+                net,
+                |_, rng| (x.index_select(0, &draw(rng)).data().clone(), 16),
+                |m, s, d| shard_loss(m, &s.take(d)),
+                None,
+            )
+            .expect("finite")
+    };
+    let (net_a, params_a) = build();
+    let mut whole = Trainer::new(
+        params_a.clone(),
+        config
+            .clone()
+            .with_checkpoint(path.with_extension("whole.safetensors"), 5),
+    );
+    run(&mut whole, &net_a, 10);
+    let (net_b, params_b) = build();
+    let mut first = Trainer::new(params_b, config.clone());
+    run(&mut first, &net_b, 5);
+    let (net_c, params_c) = build();
+    let mut second = Trainer::new(params_c.clone(), config);
+    assert_eq!(second.resume_from(&path).expect("checkpoint"), 5);
+    let report = run(&mut second, &net_c, 10);
+    assert_eq!(report.curves.loss.len(), 10);
+    let bits = |ps: &[Param]| {
+        ps.iter()
+            .flat_map(|p| p.get().to_vec_f64())
+            .map(f64::to_bits)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&params_a), bits(&params_c));
+    std::fs::remove_file(&path).ok();
+    std::fs::remove_file(path.with_extension("whole.safetensors")).ok();
+}
