@@ -3,6 +3,9 @@
 //! MLP workload of BENCHMARKS.md (ResNet 8 → 8, one block 256-256, SiLU, batch 512, f32, Adam),
 //! an injective 64 → 8 pair, and E(3)-FFF on DW4 (EGNN, 4 blocks, hidden 32, batch 128);
 //! plus sampling throughput `x = g(z)` without a tape. JAX peer: `peers/jax_steps.py`.
+//! `egnn_dw4_b128_fff_step_sharded` is the E(3)-FFF step cut into two shards run one per core
+//! (`flow_core::train::DataParallel`): the same estimator, each shard drawing its own
+//! Hutchinson vectors.
 
 // criterion_group! and criterion_main! generate undocumented public items.
 #![allow(missing_docs)]
@@ -10,6 +13,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flow_core::nn::{Module, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
+use flow_core::train::{DataParallel, Shard};
 use flow_core::{DType, Tensor, grad};
 use flow_freeform::{
     EgnnConfig, FffLossConfig, FreeFormFlow, Latent, ResNetConfig, autoencoder_loss, fff_loss,
@@ -71,6 +75,33 @@ fn steps(c: &mut Criterion) {
     }
 }
 
+/// The E(3)-FFF step as a data-parallel step (two shards, one per core).
+fn egnn_sharded(c: &mut Criterion) {
+    let build = || {
+        let model = egnn_dw4(&mut Xoshiro256PlusPlus::seed_from_u64(7));
+        let params = model.parameters();
+        (model, params)
+    };
+    let (model, params) = build();
+    let x = model
+        .latent
+        .sample(128, DType::F32, &mut Xoshiro256PlusPlus::seed_from_u64(8));
+    let xd = x.data().clone();
+    let dp = DataParallel::new(2, build);
+    let mut opt = Adam::new(AdamConfig::new(1e-5));
+    let cfg = FffLossConfig::new(10.0);
+    c.bench_function("freeform/egnn_dw4_b128_fff_step_sharded", |b| {
+        b.iter(|| {
+            let out = dp.grad(&model, &params, 128, 1, |m: &FreeFormFlow, s: &Shard| {
+                fff_loss(m, &s.take(&xd), None, &cfg, &mut s.rng())
+                    .loss
+                    .into()
+            });
+            opt.step(&params, black_box(&out.grads));
+        })
+    });
+}
+
 fn sampling(c: &mut Criterion) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
     let models = [
@@ -91,6 +122,6 @@ fn sampling(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = { flow_core::allocator::keep_freed_memory(); Criterion::default() }.sample_size(20);
-    targets = steps, sampling
+    targets = steps, egnn_sharded, sampling
 }
 criterion_main!(benches);
