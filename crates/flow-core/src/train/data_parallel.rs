@@ -143,7 +143,7 @@ pub struct DataParallel<M> {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-/// Ids of dropped [`DataParallel`]s whose replicas a helper should free when it next runs one.
+/// Ids of dropped [`DataParallel`]s: a helper frees its replicas of them when it next runs one.
 static DEAD: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 thread_local! {
@@ -224,8 +224,9 @@ impl<M: 'static> DataParallel<M> {
         seed: u64,
         loss: impl Fn(&M, &Shard) -> StepLoss + Sync,
     ) -> ShardedGrad {
+        assert!(rows > 0, "DataParallel: an empty batch");
         let shards = self.cut(rows, seed);
-        let outs = self.map(model, params, rows, seed, |m, p, shard| {
+        let outs = self.run(model, params, &shards, |m, p, shard| {
             run_shard(m, p, shard, &loss)
         });
         combine(&shards, outs)
@@ -248,7 +249,17 @@ impl<M: 'static> DataParallel<M> {
         f: impl Fn(&M, &[Param], &Shard) -> T + Sync,
     ) -> Vec<T> {
         assert!(rows > 0, "DataParallel: an empty batch");
-        let shards = self.cut(rows, seed);
+        self.run(model, params, &self.cut(rows, seed), f)
+    }
+
+    /// [`DataParallel::map`] over shards already cut.
+    fn run<T: Send>(
+        &self,
+        model: &M,
+        params: &[Param],
+        shards: &[Shard],
+        f: impl Fn(&M, &[Param], &Shard) -> T + Sync,
+    ) -> Vec<T> {
         let workers = threads().min(shards.len());
         let outs: Vec<Mutex<Option<T>>> = shards.iter().map(|_| Mutex::new(None)).collect();
         let run_on = |m: &M, p: &[Param], k: usize| {
@@ -288,8 +299,11 @@ impl<M: 'static> DataParallel<M> {
     fn with_replica(&self, master: &[Data], f: impl FnOnce(&M, &[Param])) {
         REPLICAS.with(|cell| {
             let mut replicas = cell.borrow_mut();
-            let dead = std::mem::take(&mut *DEAD.lock().expect("DataParallel: registry poisoned"));
+            // Every helper frees its own replicas of dropped instances, so the list is read,
+            // not emptied (one id per dropped instance).
+            let dead = DEAD.lock().expect("DataParallel: registry poisoned");
             replicas.retain(|(id, _)| !dead.contains(id));
+            drop(dead);
             if !replicas.iter().any(|(id, _)| *id == self.id) {
                 replicas.push((self.id, Box::new((self.factory)())));
             }
