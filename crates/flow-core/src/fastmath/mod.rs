@@ -7,6 +7,7 @@
 //! clamped to the finite range, so `exp(−∞) = 0` and `exp(+∞) = f32::MAX`-ish are
 //! approximated by 2⁻¹²⁶-scaled and 2¹²⁷-scaled values respectively, NaN propagates.
 
+pub(crate) mod simd;
 mod trig;
 pub use trig::{cos_f64, sin_f64};
 
@@ -190,109 +191,4 @@ mod tests {
         assert!(exp_f32(f32::NAN).is_nan());
         assert_eq!(exp_f32(0.0), 1.0);
     }
-}
-
-/// Element-wise loops compiled twice: for the baseline target and with AVX2+FMA, chosen at
-/// run time (the crate is built for baseline x86-64, so without this the polynomial `exp`
-/// and the activation loops would only use SSE2). Results are identical (no FMA
-/// contraction). Outputs of at least [`MIN_PARALLEL_ELEMENTS`](crate::parallel::team::MIN_PARALLEL_ELEMENTS)
-/// elements are written in parts on the compute team; element-wise results do not depend on
-/// the cut.
-pub(crate) mod simd {
-    use std::mem::MaybeUninit;
-
-    use crate::parallel::team::collect_parts;
-
-    /// Stands for the element type once per argument in the macro below.
-    macro_rules! elem {
-        ($arg:ident) => {
-            T
-        };
-    }
-
-    /// Defines `$map(a, b, .., f) -> Vec<T>` with `out[i] = f(a[i], b[i], ..)` for one arity:
-    /// the parallel driver, the run-time dispatch, the plain loop and its AVX2+FMA copy.
-    macro_rules! map_n {
-        ($(#[$doc:meta])* $map:ident, $fill:ident, $plain:ident, $avx2:ident, $first:ident $(, $arg:ident)*) => {
-            $(#[$doc])*
-            #[inline]
-            pub fn $map<T: Copy + Send + Sync, F: Fn(elem!($first) $(, elem!($arg))*) -> T + Sync>(
-                $first: &[T],
-                $($arg: &[T],)*
-                f: F,
-            ) -> Vec<T> {
-                $(assert_eq!(
-                    $first.len(),
-                    $arg.len(),
-                    concat!(stringify!($map), ": argument lengths differ")
-                );)*
-                collect_parts($first.len(), |start, out| {
-                    let r = start..start + out.len();
-                    $fill(&$first[r.clone()], $(&$arg[r.clone()],)* out, &f)
-                })
-            }
-
-            #[inline]
-            fn $fill<T: Copy, F: Fn(elem!($first) $(, elem!($arg))*) -> T>(
-                $first: &[T],
-                $($arg: &[T],)*
-                out: &mut [MaybeUninit<T>],
-                f: &F,
-            ) {
-                #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is the
-                    // only requirement of the `target_feature` function.
-                    #[allow(unsafe_code)]
-                    return unsafe { $avx2($first, $($arg,)* out, f) };
-                }
-                $plain($first, $($arg,)* out, f)
-            }
-
-            #[inline(always)]
-            fn $plain<T: Copy, F: Fn(elem!($first) $(, elem!($arg))*) -> T>(
-                $first: &[T],
-                $($arg: &[T],)*
-                out: &mut [MaybeUninit<T>],
-                f: &F,
-            ) {
-                // Every slice re-cut to the output's length, so the indexing below needs no
-                // bounds checks and the loop vectorises.
-                let n = out.len();
-                let $first = &$first[..n];
-                $(let $arg = &$arg[..n];)*
-                for i in 0..n {
-                    out[i].write(f($first[i] $(, $arg[i])*));
-                }
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            fn $avx2<T: Copy, F: Fn(elem!($first) $(, elem!($arg))*) -> T>(
-                $first: &[T],
-                $($arg: &[T],)*
-                out: &mut [MaybeUninit<T>],
-                f: &F,
-            ) {
-                $plain($first, $($arg,)* out, f)
-            }
-        };
-    }
-
-    map_n!(
-        /// `out[i] = f(a[i])`.
-        map1, fill1, fill1_plain, fill1_avx2, a
-    );
-    map_n!(
-        /// `out[i] = f(a[i], b[i], c[i])`.
-        map3, fill3, fill3_plain, fill3_avx2, a, b, c
-    );
-    map_n!(
-        /// `out[i] = f(a[i], b[i], c[i], d[i])`.
-        map4, fill4, fill4_plain, fill4_avx2, a, b, c, d
-    );
-    map_n!(
-        /// `out[i] = f(a[i], b[i], c[i], d[i], e[i])`.
-        map5, fill5, fill5_plain, fill5_avx2, a, b, c, d, e
-    );
 }

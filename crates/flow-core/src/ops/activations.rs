@@ -57,29 +57,66 @@ elementwise!(
     d2: |x, y| T::zero(),
         |x, y| x.zeros_like()
 );
-// silu(x) = x σ(x); silu′ = σ (1 + x (1 − σ)), one primitive (`silu_prime`) so that recorded
-// derivatives (JVPs with a tape, backward passes with a graph) cost one op instead of six.
-elementwise!(
-    Silu,
-    "silu",
-    |x| x * sigmoid(x),
-    |x, y| silu_prime(x),
-    |s, x, y| x.silu_prime(),
-    d2: |x, y| silu_second(x),
-        |x, y| silu_second_tensor(x)
-);
+/// `silu(x) = x σ(x)`. It keeps `σ(x)` from its forward pass
+/// ([`KEEPS_AUX`](Elementwise::KEEPS_AUX)), so its scalar rules
+/// `silu′ = σ (1 + x (1 − σ))` and `silu″ = σ (1 − σ) (2 + x (1 − 2σ))` cost a few
+/// multiplications instead of an `exp` and a division; the kept σ is bit-identical to the
+/// recomputed one, so results do not change. The recorded derivative is one primitive
+/// (`silu_prime`), so recorded derivatives (JVPs with a tape, backward passes with a graph)
+/// cost one op instead of six.
+#[derive(Clone, Copy)]
+pub(crate) struct Silu;
+impl Elementwise for Silu {
+    fn name(&self) -> &'static str {
+        "silu"
+    }
+    #[inline(always)]
+    fn f<T: Element>(&self, x: T) -> T {
+        x * sigmoid(x)
+    }
+    #[inline(always)]
+    fn df<T: Element>(&self, x: T, s: T) -> T {
+        silu_prime_from(x, s)
+    }
+    fn derivative(&self, x: &Tensor, _: &Tensor) -> Tensor {
+        x.silu_prime()
+    }
+    const HAS_D2F: bool = true;
+    #[inline(always)]
+    fn d2f<T: Element>(&self, x: T, s: T) -> T {
+        silu_second_from(x, s)
+    }
+    fn second_derivative(&self, x: &Tensor, _: &Tensor) -> Tensor {
+        silu_second_tensor(x)
+    }
+    const KEEPS_AUX: bool = true;
+    #[inline(always)]
+    fn f_aux<T: Element>(&self, x: T) -> (T, T) {
+        let s = sigmoid(x);
+        (x * s, s)
+    }
+}
 
+/// `silu′(x) = σ (1 + x (1 − σ))` given `s = σ(x)`.
 #[inline(always)]
-fn silu_prime<T: Element>(x: T) -> T {
-    let s = sigmoid(x);
+fn silu_prime_from<T: Element>(x: T, s: T) -> T {
     s * (T::one() + x * (T::one() - s))
 }
 
-// silu″(x) = σ (1 − σ) (2 + x (1 − 2σ))
+/// `silu″(x) = σ (1 − σ) (2 + x (1 − 2σ))` given `s = σ(x)`.
+#[inline(always)]
+fn silu_second_from<T: Element>(x: T, s: T) -> T {
+    s * (T::one() - s) * (cst::<T>(2.0) + x * (T::one() - cst::<T>(2.0) * s))
+}
+
+#[inline(always)]
+fn silu_prime<T: Element>(x: T) -> T {
+    silu_prime_from(x, sigmoid(x))
+}
+
 #[inline(always)]
 fn silu_second<T: Element>(x: T) -> T {
-    let s = sigmoid(x);
-    s * (T::one() - s) * (cst::<T>(2.0) + x * (T::one() - cst::<T>(2.0) * s))
+    silu_second_from(x, sigmoid(x))
 }
 
 /// `silu″(x)` as a differentiable tensor expression.

@@ -12,8 +12,9 @@
 //! - VJP: `ḡ = p̄ ⊙ f′(x)`, `x̄ = p̄ ⊙ g ⊙ f″(x)`;
 //! - JVP: `ṗ = ġ ⊙ f′(x) + g ⊙ f″(x) ⊙ ẋ`.
 //!
-//! `f′` and `f″` are the total derivatives in `x`: the op keeps `y = f(x)` beside its inputs
-//! only to evaluate them (tanh's `f′ = 1 − y²`), so no cotangent flows to `y` separately. When
+//! `f′` and `f″` are the total derivatives in `x`: the op keeps `y = f(x)` (or the value the
+//! function keeps instead, SiLU's σ(x)) beside its inputs only to evaluate them (tanh's
+//! `f′ = 1 − y²`), so no cotangent flows to it separately. When
 //! the rules themselves must be recorded (third-order derivatives) or carry tangents, they
 //! fall back to the functions' differentiable tensor expressions for `f′` and `f″`.
 
@@ -23,14 +24,15 @@ use crate::data::Data;
 use crate::dtype::Element;
 use crate::tensor::Tensor;
 
-/// Which element-wise rule [`kernel`] evaluates, with its arguments in order.
+/// Which element-wise rule [`kernel`] evaluates, with its arguments in order (`k` is the value
+/// the function's scalar rules read: `y = f(x)` or its kept `aux(x)`).
 #[derive(Clone, Copy)]
 pub(crate) enum Rule {
-    /// `[a, x, y] ↦ a ⊙ f′(x)`.
+    /// `[a, x, k] ↦ a ⊙ f′(x)`.
     Product,
-    /// `[a, b, x, y] ↦ a ⊙ b ⊙ f″(x)`.
+    /// `[a, b, x, k] ↦ a ⊙ b ⊙ f″(x)`.
     Second,
-    /// `[ȧ, a, x, y, ẋ] ↦ ȧ ⊙ f′(x) + a ⊙ f″(x) ⊙ ẋ` (the JVP of the product, also the tangent
+    /// `[ȧ, a, x, k, ẋ] ↦ ȧ ⊙ f′(x) + a ⊙ f″(x) ⊙ ẋ` (the JVP of the product, also the tangent
     /// of a backward pass that carries tangents).
     Dual,
 }
@@ -77,33 +79,47 @@ fn run<T: Element, F: Elementwise>(f: &F, rule: Rule, args: &[&Tensor]) -> ndarr
         .expect("deriv_product: shape")
 }
 
-/// The op: inputs `[g, x]`, with `y = f(x)` kept for the derivative formulas.
+/// The op: inputs `[g, x]`, with `y = f(x)` kept for the derivative tensor expressions and
+/// `k` (the value the scalar rules read: `y`, or the function's kept `aux(x)`) for the
+/// kernels.
 struct DerivProduct<F> {
     f: F,
     y: Tensor,
+    k: Tensor,
 }
 
-/// `g ⊙ f′(x)` recorded as one op, where `y` is `f`'s output at `x`. Only for functions with
-/// `HAS_D2F`.
+/// `g ⊙ f′(x)` recorded as one op, where `y` is `f`'s output at `x` and `k` the value its
+/// scalar rules read ([`Elementwise::KEEPS_AUX`]). Only for functions with `HAS_D2F`.
 ///
 /// # Panics
-/// If `g`, `x` and `y` differ in shape.
-pub(crate) fn deriv_product<F: Elementwise>(f: F, g: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
+/// If `g`, `x`, `y` and `k` differ in shape.
+pub(crate) fn deriv_product<F: Elementwise>(
+    f: F,
+    g: &Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    k: &Tensor,
+) -> Tensor {
     assert!(
         F::HAS_D2F,
         "{}: no second derivative for a fused product",
         f.name()
     );
     assert!(
-        g.shape() == x.shape() && x.shape() == y.shape(),
-        "{}′ product: g {:?}, x {:?}, y {:?} differ",
+        g.shape() == x.shape() && x.shape() == y.shape() && y.shape() == k.shape(),
+        "{}′ product: g {:?}, x {:?}, y {:?}, k {:?} differ",
         f.name(),
         g.shape(),
         x.shape(),
-        y.shape()
+        y.shape(),
+        k.shape()
     );
-    let data = kernel(&f, Rule::Product, &[g, x, y]);
-    let op = DerivProduct { f, y: y.clone() };
+    let data = kernel(&f, Rule::Product, &[g, x, k]);
+    let op = DerivProduct {
+        f,
+        y: y.clone(),
+        k: k.clone(),
+    };
     Tensor::from_op(data, op, &[g, x])
 }
 
@@ -119,11 +135,11 @@ impl<F: Elementwise> Op for DerivProduct<F> {
         ct: &Tensor,
         needs: &[bool],
     ) -> Vec<Option<Tensor>> {
-        let (g, x, y, f) = (&inputs[0], &inputs[1], &self.y, &self.f);
+        let (g, x, y, k, f) = (&inputs[0], &inputs[1], &self.y, &self.k, &self.f);
         if is_constant_kernel_exact(&[ct, g, x, y]) {
             return vec![
-                needs[0].then(|| Tensor::from_data(kernel(f, Rule::Product, &[ct, x, y]))),
-                needs[1].then(|| Tensor::from_data(kernel(f, Rule::Second, &[ct, g, x, y]))),
+                needs[0].then(|| Tensor::from_data(kernel(f, Rule::Product, &[ct, x, k]))),
+                needs[1].then(|| Tensor::from_data(kernel(f, Rule::Second, &[ct, g, x, k]))),
             ];
         }
         vec![
@@ -133,12 +149,12 @@ impl<F: Elementwise> Op for DerivProduct<F> {
     }
 
     fn jvp(&self, inputs: &[Tensor], _: &Tensor, t: &[Option<Tensor>]) -> Tensor {
-        let (g, x, y, f) = (&inputs[0], &inputs[1], &self.y, &self.f);
+        let (g, x, y, k, f) = (&inputs[0], &inputs[1], &self.y, &self.k, &self.f);
         let zeros = || x.zeros_like();
         let g_dot = t[0].clone().unwrap_or_else(zeros);
         let x_dot = t[1].clone().unwrap_or_else(zeros);
         if is_constant_kernel_exact(&[&g_dot, g, x, y, &x_dot]) {
-            return Tensor::from_data(kernel(f, Rule::Dual, &[&g_dot, g, x, y, &x_dot]));
+            return Tensor::from_data(kernel(f, Rule::Dual, &[&g_dot, g, x, k, &x_dot]));
         }
         g_dot
             .mul(&f.derivative(x, y))

@@ -32,12 +32,7 @@ pub(crate) fn binary<T: Element>(
         // Activation-sized operands (2^15 ≤ n < 2^20) go to the compute team, where a
         // hand-off costs ~1 µs instead of a rayon wake-up (element-wise: the cut cannot
         // change a result).
-        let v: Vec<T> = parallel::team::collect_parts(xs.len(), |start, out| {
-            let (xs, ys) = (&xs[start..start + out.len()], &ys[start..start + out.len()]);
-            for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
-                o.write(f(x, y));
-            }
-        });
+        let v: Vec<T> = crate::fastmath::simd::map2(xs, ys, f);
         return ArrayD::from_shape_vec(IxDyn(shape), v).expect("binary: shape");
     }
     // Everything else (scalars, bias rows, all-pairs sums) is one broadcast loop nest.

@@ -4,7 +4,7 @@
 
 use super::deriv_product::{Rule, deriv_product, kernel};
 use crate::autodiff::graph::{Op, is_constant_kernel_exact, is_grad_enabled};
-use crate::data::{map_data, map_data2};
+use crate::data::{Data, Storage, map_data, map_data2, with_data};
 use crate::dtype::Element;
 use crate::ops::kernels;
 use crate::tensor::Tensor;
@@ -15,15 +15,28 @@ pub(crate) trait Elementwise: Sync + Copy + 'static {
     fn name(&self) -> &'static str;
     /// The function on one value.
     fn f<T: Element>(&self, x: T) -> T;
-    /// `f′(x)` given `x` and `y = f(x)`.
-    fn df<T: Element>(&self, x: T, y: T) -> T;
+    /// `f′(x)` given `x` and the kept value `k`: `y = f(x)`, or `aux(x)` for a function that
+    /// [keeps one](Elementwise::KEEPS_AUX).
+    fn df<T: Element>(&self, x: T, k: T) -> T;
     /// `f′(x)` as a differentiable tensor expression of `x` and `y`.
     fn derivative(&self, x: &Tensor, y: &Tensor) -> Tensor;
     /// Whether [`d2f`](Elementwise::d2f) is provided (the fused forward-over-reverse kernel).
     const HAS_D2F: bool = false;
-    /// `f″(x)` given `x` and `y = f(x)`; only called when `HAS_D2F`.
-    fn d2f<T: Element>(&self, _x: T, _y: T) -> T {
+    /// `f″(x)` given `x` and the kept value `k` (as for [`df`](Elementwise::df)); only called
+    /// when `HAS_D2F`.
+    fn d2f<T: Element>(&self, _x: T, _k: T) -> T {
         unreachable!("{}: no scalar second derivative", self.name())
+    }
+    /// Whether the op keeps `aux(x)` beside its output for the scalar rules `df`/`d2f`
+    /// instead of `y`: SiLU keeps σ(x), which its rules would otherwise recompute (an `exp`
+    /// and a division per element, in every backward and tangent pass over the activation).
+    /// Kept only when a rule can run (the input is recorded or carries a tangent), so
+    /// inference pays nothing; the tensor expressions (`derivative`) still take `y`.
+    const KEEPS_AUX: bool = false;
+    /// `(f(x), aux(x))` in one evaluation, `f(x)` bit-identical to [`f`](Elementwise::f);
+    /// only called when `KEEPS_AUX`.
+    fn f_aux<T: Element>(&self, _x: T) -> (T, T) {
+        unreachable!("{}: keeps no auxiliary value", self.name())
     }
     /// `f″(x)` as a differentiable tensor expression; only called when `HAS_D2F`.
     fn second_derivative(&self, _x: &Tensor, _y: &Tensor) -> Tensor {
@@ -31,7 +44,12 @@ pub(crate) trait Elementwise: Sync + Copy + 'static {
     }
 }
 
-struct Unary<F>(F);
+/// The op of `y = f(x)`, with the value its scalar rules read (see
+/// [`Elementwise::KEEPS_AUX`]): `None` means `y` itself.
+struct Unary<F> {
+    f: F,
+    aux: Option<Tensor>,
+}
 
 /// Whether the fused kernel may replace the composed derivative: nothing is recorded and no
 /// argument carries a tangent (a backward pass from a dual output, forward-over-reverse).
@@ -40,9 +58,14 @@ fn can_fuse(a: &Tensor, b: &Tensor, y: &Tensor) -> bool {
 }
 
 impl<F: Elementwise> Unary<F> {
-    /// `g ⊙ f′(x)` in one pass.
-    fn fused(&self, g: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
-        Tensor::from_data(kernel(&self.0, Rule::Product, &[g, x, y]))
+    /// The value `df`/`d2f` read beside `x`: the kept `aux(x)`, or the output `y`.
+    fn kept<'a>(&'a self, y: &'a Tensor) -> &'a Tensor {
+        self.aux.as_ref().unwrap_or(y)
+    }
+
+    /// `g ⊙ f′(x)` in one pass (`k` the kept value).
+    fn fused(&self, g: &Tensor, x: &Tensor, k: &Tensor) -> Tensor {
+        Tensor::from_data(kernel(&self.f, Rule::Product, &[g, x, k]))
     }
 
     /// A backward pass that carries tangents but records nothing (the backward half of
@@ -50,54 +73,76 @@ impl<F: Elementwise> Unary<F> {
     /// `ċ̄ f′(x) + c̄ f″(x) ẋ` in two fused passes, where the composed rule takes six
     /// (`f′`, its JVP, two products, their tangents' product and sum).
     fn fused_dual(&self, ct: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
-        let (c, xp, yp) = (ct.primal(), x.primal(), y.primal());
-        let primal = self.fused(&c, &xp, &yp);
+        let (c, xp, kp) = (ct.primal(), x.primal(), self.kept(y).primal());
+        let primal = self.fused(&c, &xp, &kp);
         let zeros = || xp.zeros_like();
         let (c_dot, x_dot) = (
             ct.tangent().unwrap_or_else(zeros),
             x.tangent().unwrap_or_else(zeros),
         );
-        let tangent = kernel(&self.0, Rule::Dual, &[&c_dot, &c, &xp, &yp, &x_dot]);
+        let tangent = kernel(&self.f, Rule::Dual, &[&c_dot, &c, &xp, &kp, &x_dot]);
         crate::make_dual(&primal, &Tensor::from_data(tangent))
     }
 }
 
 impl<F: Elementwise> Op for Unary<F> {
     fn name(&self) -> &'static str {
-        self.0.name()
+        self.f.name()
     }
     fn vjp(&self, inputs: &[Tensor], out: &Tensor, ct: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        let x = &inputs[0];
+        let (x, k) = (&inputs[0], self.kept(out));
         if can_fuse(x, ct, out) {
-            return vec![Some(self.fused(ct, x, out))];
+            return vec![Some(self.fused(ct, x, k))];
         }
         if F::HAS_D2F && !is_grad_enabled() {
             return vec![Some(self.fused_dual(ct, x, out))];
         }
         if F::HAS_D2F {
             // A recorded backward pass: one op for the product instead of two.
-            return vec![Some(deriv_product(self.0, ct, x, out))];
+            return vec![Some(deriv_product(self.f, ct, x, out, k))];
         }
-        vec![Some(ct.mul(&self.0.derivative(x, out)))]
+        vec![Some(ct.mul(&self.f.derivative(x, out)))]
     }
     fn jvp(&self, inputs: &[Tensor], out: &Tensor, t: &[Option<Tensor>]) -> Tensor {
-        let (x, t) = (&inputs[0], t[0].as_ref().expect("unary: tangent"));
+        let (x, t, k) = (
+            &inputs[0],
+            t[0].as_ref().expect("unary: tangent"),
+            self.kept(out),
+        );
         if can_fuse(x, t, out) {
-            return self.fused(t, x, out);
+            return self.fused(t, x, k);
         }
         if F::HAS_D2F {
-            return deriv_product(self.0, t, x, out);
+            return deriv_product(self.f, t, x, out, k);
         }
-        t.mul(&self.0.derivative(x, out))
+        t.mul(&self.f.derivative(x, out))
     }
 }
 
+/// Whether an op on `x` will keep rules that can run: exactly when
+/// [`Tensor::from_op`] records it or propagates a tangent through it.
+fn rules_can_run(x: &Tensor) -> bool {
+    (is_grad_enabled() && x.is_tracked()) || x.tangent().is_some()
+}
+
 pub(crate) fn apply<F: Elementwise>(x: &Tensor, f: F) -> Tensor {
+    if F::KEEPS_AUX && rules_can_run(x) {
+        let (y, aux) = with_data!(x.data(), a => value_and_aux(a, f));
+        let aux = Some(Tensor::from_data(aux));
+        return Tensor::from_op(y, Unary { f, aux }, &[x]);
+    }
     let data = map_data!(x.data(), a => {
         let out = crate::fastmath::simd::map1(slice(a), #[inline(always)] |v| f.f(v));
         ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).expect("unary: shape")
     });
-    Tensor::from_op(data, Unary(f), &[x])
+    Tensor::from_op(data, Unary { f, aux: None }, &[x])
+}
+
+/// `f(x)` and `aux(x)` in one pass.
+fn value_and_aux<T: Element, F: Elementwise>(a: &Storage<T>, f: F) -> (Data, Data) {
+    let (y, aux) = crate::fastmath::simd::map1_pair(slice(a), |v| f.f_aux(v));
+    let wrap = |v| T::wrap(ndarray::ArrayD::from_shape_vec(a.raw_dim(), v).expect("unary: shape"));
+    (wrap(y), wrap(aux))
 }
 
 /// A constant (untracked) tensor of `df(x, y)`, for piecewise-linear functions whose

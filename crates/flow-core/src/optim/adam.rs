@@ -75,8 +75,11 @@ impl Adam {
     }
 }
 
-/// `rule` over four equal-length slices, compiled with AVX2+FMA where the CPU has them (the
-/// crate's baseline target is SSE2).
+/// `rule` over four equal-length slices, compiled for the widest vectors the CPU has
+/// (AVX-512F, else AVX2+FMA; the crate's baseline target is SSE2). The `sqrt` and division
+/// chains of the rule are latency-bound, so 512-bit vectors pay even where the CPU splits
+/// them (as in [`fastmath::simd`](crate::fastmath)); every path runs the same per-lane
+/// operations, so the bits do not depend on the path (tested).
 fn update_slices<T: Element>(
     xs: &mut [T],
     gs: &[T],
@@ -84,37 +87,58 @@ fn update_slices<T: Element>(
     vs: &mut [T],
     rule: impl Fn(&mut T, T, &mut T, &mut T),
 ) {
-    #[inline(always)]
-    fn plain<T: Element>(
-        xs: &mut [T],
-        gs: &[T],
-        ms: &mut [T],
-        vs: &mut [T],
-        rule: impl Fn(&mut T, T, &mut T, &mut T),
-    ) {
-        for (((x, &gi), mi), vi) in xs.iter_mut().zip(gs).zip(ms).zip(vs) {
-            rule(x, gi, mi, vi);
-        }
-    }
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn avx2<T: Element>(
-        xs: &mut [T],
-        gs: &[T],
-        ms: &mut [T],
-        vs: &mut [T],
-        rule: impl Fn(&mut T, T, &mut T, &mut T),
-    ) {
-        plain(xs, gs, ms, vs, rule)
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement of
+        // the `target_feature` function.
+        #[allow(unsafe_code)]
+        return unsafe { update_avx512(xs, gs, ms, vs, rule) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only requirement
         // of the `target_feature` function.
         #[allow(unsafe_code)]
-        return unsafe { avx2(xs, gs, ms, vs, rule) };
+        return unsafe { update_avx2(xs, gs, ms, vs, rule) };
     }
-    plain(xs, gs, ms, vs, rule)
+    update_plain(xs, gs, ms, vs, rule)
+}
+
+#[inline(always)]
+fn update_plain<T: Element>(
+    xs: &mut [T],
+    gs: &[T],
+    ms: &mut [T],
+    vs: &mut [T],
+    rule: impl Fn(&mut T, T, &mut T, &mut T),
+) {
+    for (((x, &gi), mi), vi) in xs.iter_mut().zip(gs).zip(ms).zip(vs) {
+        rule(x, gi, mi, vi);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn update_avx2<T: Element>(
+    xs: &mut [T],
+    gs: &[T],
+    ms: &mut [T],
+    vs: &mut [T],
+    rule: impl Fn(&mut T, T, &mut T, &mut T),
+) {
+    update_plain(xs, gs, ms, vs, rule)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn update_avx512<T: Element>(
+    xs: &mut [T],
+    gs: &[T],
+    ms: &mut [T],
+    vs: &mut [T],
+    rule: impl Fn(&mut T, T, &mut T, &mut T),
+) {
+    update_plain(xs, gs, ms, vs, rule)
 }
 
 /// One Adam update of `p` in place of a copy: returns the new parameter values.
@@ -225,5 +249,55 @@ impl Optimizer for Adam {
         self.step = step;
         self.moments = moments;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(unsafe_code)]
+mod tests {
+    use super::*;
+
+    /// The dispatched copies of the update loop (AVX2, AVX-512, whichever this CPU has)
+    /// write the bits of the plain loop, tails included (odd length).
+    #[test]
+    fn every_instruction_set_path_gives_the_plain_loops_bits() {
+        let n = 1037;
+        let wave = |k: f32| {
+            (0..n)
+                .map(move |i| ((i as f32) * k).sin())
+                .collect::<Vec<f32>>()
+        };
+        let (x0, g, m0) = (wave(0.37), wave(1.3), wave(0.11));
+        let v0: Vec<f32> = wave(0.7).iter().map(|v| v * v).collect();
+        let rule = |x: &mut f32, gi: f32, mi: &mut f32, vi: &mut f32| {
+            *mi = 0.9 * *mi + 0.1 * gi;
+            *vi = 0.999 * *vi + 0.001 * gi * gi;
+            *x = *x * 0.9999 - 0.0123 * *mi / (vi.sqrt() / 0.031 + 1e-8);
+        };
+        let run = |path: &str| {
+            let (mut x, mut m, mut v) = (x0.clone(), m0.clone(), v0.clone());
+            match path {
+                // SAFETY: each path runs only where the CPU has its features (checked below).
+                #[cfg(target_arch = "x86_64")]
+                "avx2" => unsafe { update_avx2(&mut x, &g, &mut m, &mut v, rule) },
+                #[cfg(target_arch = "x86_64")]
+                "avx512f" => unsafe { update_avx512(&mut x, &g, &mut m, &mut v, rule) },
+                _ => update_plain(&mut x, &g, &mut m, &mut v, rule),
+            }
+            [x, m, v].map(|s| s.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+        };
+        let want = run("plain");
+        #[cfg(target_arch = "x86_64")]
+        for (path, has) in [
+            (
+                "avx2",
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            ),
+            ("avx512f", is_x86_feature_detected!("avx512f")),
+        ] {
+            if has {
+                assert_eq!(run(path), want, "{path}");
+            }
+        }
     }
 }
