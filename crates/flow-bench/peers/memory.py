@@ -27,7 +27,7 @@ ROWS = [
      "jax_steps.py", "free-form step"),
     ("free-form step, same, sharded in two (DataParallel)", "core", "free_form_step_sharded",
      "jax_steps.py", "free-form step"),
-    ("E(3)-FFF step, EGNN DW4 (4 blocks, h32), batch 128", "freeform", "egnn_dw4_b128_fff_step",
+    ("E(3)-FFF step, EGNN DW4 (4 blocks, h32), batch 128", "freeform", "egnn_dw4_b128_fff_step$",
      "jax_egnn.py", "egnn_dw4_b128_fff_step"),
 ]
 
