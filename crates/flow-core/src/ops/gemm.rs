@@ -59,24 +59,14 @@ fn view<T: Gemm>(s: &[T], rows: usize, cols: usize, transpose: bool) -> MatRef<'
     if transpose { m.transpose() } else { m }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn gemm_with<T: Gemm>(
-    c: &mut [T],
-    a: &[T],
-    b: &[T],
-    (m, k, n): (usize, usize, usize),
-    ta: bool,
-    tb: bool,
-    accum: Accum,
-    rows: std::ops::Range<usize>,
-) {
-    let dst = MatMut::from_row_major_slice_mut(c, rows.len(), n);
-    product_into(dst, a, b, (m, k, n), ta, tb, accum, rows);
+/// `c` (`rows × n`, row-major, `n > 0`) as faer's destination view.
+fn row_major<T: Gemm>(c: &mut [T], n: usize) -> MatMut<'_, T> {
+    MatMut::from_row_major_slice_mut(c, c.len() / n, n)
 }
 
 /// `dst (=|+=) op_a(A)[rows] op_b(B)` through faer, on one thread.
 #[allow(clippy::too_many_arguments)]
-fn product_into<T: Gemm>(
+fn gemm_with<T: Gemm>(
     dst: MatMut<'_, T>,
     a: &[T],
     b: &[T],
@@ -119,7 +109,7 @@ fn product_into_uninit<T: Gemm>(
     let dst = unsafe {
         MatMut::from_raw_parts_mut(block.as_mut_ptr().cast::<T>(), rows.len(), n, n as isize, 1)
     };
-    product_into(dst, a, b, (m, k, n), ta, tb, Accum::Replace, rows);
+    gemm_with(dst, a, b, (m, k, n), ta, tb, Accum::Replace, rows);
 }
 
 /// The product cut into `parts` row blocks, run on up to `threads` workers of the team
@@ -144,7 +134,7 @@ fn gemm_parts<T: Gemm>(
         .collect();
     crate::parallel::team::run_parts(blocks, threads, |(start, block)| {
         let rows = start..start + block.len() / n;
-        gemm_with(block, a, b, (m, k, n), ta, tb, accum, rows);
+        gemm_with(row_major(block, n), a, b, (m, k, n), ta, tb, accum, rows);
     });
 }
 
@@ -198,7 +188,7 @@ pub(crate) fn gemm<T: Gemm>(
         Accum::Replace
     };
     match parts_for(m, 2 * m * k * n) {
-        1 => gemm_with(c, a, b, (m, k, n), ta, tb, accum, 0..m),
+        1 => gemm_with(row_major(c, n), a, b, (m, k, n), ta, tb, accum, 0..m),
         parts => {
             let threads = crate::parallel::gemm_threads();
             gemm_parts(c, a, b, (m, k, n), ta, tb, accum, parts, threads);
@@ -284,7 +274,16 @@ pub(crate) fn gemm_new<T: Gemm>(
         // the layout of `T`.
         let block = unsafe { &mut *(block as *mut [MaybeUninit<T>] as *mut [T]) };
         if k > 0 {
-            gemm_with(block, a, b, (m, k, n), ta, tb, Accum::Add, rows);
+            gemm_with(
+                row_major(block, n),
+                a,
+                b,
+                (m, k, n),
+                ta,
+                tb,
+                Accum::Add,
+                rows,
+            );
         }
     });
     // SAFETY: the blocks cover `0..m·n` and each was fully written; a panic unwinds before
@@ -294,223 +293,5 @@ pub(crate) fn gemm_new<T: Gemm>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The naive triple loop, in f64: the oracle.
-    fn naive(
-        a: &[f64],
-        b: &[f64],
-        (m, k, n): (usize, usize, usize),
-        ta: bool,
-        tb: bool,
-    ) -> Vec<f64> {
-        let at = |i: usize, l: usize| if ta { a[l * m + i] } else { a[i * k + l] };
-        let bt = |l: usize, j: usize| if tb { b[j * k + l] } else { b[l * n + j] };
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                c[i * n + j] = (0..k).map(|l| at(i, l) * bt(l, j)).sum();
-            }
-        }
-        c
-    }
-
-    fn values(len: usize, salt: usize) -> Vec<f64> {
-        (0..len)
-            .map(|i| (((i * 7919 + salt * 104_729) % 1000) as f64 - 500.0) / 250.0)
-            .collect()
-    }
-
-    #[test]
-    fn matches_the_naive_product_for_every_transpose_and_awkward_shapes() {
-        for &(m, k, n) in &[
-            (1, 1, 1),
-            (3, 0, 2),
-            (0, 4, 3),
-            (5, 7, 3),
-            (33, 17, 2),
-            (2, 65, 31),
-        ] {
-            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let (a, b) = (values(m * k, 1), values(k * n, 2));
-                let mut c = vec![f64::NAN; m * n];
-                gemm(&mut c, &a, &b, (m, k, n), ta, tb, false);
-                let want = naive(&a, &b, (m, k, n), ta, tb);
-                for (x, y) in c.iter().zip(&want) {
-                    assert!(
-                        (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
-                        "{m}x{k}x{n} {ta} {tb}: {x} vs {y}"
-                    );
-                }
-                let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
-                let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
-                let mut c32 = vec![f32::NAN; m * n];
-                gemm(&mut c32, &a32, &b32, (m, k, n), ta, tb, false);
-                for (x, y) in c32.iter().zip(&want) {
-                    let tol = 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt().max(1.0);
-                    assert!(
-                        (f64::from(*x) - y).abs() <= tol,
-                        "f32 {m}x{k}x{n}: {x} vs {y}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn accumulate_adds_the_product_to_the_destination() {
-        let (m, k, n) = (4, 3, 5);
-        let (a, b) = (values(m * k, 5), values(k * n, 6));
-        let mut c: Vec<f64> = (0..m * n).map(|i| i as f64).collect();
-        gemm(&mut c, &a, &b, (m, k, n), false, false, true);
-        let want = naive(&a, &b, (m, k, n), false, false);
-        for (i, (x, y)) in c.iter().zip(&want).enumerate() {
-            assert!((x - (y + i as f64)).abs() < 1e-12);
-        }
-    }
-
-    /// Same inputs, same bits, whatever the thread count: the parts partition the output,
-    /// never the inner dimension, and their number comes from the shape, so every entry sums
-    /// its products in the same order. Also the same bits as the uncut product.
-    #[test]
-    fn products_are_bit_identical_for_any_thread_count() {
-        for (m, k, n) in [(256, 192, 160), (389, 67, 101)] {
-            let (a, b) = (values(m * k, 3), values(k * n, 4));
-            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let mut whole = vec![0.0; m * n];
-                gemm_with(&mut whole, &a, &b, (m, k, n), ta, tb, Accum::Replace, 0..m);
-                for parts in [2, 3] {
-                    for threads in [1, 2, 3] {
-                        let mut cut = vec![0.0; m * n];
-                        gemm_parts(
-                            &mut cut,
-                            &a,
-                            &b,
-                            (m, k, n),
-                            ta,
-                            tb,
-                            Accum::Replace,
-                            parts,
-                            threads,
-                        );
-                        assert!(
-                            whole
-                                .iter()
-                                .zip(&cut)
-                                .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "{m}x{k}x{n} ta={ta} tb={tb}: {parts} parts on {threads} threads"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    /// `gemm_new` (parallel in-part initialisation) gives the bits of the in-place `gemm`
-    /// over a zeroed or bias-filled output, for every transpose, cut and degenerate shape.
-    #[test]
-    fn new_products_match_the_in_place_product_bit_for_bit() {
-        for (m, k, n) in [
-            (256, 192, 160),
-            (389, 67, 101),
-            (5, 0, 3),
-            (0, 4, 3),
-            (7, 3, 1),
-        ] {
-            let (a, b) = (values(m * k, 7), values(k * n, 8));
-            let bias = values(n, 9);
-            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let mut zero = vec![0.0; m * n];
-                gemm(&mut zero, &a, &b, (m, k, n), ta, tb, false);
-                let got = gemm_new(&a, &b, (m, k, n), ta, tb, Init::Zero);
-                assert_eq!(got.len(), m * n);
-                assert!(
-                    zero.iter()
-                        .zip(&got)
-                        .all(|(x, y)| x.to_bits() == y.to_bits())
-                );
-                let mut biased: Vec<f64> = (0..m * n).map(|i| bias[i % n.max(1)]).collect();
-                gemm(&mut biased, &a, &b, (m, k, n), ta, tb, true);
-                let got = gemm_new(&a, &b, (m, k, n), ta, tb, Init::Rows(&bias));
-                assert!(
-                    biased
-                        .iter()
-                        .zip(&got)
-                        .all(|(x, y)| x.to_bits() == y.to_bits()),
-                    "{m}x{k}x{n} ta={ta} tb={tb}"
-                );
-            }
-        }
-    }
-
-    /// `product_into_uninit` relies on faer not reading the destination under
-    /// `Accum::Replace`: a block poisoned with NaN (any read of it would leak NaN into the
-    /// result, `0 · NaN = NaN`) must come back equal to the naive product, for every
-    /// transpose and for the shapes that take faer's small-matrix, matrix-vector and
-    /// skinny paths, in f64 and f32.
-    #[test]
-    fn uninitialised_products_never_read_the_destination() {
-        fn poisoned<T: Gemm>(
-            a: &[T],
-            b: &[T],
-            (m, k, n): (usize, usize, usize),
-            ta: bool,
-            tb: bool,
-            nan: T,
-        ) -> Vec<T> {
-            let mut block = vec![MaybeUninit::new(nan); m * n];
-            product_into_uninit(&mut block, a, b, (m, k, n), ta, tb, 0..m);
-            block
-                .into_iter()
-                .map(|x| unsafe { x.assume_init() })
-                .collect()
-        }
-        for (m, k, n) in [
-            (1, 1, 1),
-            (1, 7, 1),
-            (1, 9, 33),
-            (17, 9, 1),
-            (4, 4, 4),
-            (33, 17, 2),
-            (128, 8, 256),
-            (8, 512, 256),
-            (130, 70, 45),
-        ] {
-            let (a, b) = (values(m * k, 3), values(k * n, 4));
-            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let want = naive(&a, &b, (m, k, n), ta, tb);
-                let got = poisoned(&a, &b, (m, k, n), ta, tb, f64::NAN);
-                let close = |x: f64, y: f64, tol: f64| (x - y).abs() <= tol * (1.0 + y.abs());
-                assert!(
-                    got.iter().zip(&want).all(|(&x, &y)| close(x, y, 1e-12)),
-                    "f64 {m}x{k}x{n} ta={ta} tb={tb}"
-                );
-                let (a32, b32): (Vec<f32>, Vec<f32>) = (
-                    a.iter().map(|&v| v as f32).collect(),
-                    b.iter().map(|&v| v as f32).collect(),
-                );
-                let got = poisoned(&a32, &b32, (m, k, n), ta, tb, f32::NAN);
-                assert!(
-                    got.iter()
-                        .zip(&want)
-                        .all(|(&x, &y)| close(f64::from(x), y, 1e-4)),
-                    "f32 {m}x{k}x{n} ta={ta} tb={tb}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn parts_depend_on_the_shape_only() {
-        assert_eq!(
-            parts_for(512, 2 * 512 * 8 * 256),
-            4,
-            "skinny, 128-row parts"
-        );
-        assert_eq!(parts_for(512, 2 * 512 * 2 * 256), 1, "below the threshold");
-        assert_eq!(parts_for(512, 2 * 512 * 256 * 256), 4, "128-row parts");
-        assert_eq!(parts_for(100, 1 << 30), 1, "too few rows to cut");
-        assert_eq!(parts_for(1 << 14, 1 << 40), MAX_PARTS);
-    }
-}
+#[path = "gemm_tests.rs"]
+mod tests;

@@ -1,0 +1,207 @@
+//! Tests of `ops/gemm.rs`: the naive triple loop is the oracle.
+
+use super::*;
+
+/// The naive triple loop, in f64: the oracle.
+fn naive(a: &[f64], b: &[f64], (m, k, n): (usize, usize, usize), ta: bool, tb: bool) -> Vec<f64> {
+    let at = |i: usize, l: usize| if ta { a[l * m + i] } else { a[i * k + l] };
+    let bt = |l: usize, j: usize| if tb { b[j * k + l] } else { b[l * n + j] };
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k).map(|l| at(i, l) * bt(l, j)).sum();
+        }
+    }
+    c
+}
+
+fn values(len: usize, salt: usize) -> Vec<f64> {
+    (0..len)
+        .map(|i| (((i * 7919 + salt * 104_729) % 1000) as f64 - 500.0) / 250.0)
+        .collect()
+}
+
+/// A product written by `product_into_uninit` into a block poisoned with NaN (any read
+/// of the destination would leak NaN into the result: `0 · NaN = NaN`).
+fn poisoned<T: Gemm>(
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    ta: bool,
+    tb: bool,
+    nan: T,
+) -> Vec<T> {
+    let mut block = vec![MaybeUninit::new(nan); m * n];
+    product_into_uninit(&mut block, a, b, (m, k, n), ta, tb, 0..m);
+    block
+        .into_iter()
+        .map(|x| unsafe { x.assume_init() })
+        .collect()
+}
+
+/// `gemm` over a NaN-filled output (overwrite mode) and, for `k > 0`, the uninitialised
+/// path (`product_into_uninit`, which relies on faer's documented promise not to read
+/// the destination under `Accum::Replace`) against the naive product, f64 and f32, every
+/// transpose, on shapes that also take faer's small-matrix, matrix-vector and skinny
+/// paths. The uninitialised check fails if `Replace` is swapped for `Add`.
+#[test]
+fn matches_the_naive_product_for_every_transpose_and_awkward_shapes() {
+    for &(m, k, n) in &[
+        (1, 1, 1),
+        (3, 0, 2),
+        (0, 4, 3),
+        (5, 7, 3),
+        (33, 17, 2),
+        (2, 65, 31),
+        (1, 9, 33),
+        (17, 9, 1),
+        (128, 8, 256),
+        (8, 512, 256),
+        (130, 70, 45),
+    ] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let want = naive(&a, &b, (m, k, n), ta, tb);
+            let mut c = vec![f64::NAN; m * n];
+            gemm(&mut c, &a, &b, (m, k, n), ta, tb, false);
+            let mut results = vec![("gemm", c)];
+            if k > 0 {
+                results.push(("uninit", poisoned(&a, &b, (m, k, n), ta, tb, f64::NAN)));
+            }
+            for (path, c) in &results {
+                for (x, y) in c.iter().zip(&want) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+                        "{path} {m}x{k}x{n} {ta} {tb}: {x} vs {y}"
+                    );
+                }
+            }
+            let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+            let mut c32 = vec![f32::NAN; m * n];
+            gemm(&mut c32, &a32, &b32, (m, k, n), ta, tb, false);
+            let mut results = vec![("gemm", c32)];
+            if k > 0 {
+                let uninit = poisoned(&a32, &b32, (m, k, n), ta, tb, f32::NAN);
+                results.push(("uninit", uninit));
+            }
+            for (path, c32) in &results {
+                for (x, y) in c32.iter().zip(&want) {
+                    let tol = 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt().max(1.0);
+                    assert!(
+                        (f64::from(*x) - y).abs() <= tol,
+                        "f32 {path} {m}x{k}x{n}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn accumulate_adds_the_product_to_the_destination() {
+    let (m, k, n) = (4, 3, 5);
+    let (a, b) = (values(m * k, 5), values(k * n, 6));
+    let mut c: Vec<f64> = (0..m * n).map(|i| i as f64).collect();
+    gemm(&mut c, &a, &b, (m, k, n), false, false, true);
+    let want = naive(&a, &b, (m, k, n), false, false);
+    for (i, (x, y)) in c.iter().zip(&want).enumerate() {
+        assert!((x - (y + i as f64)).abs() < 1e-12);
+    }
+}
+
+/// Same inputs, same bits, whatever the thread count: the parts partition the output,
+/// never the inner dimension, and their number comes from the shape, so every entry sums
+/// its products in the same order. Also the same bits as the uncut product.
+#[test]
+fn products_are_bit_identical_for_any_thread_count() {
+    for (m, k, n) in [(256, 192, 160), (389, 67, 101)] {
+        let (a, b) = (values(m * k, 3), values(k * n, 4));
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut whole = vec![0.0; m * n];
+            gemm_with(
+                row_major(&mut whole, n),
+                &a,
+                &b,
+                (m, k, n),
+                ta,
+                tb,
+                Accum::Replace,
+                0..m,
+            );
+            for parts in [2, 3] {
+                for threads in [1, 2, 3] {
+                    let mut cut = vec![0.0; m * n];
+                    gemm_parts(
+                        &mut cut,
+                        &a,
+                        &b,
+                        (m, k, n),
+                        ta,
+                        tb,
+                        Accum::Replace,
+                        parts,
+                        threads,
+                    );
+                    assert!(
+                        whole
+                            .iter()
+                            .zip(&cut)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{m}x{k}x{n} ta={ta} tb={tb}: {parts} parts on {threads} threads"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `gemm_new` (parallel in-part initialisation) gives the bits of the in-place `gemm`
+/// over a zeroed or bias-filled output, for every transpose, cut and degenerate shape.
+#[test]
+fn new_products_match_the_in_place_product_bit_for_bit() {
+    for (m, k, n) in [
+        (256, 192, 160),
+        (389, 67, 101),
+        (5, 0, 3),
+        (0, 4, 3),
+        (7, 3, 1),
+    ] {
+        let (a, b) = (values(m * k, 7), values(k * n, 8));
+        let bias = values(n, 9);
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut zero = vec![0.0; m * n];
+            gemm(&mut zero, &a, &b, (m, k, n), ta, tb, false);
+            let got = gemm_new(&a, &b, (m, k, n), ta, tb, Init::Zero);
+            assert_eq!(got.len(), m * n);
+            assert!(
+                zero.iter()
+                    .zip(&got)
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+            );
+            let mut biased: Vec<f64> = (0..m * n).map(|i| bias[i % n.max(1)]).collect();
+            gemm(&mut biased, &a, &b, (m, k, n), ta, tb, true);
+            let got = gemm_new(&a, &b, (m, k, n), ta, tb, Init::Rows(&bias));
+            assert!(
+                biased
+                    .iter()
+                    .zip(&got)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m}x{k}x{n} ta={ta} tb={tb}"
+            );
+        }
+    }
+}
+
+#[test]
+fn parts_depend_on_the_shape_only() {
+    assert_eq!(
+        parts_for(512, 2 * 512 * 8 * 256),
+        4,
+        "skinny, 128-row parts"
+    );
+    assert_eq!(parts_for(512, 2 * 512 * 2 * 256), 1, "below the threshold");
+    assert_eq!(parts_for(512, 2 * 512 * 256 * 256), 4, "128-row parts");
+    assert_eq!(parts_for(100, 1 << 30), 1, "too few rows to cut");
+    assert_eq!(parts_for(1 << 14, 1 << 40), MAX_PARTS);
+}
