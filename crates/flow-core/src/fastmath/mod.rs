@@ -8,6 +8,7 @@
 //! approximated by 2⁻¹²⁶-scaled and 2¹²⁷-scaled values respectively, NaN propagates.
 
 pub(crate) mod simd;
+pub(crate) mod simd_pair;
 mod trig;
 pub use trig::{cos_f64, sin_f64};
 

@@ -111,95 +111,6 @@ macro_rules! map_n {
     };
 }
 
-/// `(first[i], second[i]) = f(a[i])`: one pass writing two outputs (SiLU's value and the
-/// σ(x) its derivative rules keep), cut and dispatched like the `map` functions.
-pub fn map1_pair<T: Copy + Send + Sync, F: Fn(T) -> (T, T) + Sync>(
-    a: &[T],
-    f: F,
-) -> (Vec<T>, Vec<T>) {
-    let n = a.len();
-    let (mut first, mut second) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let parts = crate::parallel::team::elementwise_parts(n);
-    let chunk = n.div_ceil(parts).max(1);
-    let chunks: Vec<_> = first.spare_capacity_mut()[..n]
-        .chunks_mut(chunk)
-        .zip(second.spare_capacity_mut()[..n].chunks_mut(chunk))
-        .enumerate()
-        .map(|(i, (o1, o2))| (i * chunk, o1, o2))
-        .collect();
-    crate::parallel::team::run_parts(chunks, parts, |(start, o1, o2)| {
-        fill_pair(&a[start..start + o1.len()], o1, o2, &f);
-    });
-    // SAFETY: the chunk pairs cover `0..n` of both vectors and `fill_pair` writes every
-    // element of each; a panic unwinds before this line, leaving both empty.
-    #[allow(unsafe_code)]
-    unsafe {
-        first.set_len(n);
-        second.set_len(n);
-    }
-    (first, second)
-}
-
-#[inline]
-fn fill_pair<T: Copy, F: Fn(T) -> (T, T)>(
-    a: &[T],
-    o1: &mut [MaybeUninit<T>],
-    o2: &mut [MaybeUninit<T>],
-    f: &F,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512F (checked just above).
-        #[allow(unsafe_code)]
-        return unsafe { fill_pair_avx512(a, o1, o2, f) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        #[allow(unsafe_code)]
-        return unsafe { fill_pair_avx2(a, o1, o2, f) };
-    }
-    fill_pair_plain(a, o1, o2, f)
-}
-
-#[inline(always)]
-fn fill_pair_plain<T: Copy, F: Fn(T) -> (T, T)>(
-    a: &[T],
-    o1: &mut [MaybeUninit<T>],
-    o2: &mut [MaybeUninit<T>],
-    f: &F,
-) {
-    let n = o1.len();
-    let (a, o2) = (&a[..n], &mut o2[..n]);
-    for i in 0..n {
-        let (u, v) = f(a[i]);
-        o1[i].write(u);
-        o2[i].write(v);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn fill_pair_avx2<T: Copy, F: Fn(T) -> (T, T)>(
-    a: &[T],
-    o1: &mut [MaybeUninit<T>],
-    o2: &mut [MaybeUninit<T>],
-    f: &F,
-) {
-    fill_pair_plain(a, o1, o2, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn fill_pair_avx512<T: Copy, F: Fn(T) -> (T, T)>(
-    a: &[T],
-    o1: &mut [MaybeUninit<T>],
-    o2: &mut [MaybeUninit<T>],
-    f: &F,
-) {
-    fill_pair_plain(a, o1, o2, f)
-}
-
 map_n!(
     /// `out[i] = f(a[i])`.
     map1, fill1, fill1_plain, fill1_avx2, fill1_avx512, a
@@ -259,20 +170,9 @@ mod tests {
         let y: Vec<f32> = x.iter().rev().map(|v| v * 0.7 + 0.1).collect();
         let n = x.len();
         let unary = |v: f32| super::super::tanh_f32(v) + super::super::exp_f32(v) * v;
-        let pair = |v: f32| {
-            (
-                super::super::ln_1p_f32(v.abs()),
-                v / (1.0 + super::super::exp_f32(-v)),
-            )
-        };
         let binary = |a: f32, b: f32| a * b - a / (b + 2.0);
         let mut want1 = vec![MaybeUninit::uninit(); n];
         fill1_plain(&x, &mut want1, &unary);
-        let (mut want_p, mut want_q) = (
-            vec![MaybeUninit::uninit(); n],
-            vec![MaybeUninit::uninit(); n],
-        );
-        fill_pair_plain(&x, &mut want_p, &mut want_q, &pair);
         let mut want2 = vec![MaybeUninit::uninit(); n];
         fill2_plain(&x, &y, &mut want2, &binary);
         let mut checked = 0;
@@ -286,42 +186,21 @@ mod tests {
                 continue;
             }
             let mut got1 = vec![MaybeUninit::uninit(); n];
-            let (mut got_p, mut got_q) = (
-                vec![MaybeUninit::uninit(); n],
-                vec![MaybeUninit::uninit(); n],
-            );
             let mut got2 = vec![MaybeUninit::uninit(); n];
             // SAFETY: the CPU has the path's features (checked above).
             unsafe {
                 if path == "avx2" {
                     fill1_avx2(&x, &mut got1, &unary);
-                    fill_pair_avx2(&x, &mut got_p, &mut got_q, &pair);
                     fill2_avx2(&x, &y, &mut got2, &binary);
                 } else {
                     fill1_avx512(&x, &mut got1, &unary);
-                    fill_pair_avx512(&x, &mut got_p, &mut got_q, &pair);
                     fill2_avx512(&x, &y, &mut got2, &binary);
                 }
             }
             assert_eq!(bits(&got1), bits(&want1), "{path}: one input");
-            assert_eq!(bits(&got_p), bits(&want_p), "{path}: pair, first");
-            assert_eq!(bits(&got_q), bits(&want_q), "{path}: pair, second");
             assert_eq!(bits(&got2), bits(&want2), "{path}: two inputs");
             checked += 1;
         }
         eprintln!("instruction-set paths checked against the plain loop: {checked}");
-    }
-
-    /// `map1_pair` over the compute team's parts equals one plain pass, and its first output
-    /// is `map1` of the same function's first component.
-    #[test]
-    fn pair_map_matches_two_single_maps() {
-        let x: Vec<f32> = (0..(1 << 17) + 3)
-            .map(|i| ((i % 977) as f32 - 488.0) * 0.021)
-            .collect();
-        let f = |v: f32| (v * 2.0 - 1.0, super::super::exp_f32(v));
-        let (a, b) = map1_pair(&x, f);
-        assert_eq!(a, map1(&x, |v| f(v).0));
-        assert_eq!(b, map1(&x, |v| f(v).1));
     }
 }

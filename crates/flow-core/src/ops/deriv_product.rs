@@ -9,7 +9,7 @@
 //! two backward:
 //!
 //! - forward: `p = g ⊙ f′(x)`;
-//! - VJP: `ḡ = p̄ ⊙ f′(x)`, `x̄ = p̄ ⊙ g ⊙ f″(x)`;
+//! - VJP: `ḡ = p̄ ⊙ f′(x)`, `x̄ = p̄ ⊙ g ⊙ f″(x)` (one pass writing both when both are needed);
 //! - JVP: `ṗ = ġ ⊙ f′(x) + g ⊙ f″(x) ⊙ ẋ`.
 //!
 //! `f′` and `f″` are the total derivatives in `x`: the op keeps `y = f(x)` (or the value the
@@ -79,6 +79,58 @@ fn run<T: Element, F: Elementwise>(f: &F, rule: Rule, args: &[&Tensor]) -> ndarr
         .expect("deriv_product: shape")
 }
 
+/// Two rules that read the same inputs, evaluated in one pass ([`pair_kernel`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Pair {
+    /// `[a, b, x, k] ↦ (a ⊙ f′(x), a ⊙ b ⊙ f″(x))`: both cotangents of the recorded product
+    /// ([`Rule::Product`] and [`Rule::Second`] together).
+    Cotangents,
+    /// `[ȧ, a, x, k, ẋ] ↦ (a ⊙ f′(x), ȧ ⊙ f′(x) + a ⊙ f″(x) ⊙ ẋ)`: the primal and tangent of a
+    /// backward rule that carries tangents ([`Rule::Product`] and [`Rule::Dual`] together).
+    PrimalAndDual,
+}
+
+/// One pass of `pair` (the fast path of [`kernel`]): each output element is the same
+/// expression the two single rules evaluate, so the bits are theirs.
+pub(crate) fn pair_kernel<F: Elementwise>(f: &F, pair: Pair, args: &[&Tensor]) -> (Data, Data) {
+    fn wrap<T: Element>(like: &Tensor, (p, q): (Vec<T>, Vec<T>)) -> (Data, Data) {
+        let shape = like.array::<T>().raw_dim();
+        let arr = |v| ndarray::ArrayD::from_shape_vec(shape.clone(), v).expect("pair: shape");
+        (T::wrap(arr(p)), T::wrap(arr(q)))
+    }
+    match args[0].data() {
+        Data::F32(_) => wrap(args[0], run_pair::<f32, F>(f, pair, args)),
+        Data::F64(_) => wrap(args[0], run_pair::<f64, F>(f, pair, args)),
+    }
+}
+
+fn run_pair<T: Element, F: Elementwise>(f: &F, pair: Pair, args: &[&Tensor]) -> (Vec<T>, Vec<T>) {
+    let s: Vec<&[T]> = args.iter().map(|t| slice(t.array::<T>())).collect();
+    use crate::fastmath::simd_pair::{map4_pair, map5_pair};
+    match pair {
+        Pair::Cotangents => map4_pair(
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            #[inline(always)]
+            |a, b, x, k| (a * f.df(x, k), a * b * f.d2f(x, k)),
+        ),
+        Pair::PrimalAndDual => map5_pair(
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            s[4],
+            #[inline(always)]
+            |a_dot, a, x, k, x_dot| {
+                let d1 = f.df(x, k);
+                (a * d1, a_dot * d1 + a * f.d2f(x, k) * x_dot)
+            },
+        ),
+    }
+}
+
 /// The op: inputs `[g, x]`, with `y = f(x)` kept for the derivative tensor expressions and
 /// `k` (the value the scalar rules read: `y`, or the function's kept `aux(x)`) for the
 /// kernels.
@@ -137,6 +189,10 @@ impl<F: Elementwise> Op for DerivProduct<F> {
     ) -> Vec<Option<Tensor>> {
         let (g, x, y, k, f) = (&inputs[0], &inputs[1], &self.y, &self.k, &self.f);
         if is_constant_kernel_exact(&[ct, g, x, y]) {
+            if needs[0] && needs[1] {
+                let (dg, dx) = pair_kernel(f, Pair::Cotangents, &[ct, g, x, k]);
+                return vec![Some(Tensor::from_data(dg)), Some(Tensor::from_data(dx))];
+            }
             return vec![
                 needs[0].then(|| Tensor::from_data(kernel(f, Rule::Product, &[ct, x, k]))),
                 needs[1].then(|| Tensor::from_data(kernel(f, Rule::Second, &[ct, g, x, k]))),
@@ -159,5 +215,48 @@ impl<F: Elementwise> Op for DerivProduct<F> {
         g_dot
             .mul(&f.derivative(x, y))
             .add(&g.mul(&f.second_derivative(x, y)).mul(&x_dot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::activations::Silu;
+    use crate::ops::functions::Sin;
+    use crate::{DType, Data};
+    use rand::SeedableRng;
+
+    fn bits(d: &Data) -> Vec<u64> {
+        Tensor::from_data(d.clone())
+            .to_vec_f64()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
+    /// Each paired pass writes exactly the bits of the two single rules it replaces, for a
+    /// function with a kept value (SiLU's σ) and one that reads its output (sin), in f32 and
+    /// f64, on tensors large enough to be cut among the compute team.
+    fn check<F: Elementwise>(f: F, k_of: impl Fn(&Tensor) -> Tensor) {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+        for dtype in [DType::F32, DType::F64] {
+            let [a, b, x, t] = [0; 4].map(|_| Tensor::randn(&[300, 257], dtype, &mut rng));
+            let k = k_of(&x);
+            let (p, q) = pair_kernel(&f, Pair::Cotangents, &[&a, &b, &x, &k]);
+            assert_eq!(bits(&p), bits(&kernel(&f, Rule::Product, &[&a, &x, &k])));
+            assert_eq!(bits(&q), bits(&kernel(&f, Rule::Second, &[&a, &b, &x, &k])));
+            let (p, q) = pair_kernel(&f, Pair::PrimalAndDual, &[&t, &a, &x, &k, &b]);
+            assert_eq!(bits(&p), bits(&kernel(&f, Rule::Product, &[&a, &x, &k])));
+            assert_eq!(
+                bits(&q),
+                bits(&kernel(&f, Rule::Dual, &[&t, &a, &x, &k, &b]))
+            );
+        }
+    }
+
+    #[test]
+    fn paired_passes_give_the_single_rules_bits() {
+        check(Silu, |x| x.sigmoid());
+        check(Sin, |x| x.sin());
     }
 }

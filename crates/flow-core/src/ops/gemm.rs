@@ -264,9 +264,7 @@ pub(crate) fn gemm_new<T: Gemm>(
             }),
             Init::Rows(row) => {
                 for dst in block.chunks_mut(n) {
-                    dst.iter_mut().zip(row.iter()).for_each(|(x, &v)| {
-                        x.write(v);
-                    });
+                    dst.write_copy_of_slice(row);
                 }
             }
         }

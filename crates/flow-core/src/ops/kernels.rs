@@ -68,7 +68,7 @@ pub(crate) fn sum_to<T: Element>(a: &Storage<T>, target: &[usize]) -> Storage<T>
                 .expect("sum_to: shape")
                 .into_shared();
         }
-        let acc = sum_rows_by_columns(xs, inner);
+        let acc = super::column_sums::sum_rows_by_columns(xs, inner);
         return ArrayD::from_shape_vec(IxDyn(target), acc)
             .expect("sum_to: shape")
             .into_shared();
@@ -88,30 +88,6 @@ pub(crate) fn sum_to<T: Element>(a: &Storage<T>, target: &[usize]) -> Storage<T>
         out = Some(src.sum_axis(Axis(0)));
     }
     out.map_or_else(|| a.clone(), ArrayD::into_shared)
-}
-
-/// Column sums of `xs` (`[rows, inner]` row-major), each a top-to-bottom loop. Activation-
-/// sized inputs (a bias gradient of a batch) split the *columns* among the compute team, so
-/// every sum keeps its serial order: bit-identical to one loop for any thread count.
-fn sum_rows_by_columns<T: Element>(xs: &[T], inner: usize) -> Vec<T> {
-    const MIN_PART_COLUMNS: usize = 16;
-    let parts = parallel::team::elementwise_parts(xs.len())
-        .min(inner / MIN_PART_COLUMNS)
-        .max(1);
-    let mut acc = vec![T::zero(); inner];
-    let cols = inner.div_ceil(parts);
-    let blocks: Vec<(usize, &mut [T])> = acc
-        .chunks_mut(cols)
-        .enumerate()
-        .map(|(p, block)| (p * cols, block))
-        .collect();
-    parallel::team::run_parts(blocks, parts, |(j0, out)| {
-        for row in xs.chunks_exact(inner) {
-            let row = &row[j0..j0 + out.len()];
-            out.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-        }
-    });
-    acc
 }
 
 /// Checks that `from` broadcasts to `to` and panics naming `op` otherwise.

@@ -7,6 +7,7 @@ pub(crate) mod activations;
 pub(crate) mod arith;
 pub(crate) mod broadcast;
 pub(crate) mod cast;
+pub(crate) mod column_sums;
 pub mod composite;
 pub(crate) mod deriv_product;
 pub(crate) mod functions;

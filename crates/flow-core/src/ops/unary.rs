@@ -2,7 +2,7 @@
 //! scalar derivative `df` (for the fused first-order fast path) and the derivative as a
 //! differentiable tensor expression (for higher orders). A new activation is ~15 lines.
 
-use super::deriv_product::{Rule, deriv_product, kernel};
+use super::deriv_product::{Pair, Rule, deriv_product, kernel, pair_kernel};
 use crate::autodiff::graph::{Op, is_constant_kernel_exact, is_grad_enabled};
 use crate::data::{Data, Storage, map_data, map_data2, with_data};
 use crate::dtype::Element;
@@ -70,18 +70,21 @@ impl<F: Elementwise> Unary<F> {
 
     /// A backward pass that carries tangents but records nothing (the backward half of
     /// forward-over-reverse, [`hvp`](crate::hvp)): `x̄ = c̄ f′(x)` and its tangent
-    /// `ċ̄ f′(x) + c̄ f″(x) ẋ` in two fused passes, where the composed rule takes six
-    /// (`f′`, its JVP, two products, their tangents' product and sum).
+    /// `ċ̄ f′(x) + c̄ f″(x) ẋ` in one fused pass that writes both, where the composed rule
+    /// takes six (`f′`, its JVP, two products, their tangents' product and sum).
     fn fused_dual(&self, ct: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
         let (c, xp, kp) = (ct.primal(), x.primal(), self.kept(y).primal());
-        let primal = self.fused(&c, &xp, &kp);
         let zeros = || xp.zeros_like();
         let (c_dot, x_dot) = (
             ct.tangent().unwrap_or_else(zeros),
             x.tangent().unwrap_or_else(zeros),
         );
-        let tangent = kernel(&self.f, Rule::Dual, &[&c_dot, &c, &xp, &kp, &x_dot]);
-        crate::make_dual(&primal, &Tensor::from_data(tangent))
+        let (primal, tangent) = pair_kernel(
+            &self.f,
+            Pair::PrimalAndDual,
+            &[&c_dot, &c, &xp, &kp, &x_dot],
+        );
+        crate::make_dual(&Tensor::from_data(primal), &Tensor::from_data(tangent))
     }
 }
 
@@ -140,7 +143,7 @@ pub(crate) fn apply<F: Elementwise>(x: &Tensor, f: F) -> Tensor {
 
 /// `f(x)` and `aux(x)` in one pass.
 fn value_and_aux<T: Element, F: Elementwise>(a: &Storage<T>, f: F) -> (Data, Data) {
-    let (y, aux) = crate::fastmath::simd::map1_pair(slice(a), |v| f.f_aux(v));
+    let (y, aux) = crate::fastmath::simd_pair::map1_pair(slice(a), |v| f.f_aux(v));
     let wrap = |v| T::wrap(ndarray::ArrayD::from_shape_vec(a.raw_dim(), v).expect("unary: shape"));
     (wrap(y), wrap(aux))
 }
