@@ -1,19 +1,23 @@
 """One command for the flow-core speed table of BENCHMARKS.md (issue 14): ours against JAX-jit
-and flowjax, side by side on this machine, ours and the peer alternated `--rounds` times.
+and flowjax, side by side on this machine, each workload measured on both sides back to back,
+`--rounds` times.
 
     pip install jax flowjax            # CPU builds
-    python3 crates/flow-bench/peers/compare.py [--rounds 2] [--threads 2] [--only core]
+    python3 crates/flow-bench/peers/compare.py [--rounds 4] [--threads 2] [--only core]
 
 Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP), `coupling`
-(RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), each core and
-coupling row and the EGNN step also as a data-parallel `*_sharded` step (two shards, one per core), medians read from
+(RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), each also as a
+data-parallel `*_sharded` step (two shards, one per core), medians read from
 target/criterion/*/new/estimates.json. Peers: jax_steps.py, jax_egnn.py and
-flowjax_coupling.py (medians they print). Peak memory: memory.py. Each row reports the median
-over rounds of each side's median, and the median and range over rounds of the per-round ratio
-ours / peer (target: ≤ 0.8). On a shared VM whose speed drifts by up to 2× within minutes the
-per-round ratio (both sides measured minutes apart) is the quantity to read; use `--rounds 5`
-or more to tell 0.8 from 1.0. The script prints the CPU model and thread settings so a table is
-never separated from its machine.
+flowjax_coupling.py (medians they print). Peak memory: memory.py.
+
+A round runs, for one workload at a time, our bench (the row and its sharded twin) and the
+peer's, seconds apart, the side that goes first alternating between rounds. Each row reports
+the median over rounds of each side's median, and the median and range over rounds of the
+per-round ratio ours / peer (target: ≤ 0.8). On a shared VM whose speed drifts by up to 2×
+within minutes the per-round ratio is the quantity to read; use `--rounds 5` or more to tell
+0.8 from 1.0. The script prints the CPU model and thread settings so a table is never
+separated from its machine.
 """
 import argparse
 import glob
@@ -60,7 +64,22 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-GROUP_OF_BENCH = {"core": "core", "coupling": "coupling", "freeform": "egnn"}
+# The pairs each round runs back to back, one workload at a time: (group, our criterion bench,
+# our filter, peer script and arguments). Measuring one workload on both sides seconds apart
+# (session 14; before, each side ran all its workloads in turn, a minute or more apart) keeps
+# the VM's drift out of the per-round ratio.
+PAIRS = [
+    ("core", "core", "mlp_step", ["jax_steps.py", "--only", "mlp step"]),
+    ("core", "core", "autoencoder_step", ["jax_steps.py", "--only", "autoencoder step"]),
+    ("core", "core", "free_form_step", ["jax_steps.py", "--only", "free-form step"]),
+    ("core", "core", "hvp_wrt_input$|hvp_wrt_input_sharded", ["jax_steps.py", "--only", "hvp wrt input"]),
+] + [
+    ("coupling", "coupling", f"{m}_train_step_b512", ["flowjax_coupling.py", "--only", m])
+    for m in ("realnvp_2d", "realnvp_8d", "nsf_2d", "nsf_8d")
+] + [
+    ("egnn", "freeform", "egnn_dw4_b128_fff_step",
+     ["jax_egnn.py", "--only", "egnn_dw4_b128_fff_step"]),
+]
 GROUPS = {"all": {"core", "coupling", "egnn"}, "core": {"core"}, "coupling": {"coupling"},
           "egnn": {"egnn"}}
 
@@ -71,22 +90,17 @@ def run(cmd, env=None):
     return out.stdout
 
 
-def ours(threads, groups):
+def ours(threads, bench, filt):
+    """Criterion medians (ms) of the benches `filt` selects (the row and its sharded twin)."""
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads), FLOWS_THREADS=str(threads))
     started = time.time()
-    # Only the table's benches (criterion regex filters), so a round takes minutes, not tens.
-    for bench, filt in (("core", ["mlp_step|autoencoder_step|free_form_step|hvp_wrt_input$|_sharded"]),
-                        ("coupling", ["train_step_b512"]),
-                        ("freeform", ["egnn_dw4_b128_fff_step"])):
-        if GROUP_OF_BENCH[bench] not in groups:
-            continue
-        run(["cargo", "bench", "-q", "-p", "flow-bench", "--bench", bench, "--", "--noplot"] + filt,
-            env)
+    run(["cargo", "bench", "-q", "-p", "flow-bench", "--bench", bench, "--", "--noplot",
+         "--warm-up-time", "1", filt], env)
     result = {}
     for path in glob.glob(os.path.join(ROOT, "target", "criterion", "**", "new", "benchmark.json"),
                           recursive=True):
         if os.path.getmtime(path) < started:
-            continue  # a result of an earlier run, not of this round
+            continue  # a result of an earlier run, not of this call
         with open(path) as f:
             full_id = json.load(f)["full_id"]
         with open(os.path.join(os.path.dirname(path), "estimates.json")) as f:
@@ -94,29 +108,22 @@ def ours(threads, groups):
     return result
 
 
-def peers(threads, groups):
+def peer(threads, script):
+    """The peer's median (ms) per workload it prints, keyed as in ROWS."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
                         f"intra_op_parallelism_threads={threads}")
+    args = script[1:] + (["--threads", str(threads)] if script[0] != "flowjax_coupling.py" else [])
+    text = run([sys.executable, os.path.join(HERE, script[0])] + args, env)
     result = {}
-    scripts = []
-    if "core" in groups:
-        scripts.append(["jax_steps.py", "--threads", str(threads)])
-    if "egnn" in groups:
-        scripts.append(["jax_egnn.py", "--threads", str(threads), "--only", "egnn_dw4_b128_fff_step"])
-    for script in scripts:
-        text = run([sys.executable, os.path.join(HERE, script[0])] + script[1:], env)
-        for line in text.splitlines():
-            m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
-            if m:
-                result["jax:" + m.group(1)] = float(m.group(2))
-    if "coupling" not in groups:
-        return result
-    text = run([sys.executable, os.path.join(HERE, "flowjax_coupling.py")], env)
     for line in text.splitlines():
         if line.startswith("{"):
             row = json.loads(line)
             result["flowjax:" + row["model"]] = row["median_ms"]
+            continue
+        m = re.match(r"^(.*): ([0-9.]+) ms$", line.strip())
+        if m:
+            result["jax:" + m.group(1)] = float(m.group(2))
     return result
 
 
@@ -134,12 +141,17 @@ def main():
     samples_ours, samples_peer = {}, {}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
-        for key, value in ours(args.threads, groups).items():
-            samples_ours.setdefault(key, []).append(value)
-        for key, value in peers(args.threads, groups).items():
-            samples_peer.setdefault(key, []).append(value)
+        for group, bench, filt, script in PAIRS:
+            if group not in groups:
+                continue
+            sides = [lambda: ours(args.threads, bench, filt), lambda: peer(args.threads, script)]
+            # Alternate which side goes first, so a steady drift does not favour either.
+            for side in (sides if r % 2 == 0 else sides[::-1]):
+                for key, value in side().items():
+                    which = samples_peer if ":" in key else samples_ours
+                    which.setdefault(key, []).append(value)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {args.threads} threads each side, "
-          f"{args.rounds} alternated rounds\n")
+          f"{args.rounds} rounds, each workload measured on both sides back to back\n")
     print("| workload | ours (median) | peer (median) | ours / peer, median of rounds | range |")
     print("|---|---:|---:|---:|---|")
     for label, our_id, peer_id in ROWS:

@@ -8,7 +8,8 @@ clipping at 10, Adam, all under one `jax.jit` (the idiomatic flowjax/optax loop)
     pip install flowjax optax   # CPU jax
     XLA_FLAGS=--xla_cpu_multi_thread_eigen=true python peers/flowjax_coupling.py
 
-Prints one JSON line per model with the median step time in ms over timed repetitions.
+Prints one JSON line per model with the median step time in ms over timed repetitions
+(`--only realnvp_2d|realnvp_8d|nsf_2d|nsf_8d` runs one).
 Differences from our models: flowjax's `coupling_flow` has no ActNorm and inserts a
 fixed permutation between layers (we use alternating halves for RealNVP and LU linear
 layers for NSF); parameter counts are printed for comparison.
@@ -73,6 +74,10 @@ def bench(kind, dim, reps=200):
 
 
 if __name__ == "__main__":
+    import sys
+    # `--only NAME` (e.g. nsf_8d): one model, for the per-workload pairs of compare.py.
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     for kind in ("realnvp", "nsf"):
         for dim in (2, 8):
-            print(json.dumps(bench(kind, dim)), flush=True)
+            if only is None or only == f"{kind}_{dim}d":
+                print(json.dumps(bench(kind, dim)), flush=True)
