@@ -6,8 +6,8 @@
 //! fast is keeping a block of [`LANES`] column sums in registers while the rows stream past
 //! (the plain loop loaded and stored every partial sum once per row), over row bands that
 //! stay in L1, compiled for AVX-512F and AVX2 as well and chosen at run time like
-//! `fastmath::simd`. On a 512×256 f32 bias gradient this was ~4 % of the one-thread MLP
-//! training step in `perf` before (session 14, BENCHMARKS.md).
+//! `fastmath::simd`. The bias gradients took 2.9 % of the one-thread MLP training step in
+//! `perf` before, 1.2–1.3 % after (session 14, BENCHMARKS.md).
 
 use std::ops::Add;
 
