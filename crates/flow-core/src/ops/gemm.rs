@@ -50,9 +50,44 @@ fn parts_for(m: usize, flops: usize) -> usize {
 }
 
 /// Element types the GEMM supports (f32 and f64).
-pub(crate) trait Gemm: ComplexField + Copy + Send + Sync {}
-impl Gemm for f32 {}
+pub(crate) trait Gemm: ComplexField + Copy + Send + Sync {
+    /// Rows `rows` of the product through [`gemm_skinny`](super::gemm_skinny) where that
+    /// kernel applies (f32, at most eight output columns); `false` (nothing written) where
+    /// faer runs instead.
+    fn skinny(
+        _dst: &mut Dst<'_, Self>,
+        _a: &[Self],
+        _b: &[Self],
+        _shape: (usize, usize, usize),
+        _transposes: (bool, bool),
+        _rows: std::ops::Range<usize>,
+    ) -> bool {
+        false
+    }
+}
+impl Gemm for f32 {
+    fn skinny(
+        dst: &mut Dst<'_, f32>,
+        a: &[f32],
+        b: &[f32],
+        shape: (usize, usize, usize),
+        transposes: (bool, bool),
+        rows: std::ops::Range<usize>,
+    ) -> bool {
+        super::gemm_skinny::product(dst, a, b, shape, transposes, rows)
+    }
+}
 impl Gemm for f64 {}
+
+/// Where a block of the product goes (`rows.len() × n`, row-major).
+pub(crate) enum Dst<'a, T> {
+    /// Fresh memory, written without being read (faer's `Accum::Replace`).
+    Uninit(&'a mut [MaybeUninit<T>]),
+    /// `C = product`.
+    Overwrite(&'a mut [T]),
+    /// `C += product`.
+    Add(&'a mut [T]),
+}
 
 fn view<T: Gemm>(s: &[T], rows: usize, cols: usize, transpose: bool) -> MatRef<'_, T> {
     let m = MatRef::from_row_major_slice(s, rows, cols);
@@ -64,18 +99,49 @@ fn row_major<T: Gemm>(c: &mut [T], n: usize) -> MatMut<'_, T> {
     MatMut::from_row_major_slice_mut(c, c.len() / n, n)
 }
 
-/// `dst (=|+=) op_a(A)[rows] op_b(B)` through faer, on one thread.
-#[allow(clippy::too_many_arguments)]
+/// `dst (=|+=) op_a(A)[rows] op_b(B)` on one thread: the skinny kernel where it applies,
+/// faer otherwise.
 fn gemm_with<T: Gemm>(
-    dst: MatMut<'_, T>,
+    mut dst: Dst<'_, T>,
     a: &[T],
     b: &[T],
     (m, k, n): (usize, usize, usize),
-    ta: bool,
-    tb: bool,
-    accum: Accum,
+    (ta, tb): (bool, bool),
     rows: std::ops::Range<usize>,
 ) {
+    if T::skinny(&mut dst, a, b, (m, k, n), (ta, tb), rows.clone()) {
+        return;
+    }
+    let (dst, accum) = match dst {
+        // An uninitialised block is written without being zeroed first: faer's
+        // `Accum::Replace` documents that the destination's previous values are not read, so
+        // it is handed over as a raw-pointer view (no reference to uninitialised `T` is made
+        // here). Saves a memset of every fresh product (2–3 % of the free-form step on one
+        // core).
+        Dst::Uninit(block) => {
+            assert!(
+                k > 0 && block.len() == rows.len() * n,
+                "gemm: uninitialised block shape"
+            );
+            // SAFETY: `block` is valid for reads and writes of `rows.len() · n` elements for
+            // the view's lifetime (borrowed mutably here), the strides describe a row-major
+            // matrix inside it with no two elements aliased, and with `Accum::Replace` and
+            // `k > 0` faer writes every element of the destination without reading it (its
+            // documented contract for `Replace`).
+            let view = unsafe {
+                MatMut::from_raw_parts_mut(
+                    block.as_mut_ptr().cast::<T>(),
+                    rows.len(),
+                    n,
+                    n as isize,
+                    1,
+                )
+            };
+            (view, Accum::Replace)
+        }
+        Dst::Overwrite(c) => (row_major(c, n), Accum::Replace),
+        Dst::Add(c) => (row_major(c, n), Accum::Add),
+    };
     let (ar, ac) = if ta { (k, m) } else { (m, k) };
     let (br, bc) = if tb { (n, k) } else { (k, n) };
     let lhs = view(a, ar, ac, ta).subrows(rows.start, rows.len());
@@ -83,33 +149,13 @@ fn gemm_with<T: Gemm>(
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, T::one_impl(), Par::Seq);
 }
 
-/// Writes `op_a(A)[rows] op_b(B)` into the uninitialised row block `block` (`rows.len() × n`,
-/// row-major) without zeroing it first: faer's `Accum::Replace` documents that the
-/// destination's previous values are not read, so the block is handed over as a raw-pointer
-/// view (no reference to uninitialised `T` is made here) and is fully written on return.
-/// Saves a memset of every fresh product (2–3 % of the free-form step on one core).
-#[allow(clippy::too_many_arguments)]
-fn product_into_uninit<T: Gemm>(
-    block: &mut [MaybeUninit<T>],
-    a: &[T],
-    b: &[T],
-    (m, k, n): (usize, usize, usize),
-    ta: bool,
-    tb: bool,
-    rows: std::ops::Range<usize>,
-) {
-    assert!(
-        k > 0 && block.len() == rows.len() * n,
-        "gemm: uninitialised block shape"
-    );
-    // SAFETY: `block` is valid for reads and writes of `rows.len() · n` elements for the
-    // view's lifetime (borrowed mutably here), the strides describe a row-major matrix inside
-    // it with no two elements aliased, and with `Accum::Replace` and `k > 0` faer writes every
-    // element of the destination without reading it (its documented contract for `Replace`).
-    let dst = unsafe {
-        MatMut::from_raw_parts_mut(block.as_mut_ptr().cast::<T>(), rows.len(), n, n as isize, 1)
-    };
-    gemm_with(dst, a, b, (m, k, n), ta, tb, Accum::Replace, rows);
+/// `c` as the destination of an overwriting or accumulating product.
+fn dst<T>(c: &mut [T], accumulate: bool) -> Dst<'_, T> {
+    if accumulate {
+        Dst::Add(c)
+    } else {
+        Dst::Overwrite(c)
+    }
 }
 
 /// The product cut into `parts` row blocks, run on up to `threads` workers of the team
@@ -122,7 +168,7 @@ fn gemm_parts<T: Gemm>(
     (m, k, n): (usize, usize, usize),
     ta: bool,
     tb: bool,
-    accum: Accum,
+    accumulate: bool,
     parts: usize,
     threads: usize,
 ) {
@@ -134,7 +180,7 @@ fn gemm_parts<T: Gemm>(
         .collect();
     crate::parallel::team::run_parts(blocks, threads, |(start, block)| {
         let rows = start..start + block.len() / n;
-        gemm_with(row_major(block, n), a, b, (m, k, n), ta, tb, accum, rows);
+        gemm_with(dst(block, accumulate), a, b, (m, k, n), (ta, tb), rows);
     });
 }
 
@@ -182,16 +228,11 @@ pub(crate) fn gemm<T: Gemm>(
         }
         return;
     }
-    let accum = if accumulate {
-        Accum::Add
-    } else {
-        Accum::Replace
-    };
     match parts_for(m, 2 * m * k * n) {
-        1 => gemm_with(row_major(c, n), a, b, (m, k, n), ta, tb, accum, 0..m),
+        1 => gemm_with(dst(c, accumulate), a, b, (m, k, n), (ta, tb), 0..m),
         parts => {
             let threads = crate::parallel::gemm_threads();
-            gemm_parts(c, a, b, (m, k, n), ta, tb, accum, parts, threads);
+            gemm_parts(c, a, b, (m, k, n), ta, tb, accumulate, parts, threads);
         }
     }
 }
@@ -210,7 +251,7 @@ pub(crate) enum Init<'a, T> {
 /// leaves the block in cache, instead of being a serial row copy of the whole output before
 /// the product (2–3 % of an MLP step on one thread, all of it on the critical path at two);
 /// a product from [`Init::Zero`] is written straight into the uninitialised block
-/// ([`product_into_uninit`]), with no zeroing at all.
+/// ([`Dst::Uninit`]), with no zeroing at all.
 ///
 /// # Panics
 /// If a slice length does not match its stated shape, or a bias row is not `n` long.
@@ -256,7 +297,7 @@ pub(crate) fn gemm_new<T: Gemm>(
         let rows = start..start + block.len() / n;
         match &init {
             Init::Zero if k > 0 => {
-                product_into_uninit(block, a, b, (m, k, n), ta, tb, rows);
+                gemm_with(Dst::Uninit(block), a, b, (m, k, n), (ta, tb), rows);
                 return;
             }
             Init::Zero => block.iter_mut().for_each(|x| {
@@ -272,16 +313,7 @@ pub(crate) fn gemm_new<T: Gemm>(
         // the layout of `T`.
         let block = unsafe { &mut *(block as *mut [MaybeUninit<T>] as *mut [T]) };
         if k > 0 {
-            gemm_with(
-                row_major(block, n),
-                a,
-                b,
-                (m, k, n),
-                ta,
-                tb,
-                Accum::Add,
-                rows,
-            );
+            gemm_with(Dst::Add(block), a, b, (m, k, n), (ta, tb), rows);
         }
     });
     // SAFETY: the blocks cover `0..m·n` and each was fully written; a panic unwinds before

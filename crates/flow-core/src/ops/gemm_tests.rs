@@ -21,7 +21,7 @@ fn values(len: usize, salt: usize) -> Vec<f64> {
         .collect()
 }
 
-/// A product written by `product_into_uninit` into a block poisoned with NaN (any read
+/// A product written through `Dst::Uninit` into a block poisoned with NaN (any read
 /// of the destination would leak NaN into the result: `0 · NaN = NaN`).
 fn poisoned<T: Gemm>(
     a: &[T],
@@ -32,7 +32,7 @@ fn poisoned<T: Gemm>(
     nan: T,
 ) -> Vec<T> {
     let mut block = vec![MaybeUninit::new(nan); m * n];
-    product_into_uninit(&mut block, a, b, (m, k, n), ta, tb, 0..m);
+    gemm_with(Dst::Uninit(&mut block), a, b, (m, k, n), (ta, tb), 0..m);
     block
         .into_iter()
         .map(|x| unsafe { x.assume_init() })
@@ -40,7 +40,7 @@ fn poisoned<T: Gemm>(
 }
 
 /// `gemm` over a NaN-filled output (overwrite mode) and, for `k > 0`, the uninitialised
-/// path (`product_into_uninit`, which relies on faer's documented promise not to read
+/// path (`Dst::Uninit`, which relies on faer's documented promise not to read
 /// the destination under `Accum::Replace`) against the naive product, f64 and f32, every
 /// transpose, on shapes that also take faer's small-matrix, matrix-vector and skinny
 /// paths. The uninitialised check fails if `Replace` is swapped for `Add`.
@@ -120,29 +120,17 @@ fn products_are_bit_identical_for_any_thread_count() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let mut whole = vec![0.0; m * n];
             gemm_with(
-                row_major(&mut whole, n),
+                Dst::Overwrite(&mut whole),
                 &a,
                 &b,
                 (m, k, n),
-                ta,
-                tb,
-                Accum::Replace,
+                (ta, tb),
                 0..m,
             );
             for parts in [2, 3] {
                 for threads in [1, 2, 3] {
                     let mut cut = vec![0.0; m * n];
-                    gemm_parts(
-                        &mut cut,
-                        &a,
-                        &b,
-                        (m, k, n),
-                        ta,
-                        tb,
-                        Accum::Replace,
-                        parts,
-                        threads,
-                    );
+                    gemm_parts(&mut cut, &a, &b, (m, k, n), ta, tb, false, parts, threads);
                     assert!(
                         whole
                             .iter()
