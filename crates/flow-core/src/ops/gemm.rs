@@ -52,7 +52,7 @@ fn parts_for(m: usize, flops: usize) -> usize {
 /// Element types the GEMM supports (f32 and f64).
 pub(crate) trait Gemm: ComplexField + Copy + Send + Sync {
     /// Rows `rows` of the product through [`gemm_skinny`](super::gemm_skinny) where that
-    /// kernel applies (f32, at most eight output columns); `false` (nothing written) where
+    /// kernel applies (f32, two to eight output columns); `false` (nothing written) where
     /// faer runs instead.
     fn skinny(
         _dst: &mut Dst<'_, Self>,

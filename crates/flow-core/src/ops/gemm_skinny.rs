@@ -1,4 +1,4 @@
-//! Skinny f32 products: `C = op_a(A) op_b(B)` with at most [`MAX_COLS`] output columns.
+//! Skinny f32 products: `C = op_a(A) op_b(B)` with 2 to [`MAX_COLS`] output columns.
 //!
 //! Every MLP ends in one (`[rows, 256]·[256, 8]`, and its input gradient `ȳ W₁` in the
 //! backward pass), and a weight gradient of an 8-wide output layer is one too (`hᵀ ȳ`). faer
@@ -28,6 +28,11 @@ use super::gemm::Dst;
 /// The most output columns the kernel takes (one AVX register of f32 per output row).
 pub(crate) const MAX_COLS: usize = 8;
 
+/// The fewest: one column is a matrix–vector product, which faer sums in another order
+/// (several partial sums per dot product) and runs fast enough; left to it so results stay
+/// the bits they were.
+const MIN_COLS: usize = 2;
+
 /// The fewest rows worth the kernel: below this faer's small-matrix paths are as fast or
 /// faster (a 2-row product is latency-bound on one accumulator chain per row).
 const MIN_ROWS: usize = 16;
@@ -41,7 +46,7 @@ const ROWS_AVX2: usize = 12;
 
 /// Writes rows `rows` of `op_a(A) op_b(B)` (`A` stored `[m, k]`, or `[k, m]` when `ta`; `B`
 /// stored `[k, n]`, or `[n, k]` when `tb`) into `dst` (`rows.len() × n`, row-major), when the
-/// kernel applies: f32, `1 ≤ n ≤ MAX_COLS`, `k ≥ 1`, at least [`MIN_ROWS`] rows, and a CPU
+/// kernel applies: f32, `2 ≤ n ≤ MAX_COLS`, `k ≥ 1`, at least [`MIN_ROWS`] rows, and a CPU
 /// with AVX2 and FMA. Returns whether it did; `false` leaves `dst` untouched.
 ///
 /// # Panics
@@ -78,7 +83,7 @@ fn product_at(
         "gemm_skinny: destination of {len} values for rows {rows:?} of {m}×{k}·{k}×{n}"
     );
     let Some(level) = level else { return false };
-    if n == 0 || n > MAX_COLS || k == 0 || rows.len() < MIN_ROWS {
+    if n < MIN_COLS || n > MAX_COLS || k == 0 || rows.len() < MIN_ROWS {
         return false;
     }
     let bp = pack_b(b, k, n, tb);
