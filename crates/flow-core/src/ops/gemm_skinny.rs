@@ -83,7 +83,7 @@ fn product_at(
         "gemm_skinny: destination of {len} values for rows {rows:?} of {m}×{k}·{k}×{n}"
     );
     let Some(level) = level else { return false };
-    if n < MIN_COLS || n > MAX_COLS || k == 0 || rows.len() < MIN_ROWS {
+    if !(MIN_COLS..=MAX_COLS).contains(&n) || k == 0 || rows.len() < MIN_ROWS {
         return false;
     }
     let bp = pack_b(b, k, n, tb);
