@@ -33,9 +33,11 @@ pub(crate) const MAX_COLS: usize = 8;
 /// the bits they were.
 const MIN_COLS: usize = 2;
 
-/// The fewest rows worth the kernel: below this faer's small-matrix paths are as fast or
-/// faster (a 2-row product is latency-bound on one accumulator chain per row).
-const MIN_ROWS: usize = 16;
+/// The fewest rows the kernel takes. Below 32, faer's small-matrix paths sum some shapes in
+/// another order (e.g. `16×100·100×2` with `B` transposed), and are as fast (a product of a
+/// few rows is latency-bound on one chain per row): left to faer, so results stay the bits
+/// they were.
+const MIN_ROWS: usize = 32;
 
 /// Terms of `k` summed per block before the block's sum is added to the output.
 pub(crate) const KC: usize = 512;
@@ -46,8 +48,9 @@ const ROWS_AVX2: usize = 12;
 
 /// Writes rows `rows` of `op_a(A) op_b(B)` (`A` stored `[m, k]`, or `[k, m]` when `ta`; `B`
 /// stored `[k, n]`, or `[n, k]` when `tb`) into `dst` (`rows.len() × n`, row-major), when the
-/// kernel applies: f32, `2 ≤ n ≤ MAX_COLS`, `k ≥ 1`, at least [`MIN_ROWS`] rows, and a CPU
-/// with AVX2 and FMA. Returns whether it did; `false` leaves `dst` untouched.
+/// kernel applies: f32, `2 ≤ n ≤ MAX_COLS`, `k ≥ 2` (faer fuses a one-term sum into an
+/// accumulated output, `C + a b` in one rounding, and is left those), at least [`MIN_ROWS`]
+/// rows, and a CPU with AVX2 and FMA. Returns whether it did; `false` leaves `dst` untouched.
 ///
 /// # Panics
 /// If `dst` does not hold `rows.len() · n` values or `rows` runs past `m`.
@@ -83,7 +86,7 @@ fn product_at(
         "gemm_skinny: destination of {len} values for rows {rows:?} of {m}×{k}·{k}×{n}"
     );
     let Some(level) = level else { return false };
-    if !(MIN_COLS..=MAX_COLS).contains(&n) || k == 0 || rows.len() < MIN_ROWS {
+    if !(MIN_COLS..=MAX_COLS).contains(&n) || k < 2 || rows.len() < MIN_ROWS {
         return false;
     }
     let bp = pack_b(b, k, n, tb);

@@ -58,12 +58,12 @@ fn levels() -> Vec<Level> {
 }
 
 const SHAPES: [(usize, usize, usize); 8] = [
-    (16, 1, 8),
-    (17, 7, 2),
+    (32, 2, 8),
+    (33, 7, 2),
     (33, 256, 8),
     (40, 513, 3),
     (100, 64, 2),
-    (29, 1100, 5),
+    (45, 1100, 5),
     (64, 8, 7),
     (256, 256, 8),
 ];
@@ -165,7 +165,7 @@ fn an_uninitialised_block_is_fully_written() {
 #[test]
 fn rows_cut_anywhere_give_the_same_bits() {
     for level in levels() {
-        let (m, k, n) = (90, 700, 8);
+        let (m, k, n) = (100, 700, 8);
         let (a, b) = (values(m * k, 6), values(k * n, 7));
         let mut whole = vec![0.0; m * n];
         assert!(product_at(
@@ -178,7 +178,7 @@ fn rows_cut_anywhere_give_the_same_bits() {
             0..m
         ));
         let mut cut = vec![0.0; m * n];
-        for rows in [0..16, 16..49, 49..90] {
+        for rows in [0..32, 32..65, 65..100] {
             let block = &mut cut[rows.start * n..rows.end * n];
             assert!(product_at(
                 Some(level),
@@ -195,15 +195,16 @@ fn rows_cut_anywhere_give_the_same_bits() {
 }
 
 /// What the kernel does not cover is declined and left untouched: one or more than 8 columns,
-/// an empty `k`, fewer than 16 rows, or no instruction set.
+/// fewer than two terms of `k`, fewer than 32 rows, or no instruction set.
 #[test]
 fn declines_shapes_it_does_not_cover() {
     let level = simd_level();
     for (m, k, n, rows) in [
-        (20, 4, 9, 0..20),
-        (20, 4, 1, 0..20),
-        (20, 0, 4, 0..20),
-        (20, 4, 4, 0..15),
+        (40, 4, 9, 0..40),
+        (40, 4, 1, 0..40),
+        (40, 0, 4, 0..40),
+        (40, 1, 4, 0..40),
+        (40, 4, 4, 0..31),
     ] {
         let (a, b) = (values(m * k, 8), values(k * n, 9));
         let mut c = vec![7.0; rows.len() * n];
@@ -268,7 +269,7 @@ fn matches_faer_shapes() -> Vec<String> {
     let mut shapes = vec![(256, 256, 8), (512, 256, 8), (64, 5000, 8), (300, 513, 8)];
     for n in 2..=8 {
         for (m, k) in [
-            (16, 1),
+            (32, 2),
             (100, 64),
             (2000, 64),
             (20000, 64),
@@ -278,21 +279,18 @@ fn matches_faer_shapes() -> Vec<String> {
         ] {
             shapes.push((m, k, n));
         }
+        for m in [32, 33, 48, 63, 64, 100, 128, 256, 512] {
+            for k in [
+                2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 31, 32, 63, 64, 100, 128, 256, 512,
+            ] {
+                shapes.push((m, k, n));
+            }
+        }
     }
     let mut bad = Vec::new();
     for (m, k, n) in shapes {
         let (a, b) = (values(m * k, 1), values(k * n, 2));
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            let mut ours = vec![0.0; m * n];
-            assert!(product(
-                &mut Dst::Overwrite(&mut ours),
-                &a,
-                &b,
-                (m, k, n),
-                (ta, tb),
-                0..m
-            ));
-            let mut theirs = vec![0.0; m * n];
             let lhs = if ta {
                 view(&a, k, m, true)
             } else {
@@ -303,11 +301,23 @@ fn matches_faer_shapes() -> Vec<String> {
             } else {
                 view(&b, k, n, false)
             };
-            let dst = MatMut::from_row_major_slice_mut(&mut theirs, m, n);
-            faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            if bits(&ours) != bits(&theirs) {
-                bad.push(format!("{m}x{k}x{n} ta={ta} tb={tb}"));
+            let start = values(m * n, 3);
+            for add in [false, true] {
+                let mut ours = start.clone();
+                let mut dst = if add {
+                    Dst::Add(&mut ours)
+                } else {
+                    Dst::Overwrite(&mut ours)
+                };
+                assert!(product(&mut dst, &a, &b, (m, k, n), (ta, tb), 0..m));
+                let mut theirs = start.clone();
+                let accum = if add { Accum::Add } else { Accum::Replace };
+                let dst = MatMut::from_row_major_slice_mut(&mut theirs, m, n);
+                faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0f32, Par::Seq);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                if bits(&ours) != bits(&theirs) {
+                    bad.push(format!("{m}x{k}x{n} ta={ta} tb={tb} add={add}"));
+                }
             }
         }
     }
