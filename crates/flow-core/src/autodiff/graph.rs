@@ -179,6 +179,47 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
 }
 
 impl Tensor {
+    /// `self += other` in place, when nothing else can see `self`'s values: an untracked,
+    /// tangent-free tensor whose node and buffer only `self` holds, of `other`'s dtype and
+    /// shape. Returns whether it did so; `self` is untouched otherwise. The backward pass sums
+    /// a node's cotangents with it (the element-wise `a + b` of [`Tensor::add`], bit for bit)
+    /// instead of allocating a fresh sum for every extra term.
+    pub(crate) fn add_assign_unshared(&mut self, other: &Tensor) -> bool {
+        if self.tangent.is_some() || other.tangent.is_some() || self.shape() != other.shape() {
+            return false;
+        }
+        let Some(node) = Rc::get_mut(&mut self.node) else {
+            return false;
+        };
+        if node.requires_grad || node.grad_fn.is_some() {
+            return false;
+        }
+        let Some(data) = Rc::get_mut(&mut node.data) else {
+            return false;
+        };
+        let contiguous = "stored tensors are in standard layout";
+        match (data, other.data()) {
+            (Data::F32(d), Data::F32(o)) if d.is_unique() => {
+                let pair = (
+                    d.as_slice_mut().expect(contiguous),
+                    o.as_slice().expect(contiguous),
+                );
+                crate::parallel::team::add_assign_all(vec![pair]);
+            }
+            (Data::F64(d), Data::F64(o)) if d.is_unique() => {
+                let pair = (
+                    d.as_slice_mut().expect(contiguous),
+                    o.as_slice().expect(contiguous),
+                );
+                crate::parallel::team::add_assign_all(vec![pair]);
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Tensor {
     /// Creates the output of a primitive: records it when any input is tracked and recording
     /// is on, and evaluates the JVP rule when any input carries a tangent. The JVP rule sees
     /// tangent-free inputs (tangents do not nest); the tape keeps the dual inputs.
@@ -215,5 +256,42 @@ impl Tensor {
         debug_assert_eq!(tangent.shape(), out.shape(), "{}: jvp shape", op.name());
         out.tangent = Some(Rc::new(tangent));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DType, Tensor};
+    use rand::SeedableRng;
+
+    fn bits(t: &Tensor) -> Vec<u64> {
+        t.data().to_f64_vec().iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// In place exactly when nothing else sees the values, with `Tensor::add`'s bits; a
+    /// shared, tracked, dual or mismatched tensor is left as it was.
+    #[test]
+    fn add_assign_unshared_writes_only_what_it_owns() {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(1);
+        for (shape, dtype) in [(&[300, 257][..], DType::F32), (&[9][..], DType::F64)] {
+            let a = Tensor::randn(shape, dtype, &mut rng);
+            let b = Tensor::randn(shape, dtype, &mut rng);
+            let want = bits(&a.add(&b));
+            let mut own = a.mul_scalar(1.0);
+            assert!(own.add_assign_unshared(&b));
+            assert_eq!(bits(&own), want);
+
+            let (before, mut shared) = (bits(&a), a.clone());
+            assert!(!shared.add_assign_unshared(&b), "node shared");
+            let mut buffer = Tensor::from_data(a.data().clone());
+            assert!(!buffer.add_assign_unshared(&b), "buffer shared");
+            assert_eq!(bits(&a), before);
+            let mut tracked = a.mul_scalar(1.0).requires_grad();
+            assert!(!tracked.add_assign_unshared(&b), "tracked");
+            let mut dual = crate::make_dual(&a.mul_scalar(1.0), &b);
+            assert!(!dual.add_assign_unshared(&b), "dual");
+            let mut other = a.mul_scalar(1.0);
+            assert!(!other.add_assign_unshared(&b.sum_all()), "shape");
+        }
     }
 }

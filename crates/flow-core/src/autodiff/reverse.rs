@@ -131,8 +131,16 @@ fn backprop(output: &Tensor, seed: Tensor, targets: Targets, create_graph: bool)
                 input.shape()
             );
             let entry = cotangents.remove(&input.id());
+            let in_place = !create_graph && !dual;
             let sum = match entry {
-                Some(prev) => prev.add(&ict),
+                // A plain backward pass sums in place where the running sum is its own.
+                Some(mut prev) => {
+                    if in_place && prev.add_assign_unshared(&ict) {
+                        prev
+                    } else {
+                        prev.add(&ict)
+                    }
+                }
                 None => ict,
             };
             cotangents.insert(input.id(), sum);

@@ -135,6 +135,102 @@ pair_n!(
     map5_pair, fill5_pair, fill5_pair_plain, fill5_pair_avx2, fill5_pair_avx512, a, b, c, d, e
 );
 
+/// `(p[i], q[i], r[i]) = f(a[i], b[i])` in one pass (the value, kept σ(x) and tangent of a
+/// SiLU on a dual input), cut and dispatched like the pair maps above.
+pub fn map2_triple<T: Copy + Send + Sync, F: Fn(T, T) -> (T, T, T) + Sync>(
+    a: &[T],
+    b: &[T],
+    f: F,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let n = a.len();
+    assert_eq!(n, b.len(), "map2_triple: argument lengths differ");
+    let (mut p, mut q, mut r) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let parts = crate::parallel::team::elementwise_parts(n);
+    let chunk = n.div_ceil(parts).max(1);
+    let chunks: Vec<_> = p.spare_capacity_mut()[..n]
+        .chunks_mut(chunk)
+        .zip(q.spare_capacity_mut()[..n].chunks_mut(chunk))
+        .zip(r.spare_capacity_mut()[..n].chunks_mut(chunk))
+        .enumerate()
+        .map(|(i, ((o1, o2), o3))| (i * chunk, o1, o2, o3))
+        .collect();
+    crate::parallel::team::run_parts(chunks, parts, |(start, o1, o2, o3)| {
+        let s = start..start + o1.len();
+        fill2_triple(&a[s.clone()], &b[s], (o1, o2, o3), &f);
+    });
+    // SAFETY: the chunk triples cover `0..n` of all three vectors and the fill writes every
+    // element of each; a panic unwinds before this line, leaving all three empty.
+    #[allow(unsafe_code)]
+    unsafe {
+        p.set_len(n);
+        q.set_len(n);
+        r.set_len(n);
+    }
+    (p, q, r)
+}
+
+/// The three output blocks of [`map2_triple`]'s fill.
+type Triple<'a, T> = (
+    &'a mut [MaybeUninit<T>],
+    &'a mut [MaybeUninit<T>],
+    &'a mut [MaybeUninit<T>],
+);
+
+#[inline]
+fn fill2_triple<T: Copy, F: Fn(T, T) -> (T, T, T)>(a: &[T], b: &[T], o: Triple<'_, T>, f: &F) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        #[allow(unsafe_code)]
+        return unsafe { fill2_triple_avx512(a, b, o, f) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: as above, for AVX2 and FMA.
+        #[allow(unsafe_code)]
+        return unsafe { fill2_triple_avx2(a, b, o, f) };
+    }
+    fill2_triple_plain(a, b, o, f)
+}
+
+#[inline(always)]
+fn fill2_triple_plain<T: Copy, F: Fn(T, T) -> (T, T, T)>(
+    a: &[T],
+    b: &[T],
+    (o1, o2, o3): Triple<'_, T>,
+    f: &F,
+) {
+    let n = o1.len();
+    let (o2, o3, a, b) = (&mut o2[..n], &mut o3[..n], &a[..n], &b[..n]);
+    for i in 0..n {
+        let (u, v, w) = f(a[i], b[i]);
+        o1[i].write(u);
+        o2[i].write(v);
+        o3[i].write(w);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fill2_triple_avx2<T: Copy, F: Fn(T, T) -> (T, T, T)>(a: &[T], b: &[T], o: Triple<'_, T>, f: &F) {
+    fill2_triple_plain(a, b, o, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fill2_triple_avx512<T: Copy, F: Fn(T, T) -> (T, T, T)>(
+    a: &[T],
+    b: &[T],
+    o: Triple<'_, T>,
+    f: &F,
+) {
+    fill2_triple_plain(a, b, o, f)
+}
+
 #[cfg(test)]
 #[allow(unsafe_code)]
 mod tests {

@@ -152,6 +152,19 @@ pub(crate) fn deriv_product<F: Elementwise>(
     y: &Tensor,
     k: &Tensor,
 ) -> Tensor {
+    deriv_product_with(f, g, x, y, k, None)
+}
+
+/// [`deriv_product`] with its values `g ⊙ f′(x)` already evaluated by the caller (`data`, the
+/// bits of [`Rule::Product`] on `[g, x, k]`), or evaluated here when `None`.
+pub(crate) fn deriv_product_with<F: Elementwise>(
+    f: F,
+    g: &Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    k: &Tensor,
+    data: Option<Data>,
+) -> Tensor {
     assert!(
         F::HAS_D2F,
         "{}: no second derivative for a fused product",
@@ -166,7 +179,7 @@ pub(crate) fn deriv_product<F: Elementwise>(
         y.shape(),
         k.shape()
     );
-    let data = kernel(&f, Rule::Product, &[g, x, k]);
+    let data = data.unwrap_or_else(|| kernel(&f, Rule::Product, &[g, x, k]));
     let op = DerivProduct {
         f,
         y: y.clone(),
@@ -251,6 +264,33 @@ mod tests {
                 bits(&q),
                 bits(&kernel(&f, Rule::Dual, &[&t, &a, &x, &k, &b]))
             );
+        }
+    }
+
+    /// A SiLU on a dual input writes its value, kept σ and tangent in one pass
+    /// (`unary::apply`): the bits of the plain forward pass and of [`Rule::Product`], with the
+    /// input recorded or not and with tangents recorded or not (as inside `hvp`).
+    #[test]
+    fn dual_forward_pass_gives_the_separate_passes_bits() {
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(8);
+        for dtype in [DType::F32, DType::F64] {
+            let [x, t] = [0; 2].map(|_| Tensor::randn(&[300, 257], dtype, &mut rng));
+            let want_y = bits(x.silu().data());
+            let want_dy = bits(&kernel(&Silu, Rule::Product, &[&t, &x, &x.sigmoid()]));
+            for tracked in [false, true] {
+                let xi = if tracked {
+                    x.requires_grad()
+                } else {
+                    x.clone()
+                };
+                let (y, dy) = crate::jvp(|x| x.silu(), &xi, &t);
+                assert_eq!(bits(y.data()), want_y, "value, tracked {tracked}");
+                assert_eq!(bits(dy.data()), want_dy, "tangent, tracked {tracked}");
+                let dy = crate::autodiff::graph::with_unrecorded_tangents(|| {
+                    crate::jvp(|x| x.silu(), &xi, &t).1
+                });
+                assert_eq!(bits(dy.data()), want_dy, "unrecorded, tracked {tracked}");
+            }
         }
     }
 

@@ -2,12 +2,13 @@
 //! scalar derivative `df` (for the fused first-order fast path) and the derivative as a
 //! differentiable tensor expression (for higher orders). A new activation is ~15 lines.
 
-use super::deriv_product::{Pair, Rule, deriv_product, kernel, pair_kernel};
+use super::deriv_product::{Pair, Rule, deriv_product, deriv_product_with, kernel, pair_kernel};
 use crate::autodiff::graph::{Op, is_constant_kernel_exact, is_grad_enabled};
 use crate::data::{Data, Storage, map_data, map_data2, with_data};
 use crate::dtype::Element;
 use crate::ops::kernels;
 use crate::tensor::Tensor;
+use std::cell::Cell;
 
 /// An element-wise function `y = f(x)` with its derivative.
 pub(crate) trait Elementwise: Sync + Copy + 'static {
@@ -49,6 +50,9 @@ pub(crate) trait Elementwise: Sync + Copy + 'static {
 struct Unary<F> {
     f: F,
     aux: Option<Tensor>,
+    /// The tangent's values `ẋ ⊙ f′(x)`, when the forward pass already wrote them (a dual
+    /// input, [`apply`]); taken by the JVP rule, which runs once, right after.
+    tangent: Cell<Option<Data>>,
 }
 
 /// Whether the fused kernel may replace the composed derivative: nothing is recorded and no
@@ -112,11 +116,12 @@ impl<F: Elementwise> Op for Unary<F> {
             t[0].as_ref().expect("unary: tangent"),
             self.kept(out),
         );
+        let ready = self.tangent.take();
         if can_fuse(x, t, out) {
-            return self.fused(t, x, k);
+            return ready.map_or_else(|| self.fused(t, x, k), Tensor::from_data);
         }
         if F::HAS_D2F {
-            return deriv_product(self.f, t, x, out, k);
+            return deriv_product_with(self.f, t, x, out, k, ready);
         }
         t.mul(&self.f.derivative(x, out))
     }
@@ -129,16 +134,63 @@ fn rules_can_run(x: &Tensor) -> bool {
 }
 
 pub(crate) fn apply<F: Elementwise>(x: &Tensor, f: F) -> Tensor {
+    if F::KEEPS_AUX
+        && F::HAS_D2F
+        && let Some(t) = x.tangent()
+    {
+        // A dual input: value, kept value and tangent in one pass over `x` and `ẋ` (the JVP
+        // rule would read `ẋ`, `x` and the kept value again). Either way the rule's tangent
+        // is `ẋ ⊙ f′(x)` by `Rule::Product`, so the bits are the same.
+        let (y, aux, dy) = map_data_triple(x.data(), t.data(), f);
+        let (aux, tangent) = (Some(Tensor::from_data(aux)), Cell::new(Some(dy)));
+        return Tensor::from_op(y, Unary { f, aux, tangent }, &[x]);
+    }
     if F::KEEPS_AUX && rules_can_run(x) {
         let (y, aux) = with_data!(x.data(), a => value_and_aux(a, f));
         let aux = Some(Tensor::from_data(aux));
-        return Tensor::from_op(y, Unary { f, aux }, &[x]);
+        return Tensor::from_op(
+            y,
+            Unary {
+                f,
+                aux,
+                tangent: Cell::new(None),
+            },
+            &[x],
+        );
     }
     let data = map_data!(x.data(), a => {
         let out = crate::fastmath::simd::map1(slice(a), #[inline(always)] |v| f.f(v));
         ndarray::ArrayD::from_shape_vec(a.raw_dim(), out).expect("unary: shape")
     });
-    Tensor::from_op(data, Unary { f, aux: None }, &[x])
+    let tangent = Cell::new(None);
+    Tensor::from_op(
+        data,
+        Unary {
+            f,
+            aux: None,
+            tangent,
+        },
+        &[x],
+    )
+}
+
+/// `(f(x), aux(x), ẋ ⊙ f′(x))` in one pass, the last as [`Rule::Product`] evaluates it.
+fn map_data_triple<F: Elementwise>(x: &Data, t: &Data, f: F) -> (Data, Data, Data) {
+    fn run<T: Element, F: Elementwise>(x: &Storage<T>, t: &Storage<T>, f: F) -> [Data; 3] {
+        let (y, k, dy) = crate::fastmath::simd_pair::map2_triple(slice(x), slice(t), |v, tv| {
+            let (y, k) = f.f_aux(v);
+            (y, k, tv * f.df(v, k))
+        });
+        let wrap =
+            |v| T::wrap(ndarray::ArrayD::from_shape_vec(x.raw_dim(), v).expect("unary: shape"));
+        [wrap(y), wrap(k), wrap(dy)]
+    }
+    let [y, k, dy] = match (x, t) {
+        (Data::F32(x), Data::F32(t)) => run(x, t, f),
+        (Data::F64(x), Data::F64(t)) => run(x, t, f),
+        _ => panic!("{}: tangent dtype differs from the input's", f.name()),
+    };
+    (y, k, dy)
 }
 
 /// `f(x)` and `aux(x)` in one pass.

@@ -251,6 +251,39 @@ pub(crate) fn collect_parts<T: Send>(
     out
 }
 
+/// `dst[i] += src[i]` over several slice pairs at once (gradient sums of many parameters, a
+/// cotangent accumulated in place), cut into parts of at most half of
+/// [`MIN_PARALLEL_ELEMENTS`] and run on the team: one fork for the whole list. Each element
+/// is the one IEEE addition `dst[i] + src[i]`, so the result is `Tensor::add`'s bit for bit,
+/// whatever the cut.
+///
+/// # Panics
+/// If a pair's lengths differ.
+pub(crate) fn add_assign_all<T>(pairs: Vec<(&mut [T], &[T])>)
+where
+    T: Copy + Send + Sync + std::ops::Add<Output = T>,
+{
+    let size = MIN_PARALLEL_ELEMENTS / 2;
+    let mut total = 0;
+    let mut parts: Vec<(&mut [T], &[T])> = Vec::new();
+    for (d, s) in pairs {
+        assert_eq!(
+            d.len(),
+            s.len(),
+            "add_assign_all: lengths {} and {}",
+            d.len(),
+            s.len()
+        );
+        total += d.len();
+        parts.extend(d.chunks_mut(size).zip(s.chunks(size)));
+    }
+    run_parts(parts, elementwise_parts(total), |(d, s)| {
+        for (a, &b) in d.iter_mut().zip(s) {
+            *a = *a + b;
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,8 @@ use crate::data::Data;
 use crate::nn::{Param, values};
 use crate::parallel::{chunk_rng, in_parallel_region, team, threads, with_thread_budget};
 use crate::tensor::Tensor;
+
+use super::shard_grad::{combine, run_shard};
 use crate::train::StepLoss;
 
 /// One shard of a batch: which rows, its weight in the full loss, and its random stream.
@@ -98,13 +100,6 @@ pub struct ShardedGrad {
     pub terms: Vec<(String, f64)>,
     /// `Σ_k (n_k/N) ∇L_k`, one per parameter.
     pub grads: Vec<Tensor>,
-}
-
-/// What a shard sends back: plain data, so it can cross threads.
-struct ShardOut {
-    loss: f64,
-    terms: Vec<(String, f64)>,
-    grads: Vec<Data>,
 }
 
 type Factory<M> = dyn Fn() -> (M, Vec<Param>) + Send + Sync;
@@ -335,54 +330,6 @@ impl<M> Drop for DataParallel<M> {
             dead.push(self.id);
         }
     }
-}
-
-/// One shard's loss and weighted gradients `w_k ∇L_k` on `model`: the backward pass starts
-/// from `w_k L_k`, so the weight costs no extra pass over the gradients.
-fn run_shard<M>(
-    model: &M,
-    params: &[Param],
-    shard: &Shard,
-    loss: &impl Fn(&M, &Shard) -> StepLoss,
-) -> ShardOut {
-    let out = loss(model, shard);
-    let leaves = values(params);
-    let w = shard.weight();
-    let weighted = if w == 1.0 {
-        out.loss.clone()
-    } else {
-        out.loss.mul_scalar(w)
-    };
-    let grads = crate::grad(&weighted, &leaves.iter().collect::<Vec<_>>());
-    ShardOut {
-        loss: out.loss.item(),
-        terms: out.terms,
-        grads: grads.iter().map(|g| g.data().clone()).collect(),
-    }
-}
-
-/// `Σ_k w_k · out_k` in shard order (the gradients arrive weighted).
-fn combine(shards: &[Shard], outs: Vec<ShardOut>) -> ShardedGrad {
-    let mut loss = 0.0;
-    let mut terms: Vec<(String, f64)> = Vec::new();
-    let mut grads: Vec<Tensor> = Vec::new();
-    for (shard, out) in shards.iter().zip(outs) {
-        let w = shard.weight();
-        loss += w * out.loss;
-        for (i, (name, v)) in out.terms.into_iter().enumerate() {
-            match terms.get_mut(i) {
-                Some(t) => t.1 += w * v,
-                None => terms.push((name, w * v)),
-            }
-        }
-        let weighted = out.grads.into_iter().map(Tensor::from_data);
-        if grads.is_empty() {
-            grads = weighted.collect();
-        } else {
-            grads = grads.iter().zip(weighted).map(|(a, b)| a.add(&b)).collect();
-        }
-    }
-    ShardedGrad { loss, terms, grads }
 }
 
 impl crate::train::Trainer {

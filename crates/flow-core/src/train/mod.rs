@@ -48,6 +48,7 @@ mod curves;
 mod data_parallel;
 mod fit;
 mod progress;
+mod shard_grad;
 mod state;
 mod trainer;
 
