@@ -3,7 +3,7 @@ and flowjax, side by side on this machine, each workload measured on both sides 
 `--rounds` times.
 
     pip install jax flowjax            # CPU builds
-    python3 crates/flow-bench/peers/compare.py [--rounds 4] [--threads 2] [--only core]
+    python3 crates/flow-bench/peers/compare.py [--rounds 4] [--threads 2] [--only core] [--workload hvp]
 
 Ours: the criterion benches `core` (MLP, autoencoder, free-form step, input HVP), `coupling`
 (RealNVP / NSF training steps) and `freeform` (the EGNN DW4 E(3)-FFF step), each also as a
@@ -134,15 +134,23 @@ def main():
     parser.add_argument("--only", choices=sorted(GROUPS), default="all",
                         help="a part of the table: core (MLP, autoencoder, free-form, HVP), "
                              "coupling (RealNVP, NSF) or egnn")
+    parser.add_argument("--workload", default="",
+                        help="a regular expression: only the workloads whose bench filter or "
+                             "peer arguments match it (e.g. 'hvp', 'free.form'), for more "
+                             "rounds of one row")
     args = parser.parse_args()
     groups = GROUPS[args.only]
+    try:
+        wanted = re.compile(args.workload)
+    except re.error as e:
+        parser.error(f"--workload: {e}")
     if args.rounds < 1 or args.threads < 1:
         parser.error("--rounds and --threads must be at least 1")
     samples_ours, samples_peer = {}, {}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
         for group, bench, filt, script in PAIRS:
-            if group not in groups:
+            if group not in groups or not wanted.search(f"{filt} {' '.join(script)}"):
                 continue
             sides = [lambda: ours(args.threads, bench, filt), lambda: peer(args.threads, script)]
             # Alternate which side goes first, so a steady drift does not favour either.

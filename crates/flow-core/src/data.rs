@@ -6,8 +6,9 @@ use crate::dtype::{DType, Element};
 
 /// The typed array inside [`Data`]: reference-counted, so that a reshape (and any other op that
 /// only relabels the shape of a standard-layout array) shares the buffer instead of copying it.
-/// Values never change after creation, so sharing is safe; `ndarray`'s copy-on-write would
-/// apply if anything ever wrote to a shared buffer.
+/// Values a tensor exposes never change: the only in-place writes are to buffers nothing else
+/// holds (the backward pass's running cotangent sums, `Tensor::add_assign_unshared`; the sum
+/// of shard gradients), and `ndarray`'s copy-on-write would copy a shared buffer first.
 pub type Storage<T> = ArcArray<T, IxDyn>;
 
 /// The values of a tensor: a standard-layout `ndarray` of a runtime dtype, with shared storage.
