@@ -13,52 +13,21 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use flow_core::nn::{Activation, Mlp, MlpConfig, Module, Param, values};
+
+#[path = "common/workloads.rs"]
+mod workloads;
+use flow_core::nn::{Mlp, Module, Param, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
 use flow_core::train::{DataParallel, Shard};
-use flow_core::{DType, Data, Tensor, grad, hvp, hvp_reverse, jvp, vjp_with_graph};
+use flow_core::{DType, Data, Tensor, grad, hvp, hvp_reverse};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
-
-fn mlp(prefix: &str, rng: &mut Xoshiro256PlusPlus) -> Mlp {
-    MlpConfig::new(8, &[256, 256], 8)
-        .with_activation(Activation::Silu)
-        .build(prefix, DType::F32, rng)
-}
-
-/// Shards of the `*_sharded` rows: one per core of the project machine. Fixed, not the
-/// thread count, so the numbers do not depend on it.
-const SHARDS: usize = 2;
-
-/// Encoder and decoder as `steps` builds them (seed 0), with their parameters.
-fn enc_dec() -> ((Mlp, Mlp), Vec<Param>) {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-    let (enc, dec) = (mlp("enc", &mut rng), mlp("dec", &mut rng));
-    let mut params = enc.parameters();
-    params.extend(dec.parameters());
-    ((enc, dec), params)
-}
+use workloads::{SHARDS, enc_dec, free_form_loss, mlp};
 
 fn step(params: &[Param], opt: &mut Adam, loss: Tensor) {
     let leaves = values(params);
     let grads = grad(&loss, &leaves.iter().collect::<Vec<_>>());
     opt.step(params, &grads);
-}
-
-/// The free-form-flow loss of Draxler et al. (arXiv:2310.16624, eq. 9) with β = 10, K = 1.
-fn free_form_loss(enc: &Mlp, dec: &Mlp, x: &Tensor, v: &Tensor) -> Tensor {
-    let xr = x.requires_grad();
-    let z = enc.forward(&xr);
-    let (x_hat, jg_v) = jvp(|z| dec.forward(z), &z, v);
-    let vt_jf = vjp_with_graph(&z, &[&xr], v).remove(0);
-    let surrogate = vt_jf.mul(&jg_v.detach()).sum_axis(1, false);
-    let nll = z
-        .square()
-        .sum_axis(1, false)
-        .mul_scalar(0.5)
-        .sub(&surrogate);
-    let recon = x_hat.sub(x).square().sum_axis(1, false);
-    nll.add(&recon.mul_scalar(10.0)).mean_all()
 }
 
 fn steps(c: &mut Criterion) {

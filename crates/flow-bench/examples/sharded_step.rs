@@ -2,66 +2,43 @@
 //! (8→256→256→8, SiLU, batch 512 in two shards of 256, f32) for `perf record`, and prints
 //! the median and mean wall time per step, with the Adam update's share for the step:
 //!
-//! `cargo run --release -p flow-core --example sharded_step -- [fff|hvp] [steps]`
+//! `cargo run --release -p flow-bench --example sharded_step -- [fff|hvp] [steps]`
 //!
-//! The workloads are those of `flow-bench/benches/core.rs` (`free_form_step_sharded`,
-//! `hvp_wrt_input_sharded`), whose criterion numbers are the measurements of record; this loop
-//! exists so a profile sees one workload, with no criterion machinery around it. The first
-//! tenth of the steps (at least 20) is warm-up and not timed.
+//! The models, loss and data are those of `benches/core.rs` (`free_form_step_sharded`,
+//! `hvp_wrt_input_sharded`; both include `benches/common/workloads.rs`), whose criterion
+//! numbers are the measurements of record; this loop exists so a profile sees one workload,
+//! with no criterion machinery around it. The first tenth of the steps (at least 20) is
+//! warm-up and not timed.
 
 use std::time::Instant;
 
-use flow_core::nn::{Activation, Mlp, MlpConfig, Module, Param};
+use flow_core::nn::Module;
 use flow_core::optim::{Adam, AdamConfig, Optimizer};
 use flow_core::train::{DataParallel, Shard};
-use flow_core::{DType, Data, Tensor, hvp, jvp, vjp_with_graph};
+use flow_core::{DType, Data, Tensor, hvp};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-/// Encoder and decoder, seed 0, as the criterion bench builds them.
-fn enc_dec() -> ((Mlp, Mlp), Vec<Param>) {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
-    let mut mlp = |prefix: &str| {
-        MlpConfig::new(8, &[256, 256], 8)
-            .with_activation(Activation::Silu)
-            .build(prefix, DType::F32, &mut rng)
-    };
-    let (enc, dec) = (mlp("enc"), mlp("dec"));
-    let mut params = enc.parameters();
-    params.extend(dec.parameters());
-    ((enc, dec), params)
-}
-
-/// The free-form-flow loss of Draxler et al. (arXiv:2310.16624, eq. 9), β = 10, K = 1.
-fn free_form_loss(enc: &Mlp, dec: &Mlp, x: &Tensor, v: &Tensor) -> Tensor {
-    let xr = x.requires_grad();
-    let z = enc.forward(&xr);
-    let (x_hat, jg_v) = jvp(|z| dec.forward(z), &z, v);
-    let vt_jf = vjp_with_graph(&z, &[&xr], v).remove(0);
-    let surrogate = vt_jf.mul(&jg_v.detach()).sum_axis(1, false);
-    let nll = z
-        .square()
-        .sum_axis(1, false)
-        .mul_scalar(0.5)
-        .sub(&surrogate);
-    let recon = x_hat.sub(x).square().sum_axis(1, false);
-    nll.add(&recon.mul_scalar(10.0)).mean_all()
-}
+#[path = "../benches/common/workloads.rs"]
+mod workloads;
+use workloads::{SHARDS, enc_dec, free_form_loss, mlp};
 
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let mut args = std::env::args().skip(1);
     let workload = args.next().unwrap_or_else(|| "fff".into());
     let steps: usize = args.next().map_or(500, |s| s.parse().expect("steps"));
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+    // The bench's data: drawn from seed 0 after the two MLPs.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let _ = (mlp("enc", &mut rng), mlp("dec", &mut rng));
     let x = Tensor::randn(&[512, 8], DType::F32, &mut rng);
     let v = Tensor::randn(&[512, 8], DType::F32, &mut rng);
     let (xd, vd): (Data, Data) = (x.data().clone(), v.data().clone());
     let ((enc, dec), params) = enc_dec();
     let enc_params = enc.parameters();
     let model = (enc, dec);
-    let dp_both = DataParallel::new(2, enc_dec);
-    let dp_enc = DataParallel::new(2, || {
+    let dp_both = DataParallel::new(SHARDS, enc_dec);
+    let dp_enc = DataParallel::new(SHARDS, || {
         let ((enc, _), _) = enc_dec();
         let p = enc.parameters();
         (enc, p)
