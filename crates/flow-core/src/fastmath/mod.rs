@@ -3,7 +3,10 @@
 //!
 //! Cody–Waite range reduction `x = n ln 2 + r`, `|r| ≤ ln2/2`, a degree-6 polynomial for
 //! `eʳ` (Taylor coefficients, truncation error < 2e-9 relative on the interval) and `2ⁿ` built
-//! from the exponent bits. Accuracy: within 3 ulp of libm's `expf` (tested); inputs are
+//! from the exponent bits. The reduction and the Horner steps are explicit fused
+//! multiply-adds (`mul_add`, session 17): 9 instructions fewer per value, and the same bits on
+//! every path, since a fused multiply-add rounds once whether the CPU or libm's `fmaf` does
+//! it (a CPU without FMA takes the slower libm call; every x86-64 CPU since 2013 has it). Accuracy: within 3 ulp of libm's `expf` (tested); inputs are
 //! clamped to the finite range, so `exp(−∞) = 0` and `exp(+∞) = f32::MAX`-ish are
 //! approximated by 2⁻¹²⁶-scaled and 2¹²⁷-scaled values respectively, NaN propagates.
 
@@ -22,18 +25,20 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let shifted = x * LOG2_E + ROUND_MAGIC;
+    let shifted = x.mul_add(LOG2_E, ROUND_MAGIC);
     let n = shifted - ROUND_MAGIC;
-    let r = x - n * LN2_HI - n * LN2_LO;
+    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
     // The integer n sits in the low mantissa bits of `shifted` (whose bits are
     // 0x4B40_0000 + n): reading it from there keeps the loop vectorised, unlike a saturating
     // float-to-int cast.
     let n_int = (shifted.to_bits() as i32).wrapping_sub(0x4B40_0000);
     // eʳ ≈ 1 + r + r²/2 + r³/6 + r⁴/24 + r⁵/120 + r⁶/720 (Horner)
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let p = r.mul_add(1.0 / 720.0, 1.0 / 120.0);
+    let p = r.mul_add(p, 1.0 / 24.0);
+    let p = r.mul_add(p, 1.0 / 6.0);
+    let p = r.mul_add(p, 0.5);
+    let p = r.mul_add(p, 1.0);
+    let p = r.mul_add(p, 1.0);
     let scale = f32::from_bits(((n_int + 127) as u32) << 23);
     p * scale
 }

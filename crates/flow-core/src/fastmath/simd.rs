@@ -162,7 +162,8 @@ mod tests {
     }
 
     /// Every dispatched copy (AVX2, AVX-512, whichever this CPU has) returns the bits of the
-    /// plain loop: the per-lane operations are the same and nothing is contracted to FMA.
+    /// plain loop: the per-lane operations are the same, nothing is contracted to FMA, and the
+    /// explicit `mul_add`s of `exp` round once on every path (hardware or libm `fmaf`).
     /// Odd lengths exercise the vector loops' tails.
     #[test]
     fn every_instruction_set_path_gives_the_plain_loops_bits() {
