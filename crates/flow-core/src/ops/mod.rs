@@ -21,6 +21,7 @@ pub(crate) mod linear;
 pub(crate) mod matmul;
 pub(crate) mod overload;
 pub(crate) mod reduce;
+pub(crate) mod row_max;
 pub(crate) mod select;
 pub(crate) mod shape;
 pub(crate) mod unary;

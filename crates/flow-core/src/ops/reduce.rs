@@ -156,9 +156,21 @@ impl Tensor {
             "max_axis: axis {axis} invalid for shape {:?}",
             self.shape()
         );
-        let data = map_data!(self.data(), a => {
-            a.fold_axis(Axis(axis), num_traits::Float::neg_infinity(), |&m, &x| if x > m || x.is_nan() { x } else { m })
-                .insert_axis(Axis(axis))
+        let last = axis + 1 == self.ndim();
+        let mut kept = self.shape().to_vec();
+        kept[axis] = 1;
+        let data = map_data!(self.data(), a => match a.as_slice() {
+            // The last axis of a contiguous block: rows (`ops/row_max.rs`), same bits.
+            Some(xs) if last => ndarray::ArrayD::from_shape_vec(
+                IxDyn(&kept),
+                super::row_max::row_max(xs, self.dim(axis)),
+            )
+            .expect("max_axis: shape"),
+            _ => a
+                .fold_axis(Axis(axis), num_traits::Float::neg_infinity(), |&m, &x| {
+                    if x > m || x.is_nan() { x } else { m }
+                })
+                .insert_axis(Axis(axis)),
         });
         let m = Tensor::from_op(data, MaxAxis { axis }, &[self]);
         if keep_dim { m } else { m.squeeze(axis) }
