@@ -67,6 +67,10 @@ pub trait Element:
     /// [`fastmath`](crate::fastmath) for `f32` (≤ 3 ulp), libm for `f64` (exact rounding
     /// matters more than speed in f64 checks).
     fn exp_fast(self) -> Self;
+    /// `eˣ − 1`, vectorisable when inlined into a loop:
+    /// [`fastmath::exp_m1_f32`](crate::fastmath::exp_m1_f32) for `f32` (≤ 2 ulp), libm for
+    /// `f64`.
+    fn exp_m1_fast(self) -> Self;
     /// `tanh x`, vectorisable when inlined into a loop: [`fastmath::tanh_f32`](crate::fastmath::tanh_f32)
     /// for `f32` (≤ 4 ulp), libm for `f64`.
     fn tanh_fast(self) -> Self;
@@ -103,6 +107,10 @@ impl Element for f32 {
     fn exp_fast(self) -> Self {
         crate::fastmath::exp_f32(self)
     }
+    #[inline(always)]
+    fn exp_m1_fast(self) -> Self {
+        crate::fastmath::exp_m1_f32(self)
+    }
     fn tanh_fast(self) -> Self {
         crate::fastmath::tanh_f32(self)
     }
@@ -137,6 +145,9 @@ impl Element for f64 {
     #[inline(always)]
     fn exp_fast(self) -> Self {
         self.exp()
+    }
+    fn exp_m1_fast(self) -> Self {
+        self.exp_m1()
     }
     fn tanh_fast(self) -> Self {
         self.tanh()

@@ -62,8 +62,9 @@ pub use data::Data;
 /// 6 = the recorded derivative product `g ⊙ f′(x)` (`ops/deriv_product.rs`): second
 /// derivatives of tanh, sigmoid, softplus, ELU, exp, sin and cos round as the scalar `f″`
 /// instead of the composed tensor expression (session 10);
-/// 7 = the f32 `exp` of [`fastmath`] (sigmoid, SiLU, softplus, tanh, ELU) evaluated with fused
-/// multiply-adds, and the rounding of every f32 exp-based activation with it (session 17).
+/// 7 = the f32 `exp` of [`fastmath`] (sigmoid, SiLU, softplus, tanh) evaluated with fused
+/// multiply-adds, and the rounding of every f32 exp-based activation with it; f32 ELU through
+/// the vectorised [`fastmath::exp_m1_f32`] instead of libm's `expm1f` (session 17).
 pub const NUMERICS_VERSION: u32 = 7;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;

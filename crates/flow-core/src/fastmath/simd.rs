@@ -170,7 +170,9 @@ mod tests {
         let x = inputs();
         let y: Vec<f32> = x.iter().rev().map(|v| v * 0.7 + 0.1).collect();
         let n = x.len();
-        let unary = |v: f32| super::super::tanh_f32(v) + super::super::exp_f32(v) * v;
+        let unary = |v: f32| {
+            super::super::tanh_f32(v) + super::super::exp_f32(v) * v + super::super::exp_m1_f32(v)
+        };
         let binary = |a: f32, b: f32| a * b - a / (b + 2.0);
         let mut want1 = vec![MaybeUninit::uninit(); n];
         fill1_plain(&x, &mut want1, &unary);

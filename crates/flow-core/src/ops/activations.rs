@@ -133,11 +133,16 @@ elementwise!(
     |x, y| silu_second(x),
     |s, x, y| silu_second_tensor(x)
 );
-// elu(x) = x for x > 0, eˣ − 1 otherwise; elu′ = 1 or y + 1
+// elu(x) = x for x > 0, eˣ − 1 otherwise; elu′ = 1 or y + 1. Both sides are computed and
+// one selected, so the loop vectorises (libm's scalar `expm1f` behind a branch took 9 ns per
+// element, 60× ReLU).
 elementwise!(
     Elu,
     "elu",
-    |x| if x > T::zero() { x } else { x.exp_m1() },
+    |x| {
+        let negative = x.exp_m1_fast();
+        if x > T::zero() { x } else { negative }
+    },
     |x, y| if x > T::zero() {
         T::one()
     } else {
