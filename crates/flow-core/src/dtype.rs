@@ -71,6 +71,9 @@ pub trait Element:
     /// [`fastmath::exp_m1_f32`](crate::fastmath::exp_m1_f32) for `f32` (≤ 2 ulp), libm for
     /// `f64`.
     fn exp_m1_fast(self) -> Self;
+    /// `ln x`, vectorisable when inlined into a loop: [`fastmath::ln_f32`](crate::fastmath::ln_f32)
+    /// for `f32` (≤ 2 ulp), libm for `f64`.
+    fn ln_fast(self) -> Self;
     /// `tanh x`, vectorisable when inlined into a loop: [`fastmath::tanh_f32`](crate::fastmath::tanh_f32)
     /// for `f32` (≤ 4 ulp), libm for `f64`.
     fn tanh_fast(self) -> Self;
@@ -111,6 +114,10 @@ impl Element for f32 {
     fn exp_m1_fast(self) -> Self {
         crate::fastmath::exp_m1_f32(self)
     }
+    #[inline(always)]
+    fn ln_fast(self) -> Self {
+        crate::fastmath::ln_f32(self)
+    }
     fn tanh_fast(self) -> Self {
         crate::fastmath::tanh_f32(self)
     }
@@ -148,6 +155,9 @@ impl Element for f64 {
     }
     fn exp_m1_fast(self) -> Self {
         self.exp_m1()
+    }
+    fn ln_fast(self) -> Self {
+        self.ln()
     }
     fn tanh_fast(self) -> Self {
         self.tanh()

@@ -64,7 +64,8 @@ pub use data::Data;
 /// instead of the composed tensor expression (session 10);
 /// 7 = the f32 `exp` of [`fastmath`] (sigmoid, SiLU, softplus, tanh) evaluated with fused
 /// multiply-adds, and the rounding of every f32 exp-based activation with it; f32 ELU through
-/// the vectorised [`fastmath::exp_m1_f32`] instead of libm's `expm1f` (session 17).
+/// the vectorised [`fastmath::exp_m1_f32`] instead of libm's `expm1f`; the f32 `log` op through
+/// [`fastmath::ln_f32`] instead of libm's `logf` (session 17).
 pub const NUMERICS_VERSION: u32 = 7;
 pub use dtype::{DType, Element};
 pub use tensor::Tensor;

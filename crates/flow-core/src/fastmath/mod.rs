@@ -122,6 +122,32 @@ fn ln_normal_f32(w: f32) -> f32 {
     e * LN2_HI + (ln_m + e * LN2_LO)
 }
 
+/// `ln x` for one value, vectorisable (glibc's `logf` is a scalar call: 2.95 ns per element
+/// against 0.19 for [`exp_f32`]). Normal positive inputs go straight to the atanh series;
+/// subnormals are scaled by 2²⁴ first and the 24 ln 2 taken off. Accuracy: within 2 ulp of
+/// libm's `logf` (tested, subnormals and the neighbourhood of 1 included); `ln 0 = −∞`,
+/// negative inputs give NaN, `+∞` and NaN propagate.
+#[inline(always)]
+pub fn ln_f32(x: f32) -> f32 {
+    let tiny = x < f32::MIN_POSITIVE;
+    let scaled = if tiny { x * 16_777_216.0 } else { x };
+    let finite = x > 0.0 && x < f32::INFINITY;
+    let r = ln_normal_f32(if finite { scaled } else { 1.0 });
+    let r = if tiny {
+        (-24.0f32).mul_add(LN2_LO, (-24.0f32).mul_add(LN2_HI, r))
+    } else {
+        r
+    };
+    let r = if x == 0.0 { f32::NEG_INFINITY } else { r };
+    if finite || x == 0.0 {
+        r
+    } else if x > 0.0 || x.is_nan() {
+        x
+    } else {
+        f32::NAN
+    }
+}
+
 /// `ln(1 + u)` for one value, vectorisable (glibc's `log1pf` is a scalar call: 8 % of an NSF
 /// 2-D training step, through softplus). With `w = 1 + u` rounded, `ln(1+u) = ln w · u/(w−1)`
 /// corrects the rounding of `w` (Goldberg's trick), and `w = 1` returns `u`. Accuracy: within
@@ -242,6 +268,37 @@ mod tests {
         assert_eq!(exp_m1_f32(-0.0).to_bits(), (-0.0f32).to_bits());
         assert_eq!(exp_m1_f32(f32::NEG_INFINITY), -1.0);
         assert!(exp_m1_f32(f32::NAN).is_nan());
+    }
+
+    /// Against libm's `logf`: geometrically over the whole positive range (subnormals
+    /// included) and densely around 1, where `ln x` is small.
+    #[test]
+    fn ln_matches_libm_within_two_ulp() {
+        let mut worst = (0, 0.0);
+        let mut check = |x: f32| {
+            let err = ulps(ln_f32(x), x.ln());
+            if err > worst.0 {
+                worst = (err, x);
+            }
+        };
+        let mut x = f32::from_bits(1);
+        while x < f32::MAX / 1.0005 {
+            check(x);
+            // Among subnormals the factor rounds back to x: step one ulp at least.
+            x = (x * 1.0005).max(f32::from_bits(x.to_bits() + 1));
+        }
+        let mut x = 0.5f32;
+        while x < 2.0 {
+            check(x);
+            x += 3.1e-5;
+        }
+        assert!(worst.0 <= 2, "worst error {} ulp at {:e}", worst.0, worst.1);
+        assert_eq!(ln_f32(1.0).to_bits(), 0.0f32.to_bits());
+        assert_eq!(ln_f32(0.0), f32::NEG_INFINITY);
+        assert_eq!(ln_f32(-0.0), f32::NEG_INFINITY);
+        assert_eq!(ln_f32(f32::INFINITY), f32::INFINITY);
+        assert!(ln_f32(-1.0).is_nan() && ln_f32(f32::NEG_INFINITY).is_nan());
+        assert!(ln_f32(f32::NAN).is_nan());
     }
 
     #[test]

@@ -49,7 +49,7 @@ macro_rules! elementwise {
 pub(crate) use elementwise;
 
 elementwise!(Exp, "exp", |x| x.exp_fast(), |x, y| y, |s, x, y| y.clone(), d2: |x, y| y, |x, y| y.clone());
-elementwise!(Log, "log", |x| x.ln(), |x, y| x.recip(), |s, x, y| x
+elementwise!(Log, "log", |x| x.ln_fast(), |x, y| x.recip(), |s, x, y| x
     .recip());
 elementwise!(
     Log1p,
