@@ -177,33 +177,40 @@ mod tests {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
     }
 
+    /// The largest distance in ulps between `fast` and `exact` over `xs`, and an input where
+    /// it occurs.
+    fn worst_ulps(
+        xs: impl IntoIterator<Item = f32>,
+        fast: impl Fn(f32) -> f32,
+        exact: impl Fn(f32) -> f32,
+    ) -> (u32, f32) {
+        xs.into_iter()
+            .map(|x| (ulps(fast(x), exact(x)), x))
+            .fold((0, 0.0), |w, e| if e.0 > w.0 { e } else { w })
+    }
+
+    /// `start, start·factor, …` below `end`.
+    fn geometric(start: f32, end: f32, factor: f32) -> impl Iterator<Item = f32> {
+        std::iter::successors(Some(start), move |&x| Some(x * factor)).take_while(move |&x| x < end)
+    }
+
+    /// `start, start + step, …` below `end`.
+    fn linear(start: f32, end: f32, step: f32) -> impl Iterator<Item = f32> {
+        std::iter::successors(Some(start), move |&x| Some(x + step)).take_while(move |&x| x < end)
+    }
+
     #[test]
     fn matches_libm_within_three_ulp_on_the_working_range() {
-        let mut worst = 0;
-        let mut x = -87.0f32;
-        while x < 88.0 {
-            let (fast, exact) = (exp_f32(x), x.exp());
-            worst = worst.max(ulps(fast, exact));
-            x += 0.001_7;
-        }
-        assert!(worst <= 3, "worst error {worst} ulp");
+        let worst = worst_ulps(linear(-87.0, 88.0, 0.001_7), exp_f32, f32::exp);
+        assert!(worst.0 <= 3, "worst error {} ulp at {}", worst.0, worst.1);
     }
 
     /// The fast tanh against libm over the range where it is not ±1 in f32, densely near
     /// zero (the Taylor branch) and across the switch at 0.55.
     #[test]
     fn tanh_matches_libm_within_four_ulp() {
-        let mut worst = (0, 0.0);
-        let mut x = 1e-6f32;
-        while x < 10.0 {
-            for v in [x, -x] {
-                let err = ulps(tanh_f32(v), v.tanh());
-                if err > worst.0 {
-                    worst = (err, v);
-                }
-            }
-            x *= 1.0007;
-        }
+        let xs = geometric(1e-6, 10.0, 1.0007).flat_map(|x| [x, -x]);
+        let worst = worst_ulps(xs, tanh_f32, f32::tanh);
         assert!(worst.0 <= 4, "worst error {} ulp at {}", worst.0, worst.1);
         assert_eq!(tanh_f32(0.0), 0.0);
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
@@ -214,26 +221,10 @@ mod tests {
 
     #[test]
     fn ln_1p_matches_libm_within_four_ulp() {
-        let mut worst = (0, 0.0);
-        let mut check = |u: f32| {
-            let err = ulps(ln_1p_f32(u), u.ln_1p());
-            if err > worst.0 {
-                worst = (err, u);
-            }
-        };
-        let mut u = 1e-30f32;
-        while u < 1e30 {
-            check(u);
-            if u < 0.999 {
-                check(-u);
-            }
-            u *= 1.0009;
-        }
-        let mut u = -0.9999f32;
-        while u < 3.0 {
-            check(u);
-            u += 1.3e-4;
-        }
+        let xs = geometric(1e-30, 1e30, 1.0009)
+            .flat_map(|u| std::iter::once(u).chain((u < 0.999).then_some(-u)))
+            .chain(linear(-0.9999, 3.0, 1.3e-4));
+        let worst = worst_ulps(xs, ln_1p_f32, f32::ln_1p);
         assert!(worst.0 <= 4, "worst error {} ulp at {}", worst.0, worst.1);
         assert_eq!(ln_1p_f32(0.0), 0.0);
         assert_eq!(ln_1p_f32(-1.0), f32::NEG_INFINITY);
@@ -245,24 +236,9 @@ mod tests {
     /// 1e-30 to 1 on both sides of zero (where `exp(x) − 1` would cancel).
     #[test]
     fn exp_m1_matches_libm_within_two_ulp() {
-        let mut worst = (0, 0.0);
-        let mut check = |x: f32| {
-            let err = ulps(exp_m1_f32(x), x.exp_m1());
-            if err > worst.0 {
-                worst = (err, x);
-            }
-        };
-        let mut x = -87.0f32;
-        while x < 88.0 {
-            check(x);
-            x += 0.001_3;
-        }
-        let mut x = 1e-30f32;
-        while x < 1.0 {
-            check(x);
-            check(-x);
-            x *= 1.0011;
-        }
+        let xs =
+            linear(-87.0, 88.0, 0.001_3).chain(geometric(1e-30, 1.0, 1.0011).flat_map(|x| [x, -x]));
+        let worst = worst_ulps(xs, exp_m1_f32, f32::exp_m1);
         assert!(worst.0 <= 2, "worst error {} ulp at {}", worst.0, worst.1);
         assert_eq!(exp_m1_f32(0.0).to_bits(), 0.0f32.to_bits());
         assert_eq!(exp_m1_f32(-0.0).to_bits(), (-0.0f32).to_bits());
@@ -274,24 +250,12 @@ mod tests {
     /// included) and densely around 1, where `ln x` is small.
     #[test]
     fn ln_matches_libm_within_two_ulp() {
-        let mut worst = (0, 0.0);
-        let mut check = |x: f32| {
-            let err = ulps(ln_f32(x), x.ln());
-            if err > worst.0 {
-                worst = (err, x);
-            }
-        };
-        let mut x = f32::from_bits(1);
-        while x < f32::MAX / 1.0005 {
-            check(x);
-            // Among subnormals the factor rounds back to x: step one ulp at least.
-            x = (x * 1.0005).max(f32::from_bits(x.to_bits() + 1));
-        }
-        let mut x = 0.5f32;
-        while x < 2.0 {
-            check(x);
-            x += 3.1e-5;
-        }
+        // Among subnormals the factor rounds back to x: step one ulp at least.
+        let positive = std::iter::successors(Some(f32::from_bits(1)), |&x| {
+            Some((x * 1.0005).max(f32::from_bits(x.to_bits() + 1)))
+        })
+        .take_while(|&x| x < f32::MAX / 1.0005);
+        let worst = worst_ulps(positive.chain(linear(0.5, 2.0, 3.1e-5)), ln_f32, f32::ln);
         assert!(worst.0 <= 2, "worst error {} ulp at {:e}", worst.0, worst.1);
         assert_eq!(ln_f32(1.0).to_bits(), 0.0f32.to_bits());
         assert_eq!(ln_f32(0.0), f32::NEG_INFINITY);
