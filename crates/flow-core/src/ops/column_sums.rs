@@ -127,9 +127,10 @@ mod tests {
             .collect()
     }
 
-    /// Every shape class (one column: a full sum; narrow, exactly one block, blocks plus a tail, several bands, rows
-    /// not a multiple of a band, large enough to split among the team) gives the bits of the
-    /// per-column loop, and so does every instruction-set path on its own.
+    /// Every shape class (one column: a full sum; narrow, exactly one block, blocks plus a
+    /// tail, several bands, rows not a multiple of a band, large enough to split among the
+    /// team) gives the bits of the per-column loop, and so does every instruction-set path
+    /// on its own.
     #[test]
     fn column_sums_keep_each_columns_serial_order_bit_for_bit() {
         for (rows, inner) in [

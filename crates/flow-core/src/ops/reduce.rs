@@ -168,7 +168,7 @@ impl Tensor {
             .expect("max_axis: shape"),
             _ => a
                 .fold_axis(Axis(axis), num_traits::Float::neg_infinity(), |&m, &x| {
-                    if x > m || x.is_nan() { x } else { m }
+                    super::row_max::keep_max(m, x)
                 })
                 .insert_axis(Axis(axis)),
         });

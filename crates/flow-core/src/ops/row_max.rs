@@ -17,15 +17,17 @@ use crate::dtype::Element;
 /// Running maxima kept per row: one AVX2 register of f32.
 const LANES: usize = 8;
 
+/// One step of the serial scan: `x` replaces the running maximum `m` if larger or NaN.
+/// `max_axis` folds every other axis with it too.
+#[inline]
+pub(crate) fn keep_max<T: Element>(m: T, x: T) -> T {
+    if x > m || x.is_nan() { x } else { m }
+}
+
 /// The serial scan, the definition every path must agree with.
 #[inline]
 fn scan<T: Element>(row: &[T]) -> T {
-    row.iter().fold(
-        T::neg_infinity(),
-        |m, &x| {
-            if x > m || x.is_nan() { x } else { m }
-        },
-    )
+    row.iter().fold(T::neg_infinity(), |m, &x| keep_max(m, x))
 }
 
 /// The maximum of one row by [`LANES`] running maxima, and whether it held a NaN.
