@@ -107,40 +107,101 @@ pub(crate) fn binary<T: Copy>(
     f: impl Fn(T, T) -> T,
 ) -> Vec<T> {
     let total: usize = shape.iter().product();
-    let mut out = Vec::with_capacity(total);
     if total == 0 {
+        return Vec::new();
+    }
+    let nest = LoopNest::new([a_shape, b_shape], shape);
+    if let Some(out) = binary_rows(&nest, a, b, &f) {
         return out;
     }
-    LoopNest::new([a_shape, b_shape], shape).for_each_run(|[oa, ob], len, [sa, sb]| {
-        match (sa, sb) {
-            (1, 1) => out.extend(
-                a[oa..oa + len]
-                    .iter()
-                    .zip(&b[ob..ob + len])
-                    .map(|(&x, &y)| f(x, y)),
-            ),
-            (1, 0) => {
-                let y = b[ob];
-                out.extend(a[oa..oa + len].iter().map(|&x| f(x, y)));
-            }
-            (0, 1) => {
-                let x = a[oa];
-                out.extend(b[ob..ob + len].iter().map(|&y| f(x, y)));
-            }
-            _ => out.extend((0..len).map(|k| f(a[oa + k * sa], b[ob + k * sb]))),
+    let mut out = Vec::with_capacity(total);
+    nest.for_each_run(|[oa, ob], len, [sa, sb]| match (sa, sb) {
+        (1, 1) => out.extend(
+            a[oa..oa + len]
+                .iter()
+                .zip(&b[ob..ob + len])
+                .map(|(&x, &y)| f(x, y)),
+        ),
+        (1, 0) => {
+            let y = b[ob];
+            out.extend(a[oa..oa + len].iter().map(|&x| f(x, y)));
         }
+        (0, 1) => {
+            let x = a[oa];
+            out.extend(b[ob..ob + len].iter().map(|&y| f(x, y)));
+        }
+        _ => out.extend((0..len).map(|k| f(a[oa + k * sa], b[ob + k * sb]))),
     });
     out
+}
+
+/// The broadcasts of one row or one column against a matrix (`[R, K]` with `[R, 1]`, `[1, K]`
+/// or `[K]`, on either side: a log-sum-exp's `x − max`, a per-row scale, a bias), as a copy
+/// of the full operand updated in place row by row. The general loop nest pays its odometer
+/// and a growing `Vec` per run, which on the short rows of spline parameters (`K` = 8) made
+/// `[2048, 8] − [2048, 1]` 5× slower than the equal-shape case. Each element is still
+/// `f(a, b)` of the same pair, so the bits are the loop nest's. `None` for other nests.
+fn binary_rows<T: Copy>(
+    nest: &LoopNest<2>,
+    a: &[T],
+    b: &[T],
+    f: &impl Fn(T, T) -> T,
+) -> Option<Vec<T>> {
+    let &[rows, k] = nest.dims.as_slice() else {
+        return None;
+    };
+    let (sa, sb) = (&nest.strides[0], &nest.strides[1]);
+    let full = |s: &Vec<usize>| s[0] == k && s[1] == 1;
+    let mut out;
+    if full(sa) {
+        out = a[..rows * k].to_vec();
+        let rows_of = out.chunks_exact_mut(k);
+        match (sb[0], sb[1]) {
+            (1, 0) => rows_of
+                .zip(b)
+                .for_each(|(r, &y)| r.iter_mut().for_each(|x| *x = f(*x, y))),
+            (0, 1) => rows_of.for_each(|r| r.iter_mut().zip(b).for_each(|(x, &y)| *x = f(*x, y))),
+            _ => return None,
+        }
+    } else if full(sb) {
+        out = b[..rows * k].to_vec();
+        let rows_of = out.chunks_exact_mut(k);
+        match (sa[0], sa[1]) {
+            (1, 0) => rows_of
+                .zip(a)
+                .for_each(|(r, &x)| r.iter_mut().for_each(|y| *y = f(x, *y))),
+            (0, 1) => rows_of.for_each(|r| r.iter_mut().zip(a).for_each(|(y, &x)| *y = f(x, *y))),
+            _ => return None,
+        }
+    } else {
+        return None;
+    }
+    Some(out)
 }
 
 /// Contiguous row-major `a` (shape `a_shape`) repeated up to `shape`.
 pub(crate) fn broadcast<T: Copy>(a: &[T], a_shape: &[usize], shape: &[usize]) -> Vec<T> {
     let total: usize = shape.iter().product();
-    let mut out = Vec::with_capacity(total);
     if total == 0 {
+        return Vec::new();
+    }
+    let nest = LoopNest::new([a_shape], shape);
+    if let (&[_, k], [s]) = (nest.dims.as_slice(), &nest.strides)
+        && matches!((s[0], s[1]), (1, 0) | (0, 1))
+    {
+        // One column or one row repeated (the cotangent of a row or column sum): whole rows
+        // filled or copied instead of one growing run at a time.
+        let mut out = vec![a[0]; total];
+        if s[0] == 1 {
+            out.chunks_exact_mut(k).zip(a).for_each(|(r, &v)| r.fill(v));
+        } else {
+            out.chunks_exact_mut(k)
+                .for_each(|r| r.copy_from_slice(&a[..k]));
+        }
         return out;
     }
-    LoopNest::new([a_shape], shape).for_each_run(|[oa], len, [sa]| match sa {
+    let mut out = Vec::with_capacity(total);
+    nest.for_each_run(|[oa], len, [sa]| match sa {
         1 => out.extend_from_slice(&a[oa..oa + len]),
         0 => out.extend(std::iter::repeat_n(a[oa], len)),
         _ => out.extend((0..len).map(|k| a[oa + k * sa])),
@@ -166,7 +227,13 @@ mod tests {
     /// and in order, including scalars, leading axes and broadcasts on both sides.
     #[test]
     fn loop_nest_matches_ndarray_broadcasting() {
-        let cases: [(&[usize], &[usize]); 10] = [
+        let cases: [(&[usize], &[usize]); 14] = [
+            // One column or one row against a matrix, on either side (`binary_rows` and
+            // the row fill and copy of `broadcast`).
+            (&[6, 8], &[6, 1]),
+            (&[6, 1], &[6, 8]),
+            (&[6, 8], &[1, 8]),
+            (&[1, 8], &[6, 8]),
             (&[2, 0, 3], &[3]),
             (&[2, 3, 1, 4], &[2, 1, 3, 4]),
             (&[2, 3, 3, 4], &[2, 3, 3, 1]),
