@@ -174,11 +174,13 @@ pub(crate) fn narrow<T: Element>(
 pub(crate) fn gather<T: Element>(a: &Storage<T>, axis: usize, indices: &[usize]) -> ArrayD<T> {
     let (outer, inner) = around(a.shape(), axis);
     let (dim, src) = (a.shape()[axis], slice_of(a));
-    let mut out = Vec::with_capacity(outer * indices.len() * inner);
-    for o in 0..outer {
-        for &i in indices {
-            let base = (o * dim + i) * inner;
-            out.extend_from_slice(&src[base..base + inner]);
+    let mut out = vec![T::zero(); outer * indices.len() * inner];
+    if inner > 0 {
+        let mut runs = out.chunks_exact_mut(inner);
+        for o in 0..outer {
+            for (&i, dst) in indices.iter().zip(&mut runs) {
+                copy_run(dst, &src[(o * dim + i) * inner..][..inner]);
+            }
         }
     }
     let mut shape = a.shape().to_vec();

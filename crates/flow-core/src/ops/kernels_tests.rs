@@ -44,8 +44,16 @@ fn gather_and_scatter_add_match_naive_loops() {
     .expect("shape")
     .into_shared();
     let indices = [2, 0, 2, 1, 2];
+    // Every axis: runs of 12 (axis 0), 4 and 1 (the last axis, one value per index).
+    for axis in 0..3 {
+        let within: Vec<usize> = indices.iter().map(|&i| i % a.shape()[axis]).collect();
+        assert_eq!(
+            gather(&a, axis, &within),
+            a.select(Axis(axis), &within),
+            "axis {axis}"
+        );
+    }
     let got = gather(&a, 1, &indices);
-    assert_eq!(got, a.select(Axis(1), &indices));
     let picked = got.into_shared();
     let summed = scatter_add(&picked, 1, &indices, 4);
     for o in 0..2 {

@@ -40,22 +40,31 @@ struct Knots {
     derivs: Tensor,
 }
 
-/// The one-hot bin of each row's value (a constant `[M, K]` mask).
-fn bin_mask(values: &Tensor, knots: &Tensor, bins: usize) -> Tensor {
+/// The bin of each row's value: how many interior knots lie at or below it (`0..K`).
+fn bin_index(values: &Tensor, knots: &Tensor, bins: usize) -> Vec<usize> {
     let v = values.to_vec_f64();
     let k = knots.to_vec_f64();
-    let mut mask = vec![0.0; v.len() * bins];
-    for (row, &x) in v.iter().enumerate() {
-        let edges = &k[row * (bins + 1)..(row + 1) * (bins + 1)];
-        let idx = edges[1..bins].iter().filter(|&&e| e <= x).count();
-        mask[row * bins + idx] = 1.0;
-    }
-    Tensor::from_vec(mask, &[v.len(), bins]).to_dtype(values.dtype())
+    v.iter()
+        .enumerate()
+        .map(|(row, &x)| {
+            let edges = &k[row * (bins + 1)..(row + 1) * (bins + 1)];
+            edges[1..bins].iter().filter(|&&e| e <= x).count()
+        })
+        .collect()
 }
 
-/// `Σ_k mask_k t_k` per row: the entry of `t` in the selected bin.
-fn gather(t: &Tensor, mask: &Tensor) -> Tensor {
-    t.mul(mask).sum_axis(1, false)
+/// `t[r, bin[r] + shift]` for every row `r` of `t: [M, W]`, as `[M]`: one gather from the
+/// flattened tensor, whose VJP scatters the cotangent back to the picked entries. (It
+/// replaced a one-hot mask product summed over the row: the same values for finite `t`,
+/// without two `[M, K]` temporaries per pick forward and three backward.)
+fn pick(t: &Tensor, bin: &[usize], shift: usize) -> Tensor {
+    let width = t.dim(1);
+    let flat: Vec<usize> = bin
+        .iter()
+        .enumerate()
+        .map(|(row, &b)| row * width + b + shift)
+        .collect();
+    t.reshape(&[t.len()]).index_select(0, &flat)
 }
 
 impl SplineShape {
@@ -118,13 +127,13 @@ impl SplineShape {
         let inside = v.abs().lt_scalar(b);
         let vc = v.clamp(-b, b);
         let edges = if inverse { &kn.ys } else { &kn.xs };
-        let mask = bin_mask(&vc, edges, k);
-        let xk = gather(&kn.xs.narrow(1, 0, k), &mask);
-        let yk = gather(&kn.ys.narrow(1, 0, k), &mask);
-        let wk = gather(&kn.widths, &mask);
-        let hk = gather(&kn.heights, &mask);
-        let dk = gather(&kn.derivs.narrow(1, 0, k), &mask);
-        let dk1 = gather(&kn.derivs.narrow(1, 1, k), &mask);
+        let bin = bin_index(&vc, edges, k);
+        let xk = pick(&kn.xs, &bin, 0);
+        let yk = pick(&kn.ys, &bin, 0);
+        let wk = pick(&kn.widths, &bin, 0);
+        let hk = pick(&kn.heights, &bin, 0);
+        let dk = pick(&kn.derivs, &bin, 0);
+        let dk1 = pick(&kn.derivs, &bin, 1);
         let sk = hk.div(&wk);
         let c2 = dk1.add(&dk).sub(&sk.mul_scalar(2.0));
         let theta = if inverse {
