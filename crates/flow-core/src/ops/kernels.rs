@@ -103,8 +103,9 @@ pub(crate) fn sum_to<T: Element>(a: &Storage<T>, target: &[usize]) -> Storage<T>
 /// The sum of one contiguous lane in the order of ndarray's `sum_axis` over the fastest axis
 /// (its `unrolled_fold`: eight partial sums over whole blocks of eight, folded in pairs
 /// `(p₀ + p₄), (p₁ + p₅), …`, then the remainder in order), so that the row-sum fast path of
-/// [`sum_to`] keeps the bits of the general path (tested). Inlined per row, it runs at
-/// ~0.3 ns per value on [2048, 8] where ndarray's lane-by-lane `Zip` took ~0.6.
+/// [`sum_to`] keeps the bits of the general path (tested). Inlined per row, `sum_axis(1)` of
+/// a [2048, 8] f32 tensor takes 3.7 µs where ndarray's lane-by-lane `Zip` took 6.3 (one
+/// thread, the op's overhead included).
 #[inline(always)]
 fn lane_sum<T: Element>(mut xs: &[T]) -> T {
     let z = T::zero();
