@@ -11,8 +11,9 @@
 //! [`PARALLEL_FLOPS`] floating-point operations with enough rows is cut into row blocks of the
 //! output ("parts"), a number fixed by the shape alone ([`parts_for`]); the parts run on
 //! [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the fork–join team
-//! (`parallel/team.rs`, which keeps the second core hot between the products of a step) or
-//! one after another on the calling thread. Every output element is the same sequence of
+//! (`parallel/team.rs`, which keeps the second core hot between the products of a step) when
+//! the product has enough row data or FLOPs to pay for moving its rows between cores
+//! ([`worth_a_fork`]), or one after another on the calling thread. Every output element is the same sequence of
 //! operations either way, so results are bit-identical for any thread count (tested).
 //! Inside a chunk of a parallel helper `gemm_threads` is 1, so nested parallelism never
 //! oversubscribes the machine.
@@ -29,6 +30,24 @@ use faer::{Accum, MatMut, MatRef, Par};
 /// products of a step (`[512,8]·[8,256]`, 2 MFLOP) also use the second core: the MLP step at
 /// two threads took 0.969× the time (median of 12 alternated rounds, BENCHMARKS.md).
 pub const PARALLEL_FLOPS: usize = 1 << 20;
+
+/// Products of at least this many FLOPs (about 70 µs on one core) go to the team whatever
+/// their row data; smaller ones only when [`worth_a_fork`] finds enough row data.
+const FORK_FLOPS: usize = 1 << 23;
+
+/// Whether a product already cut into parts should run them on the team rather than one after
+/// another on the caller: its row-partitioned data (`m` rows of the left operand or of the
+/// output, whichever is wider) reaches the element-wise threshold
+/// [`MIN_PARALLEL_ELEMENTS`](crate::parallel::team::MIN_PARALLEL_ELEMENTS), or it is long
+/// enough that moving that data between cores is small beside it ([`FORK_FLOPS`]). One
+/// threshold for both keeps a product and the element-wise passes around it on the same side
+/// of the line, so each worker keeps working on its own rows: a product split beside passes
+/// that were not (or the reverse) made the helper read the caller's freshly written rows from
+/// the other chiplet, which cost more than it saved (BENCHMARKS.md, session 19). Only the
+/// placement of the parts depends on this, never their number: the bits are the same.
+fn worth_a_fork(m: usize, k: usize, n: usize) -> bool {
+    2 * m * k * n >= FORK_FLOPS || m * k.max(n) >= crate::parallel::team::MIN_PARALLEL_ELEMENTS
+}
 
 /// The fewest output rows in one part. Cutting a 512×256·256×256 product into row blocks and
 /// running them one after another costs 0.3 % at 256 rows, 1 % at 128 and 2–10 % at 64 or
@@ -231,7 +250,11 @@ pub(crate) fn gemm<T: Gemm>(
     match parts_for(m, 2 * m * k * n) {
         1 => gemm_with(dst(c, accumulate), a, b, (m, k, n), (ta, tb), 0..m),
         parts => {
-            let threads = crate::parallel::gemm_threads();
+            let threads = if worth_a_fork(m, k, n) {
+                crate::parallel::gemm_threads()
+            } else {
+                1
+            };
             gemm_parts(c, a, b, (m, k, n), ta, tb, accumulate, parts, threads);
         }
     }
@@ -288,7 +311,7 @@ pub(crate) fn gemm_new<T: Gemm>(
         .enumerate()
         .map(|(p, block)| (p * rows_per_part, block))
         .collect();
-    let threads = if parts > 1 {
+    let threads = if parts > 1 && worth_a_fork(m, k, n) {
         crate::parallel::gemm_threads()
     } else {
         1

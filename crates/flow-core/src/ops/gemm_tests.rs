@@ -193,3 +193,32 @@ fn parts_depend_on_the_shape_only() {
     assert_eq!(parts_for(100, 1 << 30), 1, "too few rows to cut");
     assert_eq!(parts_for(1 << 14, 1 << 40), MAX_PARTS);
 }
+
+/// The fork rule on the shapes it was measured on: the hidden products of a 64-wide coupling
+/// subnet at batch 512 stay on the caller with the element-wise passes around them; the
+/// MLP steps' products, skinny ones included (their 512 × 256 output is split like the SiLU
+/// pass that reads it), go to the team; and a long product goes whatever its rows.
+#[test]
+fn small_row_data_stays_on_the_caller() {
+    use crate::parallel::{team::elementwise_parts, with_threads};
+    assert!(!worth_a_fork(512, 64, 64), "coupling subnet, hidden layer");
+    assert!(worth_a_fork(512, 256, 256), "MLP hidden layer");
+    assert!(worth_a_fork(512, 8, 256), "MLP input layer: 512 × 256 out");
+    assert!(
+        worth_a_fork(512, 256, 8),
+        "its input gradient: 512 × 256 in"
+    );
+    assert!(
+        worth_a_fork(256, 128, 256),
+        "half the row data but 16 MFLOP"
+    );
+    assert!(
+        !worth_a_fork(256, 64, 128),
+        "4 MFLOP on 32 Ki elements of rows"
+    );
+    // The element-wise passes beside them fall on the same side of the line.
+    let (silu_small, silu_large) = with_threads(2, || {
+        (elementwise_parts(512 * 64), elementwise_parts(512 * 256))
+    });
+    assert_eq!((silu_small, silu_large), (1, 2));
+}

@@ -194,9 +194,20 @@ pub(crate) fn fork(n: usize, f: &(dyn Fn(usize) + Sync)) -> bool {
     true
 }
 
-/// Element-wise work below this many elements stays on the calling thread (about 15 µs of a
-/// SiLU on one core; the team's hand-off costs ~1 µs when the helper is spinning).
-pub(crate) const MIN_PARALLEL_ELEMENTS: usize = 1 << 15;
+/// Row-partitioned work (element-wise passes, and with [`crate::ops::gemm`]'s rule the row
+/// blocks of a product) on fewer elements than this stays on the calling thread: each
+/// worker's share is then at least 32 Ki elements (128 KiB of f32).
+///
+/// Why not less: the hand-off itself costs ~1 µs, but a share's *data* moves between cores
+/// too (a helper reads what the caller wrote and the caller later reads the helper's rows).
+/// When the two cores sit on different chiplets (a cache-line round trip of ~350 ns instead
+/// of ~60 ns; a VM's vCPUs move between the two placements, and many-core hosts spread threads
+/// across chiplets) that traffic cost a 512 × 64 pass more than splitting it saved: RealNVP
+/// 8-D one-graph steps took 3.0–3.2 ms against 2.0 near and 2.1 on one thread. At 2¹⁶ the
+/// hidden layers of a 64-wide coupling subnet at batch 512 stay on one core (2.1 ms in either
+/// placement) and the 512 × 256 passes of the MLP steps still split (BENCHMARKS.md, session
+/// 19). Was 2¹⁵ until then.
+pub(crate) const MIN_PARALLEL_ELEMENTS: usize = 1 << 16;
 
 /// How many parts element-wise work over `n` elements is cut into here: one per thread the
 /// caller may use ([`crate::parallel::gemm_threads`]), each of at least half of
