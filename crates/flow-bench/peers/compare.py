@@ -84,6 +84,19 @@ GROUPS = {"all": {"core", "coupling", "egnn"}, "core": {"core"}, "coupling": {"c
           "egnn": {"egnn"}}
 
 
+# The host places this VM's two vCPUs on one chiplet (a cache-line round trip of ~60 ns) or on
+# two (~350 ns), and moves them every few seconds to minutes; one-graph steps that split small
+# operations across the cores are slower in the far placement (BENCHMARKS.md, session 19).
+FAR_NS = 200
+
+
+def core_round_trip():
+    """The cores' cache-line round trip now (ns), from `examples/core_distance.rs`."""
+    out = subprocess.run([os.path.join(ROOT, "target", "release", "examples", "core_distance")],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"([0-9.]+) ns", out).group(1))
+
+
 def run(cmd, env=None):
     print("$", " ".join(cmd), file=sys.stderr, flush=True)
     out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
@@ -146,23 +159,33 @@ def main():
         parser.error(f"--workload: {e}")
     if args.rounds < 1 or args.threads < 1:
         parser.error("--rounds and --threads must be at least 1")
-    samples_ours, samples_peer = {}, {}
+    samples_ours, samples_peer, placements = {}, {}, {}
+    run(["cargo", "build", "-q", "--release", "-p", "flow-bench", "--example", "core_distance"])
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
         for group, bench, filt, script in PAIRS:
             if group not in groups or not wanted.search(f"{filt} {' '.join(script)}"):
                 continue
             sides = [lambda: ours(args.threads, bench, filt), lambda: peer(args.threads, script)]
+            trips, keys = [core_round_trip()], []
             # Alternate which side goes first, so a steady drift does not favour either.
             for side in (sides if r % 2 == 0 else sides[::-1]):
                 for key, value in side().items():
                     which = samples_peer if ":" in key else samples_ours
                     which.setdefault(key, []).append(value)
+                    keys.append(key)
+                trips.append(core_round_trip())
+            for key in keys:
+                placements.setdefault(key, []).append(max(trips) > FAR_NS)
+            print(f"  {filt}: core round trip {' / '.join(f'{t:.0f}' for t in trips)} ns",
+                  file=sys.stderr, flush=True)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {args.threads} threads each side, "
           f"{args.rounds} rounds, each workload measured on both sides back to back\n")
-    print("| workload | ours (median) | peer (median) | ours / peer, median of rounds | range |")
-    print("|---|---:|---:|---:|---|")
+    print("| workload | ours (median) | peer (median) | ours / peer, median of rounds | range "
+          "| rounds with far cores |")
+    print("|---|---:|---:|---:|---|---:|")
     for label, our_id, peer_id in ROWS:
+        far = placements.get(our_id, [])
         o, p = samples_ours.get(our_id, []), samples_peer.get(peer_id, [])
         peer_name = peer_id.split(":")[0]
         if not o and not p:
@@ -173,7 +196,11 @@ def main():
             continue
         ratios = sorted(a / b for a, b in zip(o, p))
         print(f"| {label} | {statistics.median(o):.2f} ms | {peer_name} {statistics.median(p):.2f} ms | "
-              f"{statistics.median(ratios):.2f} | {ratios[0]:.2f}–{ratios[-1]:.2f} |")
+              f"{statistics.median(ratios):.2f} | {ratios[0]:.2f}–{ratios[-1]:.2f} | "
+              f"{sum(far)} of {len(far)} |")
+    print(f"\nA round counts as far when the two cores' cache-line round trip "
+          f"(`examples/core_distance.rs`), probed before, between and after its two sides, "
+          f"exceeded {FAR_NS} ns at least once.")
 
 
 if __name__ == "__main__":
