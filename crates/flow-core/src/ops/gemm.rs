@@ -13,8 +13,9 @@
 //! [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the fork–join team
 //! (`parallel/team.rs`, which keeps the second core hot between the products of a step) when
 //! the product has enough row data or FLOPs to pay for moving its rows between cores
-//! ([`worth_a_fork`]), or one after another on the calling thread. Every output element is the same sequence of
-//! operations either way, so results are bit-identical for any thread count (tested).
+//! ([`worth_a_fork`]), or one after another on the calling thread. Every output element is
+//! the same sequence of operations either way, so results are bit-identical for any thread
+//! count (tested).
 //! Inside a chunk of a parallel helper `gemm_threads` is 1, so nested parallelism never
 //! oversubscribes the machine.
 

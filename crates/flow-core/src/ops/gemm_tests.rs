@@ -209,8 +209,8 @@ fn small_row_data_stays_on_the_caller() {
         "its input gradient: 512 × 256 in"
     );
     assert!(
-        worth_a_fork(256, 128, 256),
-        "half the row data but 16 MFLOP"
+        worth_a_fork(256, 200, 200),
+        "50 Ki elements of rows, but 20 MFLOP"
     );
     assert!(
         !worth_a_fork(256, 64, 128),
