@@ -118,9 +118,11 @@ impl Element for f32 {
     fn ln_fast(self) -> Self {
         crate::fastmath::ln_f32(self)
     }
+    #[inline(always)]
     fn tanh_fast(self) -> Self {
         crate::fastmath::tanh_f32(self)
     }
+    #[inline(always)]
     fn ln_1p_fast(self) -> Self {
         crate::fastmath::ln_1p_f32(self)
     }

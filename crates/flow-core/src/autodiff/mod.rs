@@ -12,6 +12,7 @@
 
 pub mod forward;
 pub mod functional;
+pub mod fused;
 pub(crate) mod graph;
 pub mod reverse;
 

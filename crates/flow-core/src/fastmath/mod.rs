@@ -13,7 +13,9 @@
 pub(crate) mod simd;
 pub(crate) mod simd_pair;
 mod trig;
+mod widest;
 pub use trig::{cos_f64, sin_f64};
+pub use widest::widest;
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
