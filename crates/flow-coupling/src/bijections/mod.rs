@@ -7,6 +7,7 @@ mod coupling;
 mod lu_linear;
 mod permutation;
 mod rotation;
+mod rq_kernel;
 pub mod rq_spline;
 mod scale;
 mod spline_coupling;

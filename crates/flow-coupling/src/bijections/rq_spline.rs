@@ -1,5 +1,9 @@
-//! Monotone rational-quadratic splines on `[−B, B]` with identity tails, evaluated with
-//! flow-core ops (differentiable in the input and in the raw parameters, to any order).
+//! Monotone rational-quadratic splines on `[−B, B]` with identity tails, differentiable in
+//! the input and in the raw parameters to any order. The definition is a composition of
+//! flow-core ops ([`SplineShape::composed`]); [`SplineShape::forward`] and
+//! [`SplineShape::inverse`] run it as one fused op each, whose value and first-order VJP are
+//! kernels (`bijections/rq_kernel/`) and whose other derivatives are the
+//! composition's.
 //!
 //! With knots `(x_k, y_k)`, bin widths `w_k`, heights `h_k`, slopes `s_k = h_k / w_k`,
 //! knot derivatives `d_k` and `θ = (x − x_k)/w_k ∈ [0, 1]` (Durkan et al. 2019, eqs. 4–8):
@@ -17,6 +21,9 @@
 //! Gregory & Delbourgo (1982) for the rational-quadratic interpolant.
 
 use flow_core::Tensor;
+use flow_core::autodiff::fused::fused;
+
+use super::rq_kernel::SplineKernel;
 
 /// Shape constants of a spline.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -111,17 +118,55 @@ impl SplineShape {
         }
     }
 
-    /// `(g(x), log g'(x))` element-wise for `x: [M]`, `raw: [M, 3K−1]`.
+    /// `(g(x), log g'(x))` element-wise for `x: [M]`, `raw: [M, 3K−1]`: one fused op
+    /// (`bijections/rq_kernel/`) defined by the composition of [`composed`](Self::composed).
+    ///
+    /// # Panics
+    /// If the shapes or dtypes do not match.
     pub fn forward(&self, x: &Tensor, raw: &Tensor) -> (Tensor, Tensor) {
-        self.evaluate(x, raw, false)
+        self.fused(x, raw, false)
     }
 
-    /// `(g⁻¹(y), log (g⁻¹)'(y))` element-wise.
+    /// `(g⁻¹(y), log (g⁻¹)'(y))` element-wise, as one fused op like [`forward`](Self::forward).
+    ///
+    /// # Panics
+    /// If the shapes or dtypes do not match.
     pub fn inverse(&self, y: &Tensor, raw: &Tensor) -> (Tensor, Tensor) {
-        self.evaluate(y, raw, true)
+        self.fused(y, raw, true)
     }
 
-    fn evaluate(&self, v: &Tensor, raw: &Tensor, inverse: bool) -> (Tensor, Tensor) {
+    /// The spline (or its inverse) as the composition of tensor ops that defines it, what
+    /// [`forward`](Self::forward) and [`inverse`](Self::inverse) compute up to round-off: the
+    /// oracle of the fused kernels.
+    pub fn composed(&self, v: &Tensor, raw: &Tensor, inverse: bool) -> (Tensor, Tensor) {
+        self.evaluate(v, raw, inverse)
+    }
+
+    fn fused(&self, v: &Tensor, raw: &Tensor, inverse: bool) -> (Tensor, Tensor) {
+        let m = v.len();
+        assert!(
+            v.shape() == [m]
+                && raw.shape() == [m, self.params_per_dim()]
+                && v.dtype() == raw.dtype(),
+            "rq spline: input {:?} ({}) and raw {:?} ({}) do not match [M] and [M, {}] of one dtype",
+            v.shape(),
+            v.dtype(),
+            raw.shape(),
+            raw.dtype(),
+            self.params_per_dim()
+        );
+        let kernel = SplineKernel {
+            shape: *self,
+            inverse,
+        };
+        let out = fused(kernel, &[v, raw]);
+        (
+            out.narrow(0, 0, 1).reshape(&[m]),
+            out.narrow(0, 1, 1).reshape(&[m]),
+        )
+    }
+
+    pub(super) fn evaluate(&self, v: &Tensor, raw: &Tensor, inverse: bool) -> (Tensor, Tensor) {
         let (k, b) = (self.bins, self.bound);
         let kn = self.knots(raw);
         let inside = v.abs().lt_scalar(b);
