@@ -81,8 +81,9 @@ impl Experiment for TradePhi4 {
     fn id(&self) -> &'static str {
         "trade-phi4"
     }
+    /// 3: the full preset's spline flow runs on the fused spline kernels (session 20).
     fn version(&self) -> u32 {
-        2
+        3
     }
     /// The group errors need at least two groups, whole chains per group (`mcmc.chains` a
     /// multiple of `error_groups`) and at least one flow sample per group.

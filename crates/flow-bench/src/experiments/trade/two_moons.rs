@@ -72,8 +72,9 @@ impl Experiment for TradeTwoMoons {
     fn id(&self) -> &'static str {
         "trade-two-moons"
     }
+    /// 2: the full preset's spline flow runs on the fused spline kernels (session 20).
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn paper(&self) -> PaperId {
         PaperId::Trade

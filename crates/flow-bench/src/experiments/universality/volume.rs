@@ -92,8 +92,9 @@ impl Experiment for VolumePreservingFloor {
     fn id(&self) -> &'static str {
         "volume-preserving-floor"
     }
+    /// 5: the spline flow trains through the fused spline kernels (session 20).
     fn version(&self) -> u32 {
-        4
+        5
     }
     fn paper(&self) -> PaperId {
         PaperId::Universality
