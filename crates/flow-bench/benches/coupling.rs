@@ -4,6 +4,9 @@
 //! The JAX peer is `peers/flowjax_coupling.py` (same shapes); see BENCHMARKS.md.
 //! The `*_sharded` rows run the same step cut by samples into [`SHARDS`] shards, one per core
 //! (`flow_core::train::DataParallel`): the same loss and gradient up to round-off.
+//! `coupling/rq_spline_*` time one spline layer of the NSF 8-D step alone (forward and
+//! backward, `[2048, 23]` raw parameters): the fused kernels against the composition that
+//! defines them.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -12,6 +15,7 @@ use flow_core::nn::{Module, values};
 use flow_core::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use flow_core::train::{DataParallel, Shard};
 use flow_core::{DType, Data, Tensor, grad};
+use flow_coupling::rq_spline::SplineShape;
 use flow_coupling::{Flow, NsfConfig, RealNvpConfig, SplineConfig};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -104,9 +108,36 @@ fn sharded(
     );
 }
 
+/// One spline layer forward and backward: 512 rows × 4 transformed features, 8 bins.
+fn spline_layer(c: &mut Criterion) {
+    let shape = SplineShape {
+        bins: 8,
+        bound: 4.0,
+        min_bin: 1e-3,
+        min_derivative: 1e-3,
+    };
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
+    let x = Tensor::randn(&[2048], DType::F32, &mut rng)
+        .mul_scalar(2.0)
+        .requires_grad();
+    let raw = Tensor::randn(&[2048, shape.params_per_dim()], DType::F32, &mut rng).requires_grad();
+    type Spline = fn(&SplineShape, &Tensor, &Tensor) -> (Tensor, Tensor);
+    let fused: Spline = |s, x, raw| s.forward(x, raw);
+    let composed: Spline = |s, x, raw| s.composed(x, raw, false);
+    for (name, spline) in [("fused", fused), ("composed", composed)] {
+        c.bench_function(&format!("coupling/rq_spline_{name}_fwd_bwd_2048x23"), |b| {
+            b.iter(|| {
+                let (y, logd) = spline(&shape, &x, &raw);
+                let g = grad(&y.sum_all().add(&logd.sum_all()), &[&x, &raw]);
+                black_box(g)
+            })
+        });
+    }
+}
+
 criterion_group! {
     name = benches;
     config = { flow_core::allocator::keep_freed_memory(); Criterion::default() }.sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = training_step
+    targets = training_step, spline_layer
 }
 criterion_main!(benches);
