@@ -69,8 +69,8 @@ pub trait Fused: 'static {
 /// assert!((g[0].item() - 1.5 * 0.5f64.exp()).abs() < 1e-12);
 /// ```
 pub fn fused<F: Fused>(op: F, inputs: &[&Tensor]) -> Tensor {
-    let owned: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
     if inputs.iter().any(|t| t.tangent.is_some()) {
+        let owned: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
         return op.compose(&owned);
     }
     let primals: Vec<Tensor> = inputs.iter().map(|t| t.detach()).collect();
