@@ -1,13 +1,13 @@
-//! Loops the sharded free-form-flow step or the sharded input HVP of the reference MLPs
+//! Loops the sharded free-form-flow step, MLP step or input HVP of the reference MLPs
 //! (8→256→256→8, SiLU, batch 512 in two shards of 256, f32) for `perf record`, and prints
 //! the median and mean wall time per step, with the Adam update's share for the step:
 //!
-//! `cargo run --release -p flow-bench --example sharded_step -- [fff|hvp] [steps]`
+//! `cargo run --release -p flow-bench --example sharded_step -- [fff|mlp|hvp] [steps]`
 //!
 //! The models, loss and data are those of `benches/core.rs` (`free_form_step_sharded`,
-//! `hvp_wrt_input_sharded`; both include `benches/common/workloads.rs`), whose criterion
-//! numbers are the measurements of record; this loop exists so a profile sees one workload,
-//! with no criterion machinery around it. The first tenth of the steps (at least 20) is
+//! `mlp_step_sharded`, `hvp_wrt_input_sharded`; all include `benches/common/workloads.rs`),
+//! whose criterion numbers are the measurements of record; this loop exists so a profile sees
+//! one workload, with no criterion machinery around it. The first tenth of the steps (at least 20) is
 //! warm-up and not timed.
 
 use std::time::Instant;
@@ -58,6 +58,15 @@ fn main() {
                 opt.step(&params, &out.grads);
                 t_adam = t1.elapsed().as_secs_f64();
             }
+            "mlp" => {
+                let out = dp_enc.grad(&model.0, &enc_params, 512, 0, |m, s: &Shard| {
+                    let xs = s.take(&xd);
+                    m.forward(&xs).sub(&xs).square().mean_all().into()
+                });
+                let t1 = Instant::now();
+                opt.step(&enc_params, &out.grads);
+                t_adam = t1.elapsed().as_secs_f64();
+            }
             "hvp" => {
                 let parts = dp_enc.map(&model.0, &enc_params, 512, 0, |m, _, s: &Shard| {
                     let f = |x: &Tensor| m.forward(x).square().sum_all();
@@ -66,7 +75,7 @@ fn main() {
                 let parts: Vec<Tensor> = parts.into_iter().map(Tensor::from_data).collect();
                 std::hint::black_box(Tensor::concat(&parts.iter().collect::<Vec<_>>(), 0));
             }
-            other => panic!("unknown workload {other:?} (fff or hvp)"),
+            other => panic!("unknown workload {other:?} (fff, mlp or hvp)"),
         }
         if step >= warm {
             times.push(t0.elapsed().as_secs_f64() * 1e3);

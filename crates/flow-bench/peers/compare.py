@@ -11,6 +11,12 @@ data-parallel `*_sharded` step (two shards, one per core), medians read from
 target/criterion/*/new/estimates.json. Peers: jax_steps.py, jax_egnn.py and
 flowjax_coupling.py (medians they print). Peak memory: memory.py.
 
+With the core rows (unless `--workload` leaves out the MLP step) it also prints the MLP step's
+share of the machine's f32 GEMM rate (`examples/gemm_share.rs`: the step and flow-core's
+[512,256]·[256,256] product alternated in one process, 2·`--rounds` rounds, the FLOP count
+computed from the layer shapes) beside JAX's product rate on the same shape and on 2048³
+(jax_gemm.py).
+
 A round runs, for one workload at a time, our bench (the row and its sharded twin) and the
 peer's, seconds apart, the side that goes first alternating between rounds. Each row reports
 the median over rounds of each side's median, and the median and range over rounds of the
@@ -143,6 +149,20 @@ def peer(threads, script):
     return result
 
 
+def gemm_share(threads, rounds):
+    """The MLP step's share of the GEMM rate (the example's table) and JAX's product rates."""
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), FLOWS_THREADS=str(threads))
+    run(["cargo", "build", "-q", "--release", "-p", "flow-bench", "--example", "gemm_share"])
+    ours_table = run([os.path.join(ROOT, "target", "release", "examples", "gemm_share"),
+                      str(2 * rounds)], env)
+    jax_env = dict(os.environ)
+    jax_env["XLA_FLAGS"] = (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+                            f"intra_op_parallelism_threads={threads}")
+    jax_lines = run([sys.executable, os.path.join(HERE, "jax_gemm.py"), "--threads", str(threads)],
+                    jax_env)
+    return ours_table, jax_lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
@@ -201,6 +221,12 @@ def main():
         print(f"| {label} | {statistics.median(o):.2f} ms | {peer_name} {statistics.median(p):.2f} ms | "
               f"{statistics.median(ratios):.2f} | {ratios[0]:.2f}–{ratios[-1]:.2f} | "
               f"{sum(far)} of {len(far)} |")
+    if "core" in groups and wanted.search("mlp_step gemm share"):
+        ours_table, jax_lines = gemm_share(args.threads, args.rounds)
+        print("\n" + ours_table.rstrip())
+        print("\nJAX's product, best of 15 blocks, same threads: " +
+              "; ".join(line.strip() for line in jax_lines.splitlines() if line.strip()))
+        print("\nTarget (issue 14): the MLP step at ≥ 70 % of the machine's f32 GEMM rate.")
     print(f"\nA round counts as far when the two cores' cache-line round trip "
           f"(`examples/core_distance.rs`), probed before, between and after its two sides, "
           f"exceeded {FAR_NS} ns at least once.")

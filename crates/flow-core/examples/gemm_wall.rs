@@ -6,7 +6,8 @@
 //!
 //! With rayon's pool a gap of ≥ 100 µs let its workers sleep and one call in ten ran at
 //! single-thread speed; the spinning team of `parallel/team.rs` keeps the p90 near the median
-//! (BENCHMARKS.md).
+//! (BENCHMARKS.md). Freed memory stays in the process (`allocator::keep_freed_memory`, as in
+//! the benches), so fresh outputs are not page-faulted in again on every call.
 use flow_core::{DType, Tensor};
 use rand::SeedableRng;
 use std::time::Instant;
@@ -17,6 +18,7 @@ fn spin(us: f64) {
     }
 }
 fn main() {
+    flow_core::allocator::keep_freed_memory();
     let th: usize = std::env::args().nth(1).unwrap().parse().unwrap();
     flow_core::parallel::set_threads(th);
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0);
