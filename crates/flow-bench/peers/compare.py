@@ -22,7 +22,8 @@ peer's, seconds apart, the side that goes first alternating between rounds. Each
 the median over rounds of each side's median, and the median and range over rounds of the
 per-round ratio ours / peer (target: ≤ 0.8). On a shared VM whose speed drifts by up to 2×
 within minutes the per-round ratio is the quantity to read; use `--rounds 5` or more to tell
-0.8 from 1.0. The script prints the CPU model and thread settings so a table is never
+0.8 from 1.0. The "fastest / fastest" column divides each side's fastest round: the drift
+only ever slows a side down, so it reads the two on their quietest minute. The script prints the CPU model and thread settings so a table is never
 separated from its machine, and probes the two cores' cache-line round trip
 (`examples/core_distance.rs`) before, between and after the sides of every round: the last
 column counts the rounds that saw the cores on different chiplets ("far"), where steps that
@@ -205,8 +206,8 @@ def main():
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {args.threads} threads each side, "
           f"{args.rounds} rounds, each workload measured on both sides back to back\n")
     print("| workload | ours (median) | peer (median) | ours / peer, median of rounds | range "
-          "| rounds with far cores |")
-    print("|---|---:|---:|---:|---|---:|")
+          "| fastest / fastest | rounds with far cores |")
+    print("|---|---:|---:|---:|---|---:|---:|")
     for label, our_id, peer_id in ROWS:
         far = placements.get(our_id, [])
         o, p = samples_ours.get(our_id, []), samples_peer.get(peer_id, [])
@@ -215,12 +216,12 @@ def main():
             continue  # a row of a group not run (--only)
         if len(o) != args.rounds or len(p) != args.rounds:
             print(f"| {label} | {'—' if not o else f'{statistics.median(o):.2f} ms'} | "
-                  f"{'—' if not p else f'{statistics.median(p):.2f} ms'} | missing | |")
+                  f"{'—' if not p else f'{statistics.median(p):.2f} ms'} | missing | | | |")
             continue
         ratios = sorted(a / b for a, b in zip(o, p))
         print(f"| {label} | {statistics.median(o):.2f} ms | {peer_name} {statistics.median(p):.2f} ms | "
               f"{statistics.median(ratios):.2f} | {ratios[0]:.2f}–{ratios[-1]:.2f} | "
-              f"{sum(far)} of {len(far)} |")
+              f"{min(o) / min(p):.2f} | {sum(far)} of {len(far)} |")
     if "core" in groups and wanted.search("mlp_step gemm share"):
         ours_table, jax_lines = gemm_share(args.threads, args.rounds)
         print("\n" + ours_table.rstrip())
