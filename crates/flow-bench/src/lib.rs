@@ -55,6 +55,7 @@ pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod schedule;
+pub mod timing;
 pub mod validate;
 
 pub use context::RunContext;

@@ -12,6 +12,7 @@ use crate::context::RunContext;
 use crate::experiment::{Experiment, ExperimentError, Mode, Outcome, Table, Verdict, preset_value};
 use crate::experiments::free_form::common::{NetPreset, Rng, pick, resnet_model};
 use crate::paper::PaperId;
+use crate::timing::median_secs;
 
 /// Preset of [`FffStepTime`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,22 +68,6 @@ pub fn independent_of_latent(ratios: &[(f64, f64)], band: f64) -> (f64, bool) {
 /// `fff-step-time`: cost of an FFF step relative to an autoencoder step.
 pub struct FffStepTime;
 
-/// Median seconds per call of `f` over `n` calls.
-fn median_time(n: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..3 {
-        f();
-    }
-    let mut t: Vec<f64> = (0..n)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[n / 2]
-}
-
 /// Per-round `(FFF step, autoencoder step)` median seconds for one model and batch, the two
 /// timed alternately in each round so that machine load affects both alike.
 pub fn step_time_rounds(
@@ -101,12 +86,12 @@ pub fn step_times(model: &FreeFormFlow, x: &Tensor, n: usize, rng: &mut Rng) -> 
     let params = model.parameters();
     let mut opt = Adam::new(AdamConfig::new(1e-5));
     let cfg = FffLossConfig::new(10.0);
-    let fff = median_time(n, || {
+    let fff = median_secs(n, || {
         let loss = fff_loss(model, x, None, &cfg, rng).loss;
         let g = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
         opt.step(&params, &g);
     });
-    let ae = median_time(n, || {
+    let ae = median_secs(n, || {
         let loss = autoencoder_loss(model, x, None, 10.0);
         let g = grad(&loss, &values(&params).iter().collect::<Vec<_>>());
         opt.step(&params, &g);
