@@ -23,8 +23,8 @@ the median over rounds of each side's median, and the median and range over roun
 per-round ratio ours / peer (target: ≤ 0.8). On a shared VM whose speed drifts by up to 2×
 within minutes the per-round ratio is the quantity to read; use `--rounds 5` or more to tell
 0.8 from 1.0. The "fastest / fastest" column divides each side's fastest round: the drift
-only ever slows a side down, so it reads the two on their quietest minute. The script prints the CPU model and thread settings so a table is never
-separated from its machine, and probes the two cores' cache-line round trip
+only ever slows a side down, so it reads the two on their quietest minute. The script prints
+the CPU model and thread settings so a table is never separated from its machine, and probes the two cores' cache-line round trip
 (`examples/core_distance.rs`) before, between and after the sides of every round: the last
 column counts the rounds that saw the cores on different chiplets ("far"), where steps that
 use both cores run slower (BENCHMARKS.md, session 19).
