@@ -119,6 +119,11 @@ fn sampling(c: &mut Criterion) {
     group.finish();
 }
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 criterion_group! {
     name = benches;
     config = { flow_core::allocator::keep_freed_memory(); Criterion::default() }.sample_size(20);

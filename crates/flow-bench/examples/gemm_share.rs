@@ -58,6 +58,11 @@ fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let rounds: usize = std::env::args()

@@ -23,6 +23,11 @@ use rand::rngs::Xoshiro256PlusPlus;
 mod workloads;
 use workloads::{SHARDS, enc_dec, free_form_loss, mlp};
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let mut args = std::env::args().skip(1);

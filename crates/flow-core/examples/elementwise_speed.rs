@@ -12,6 +12,11 @@ use std::time::Instant;
 /// An op under test: its name and the call.
 type Op<'a> = (&'a str, &'a dyn Fn(&Tensor) -> Tensor);
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(0);

@@ -17,6 +17,12 @@ fn spin(us: f64) {
         std::hint::spin_loop();
     }
 }
+
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let th: usize = std::env::args().nth(1).unwrap().parse().unwrap();

@@ -50,6 +50,11 @@ fn run(steps: usize) -> (Vec<f64>, f64) {
     (times, cpu_ms)
 }
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)

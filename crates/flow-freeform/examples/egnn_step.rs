@@ -14,6 +14,11 @@ use flow_freeform::{
 };
 use rand::SeedableRng;
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let args: Vec<usize> = std::env::args()

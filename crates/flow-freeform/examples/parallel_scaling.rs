@@ -67,6 +67,11 @@ fn parse_args() -> (usize, Vec<usize>) {
     (rounds, threads)
 }
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let (rounds, threads) = parse_args();

@@ -6,6 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 use flow_bench::cli::{self, Cli};
 
+/// Tensor buffers on cache-line boundaries, as in every binary that times flow-core
+/// ([`flow_core::allocator::CacheAligned`]).
+#[global_allocator]
+static ALLOC: flow_core::allocator::CacheAligned = flow_core::allocator::CacheAligned;
+
 fn main() {
     flow_core::allocator::keep_freed_memory();
     let cli = Cli::parse();

@@ -71,9 +71,9 @@ fn parts_for(m: usize, flops: usize) -> usize {
 
 /// Element types the GEMM supports (f32 and f64).
 pub(crate) trait Gemm: ComplexField + Copy + Send + Sync {
-    /// Rows `rows` of the product through [`gemm_skinny`](super::gemm_skinny) where that
-    /// kernel applies (f32, two to eight output columns); `false` (nothing written) where
-    /// faer runs instead.
+    /// Rows `rows` of the product through [`gemm_outer`](super::gemm_outer) or
+    /// [`gemm_skinny`](super::gemm_skinny) where one applies (f32; a narrow side of two to
+    /// eight); `false` (nothing written) where faer runs instead.
     fn skinny(
         _dst: &mut Dst<'_, Self>,
         _a: &[Self],
@@ -94,7 +94,8 @@ impl Gemm for f32 {
         transposes: (bool, bool),
         rows: std::ops::Range<usize>,
     ) -> bool {
-        super::gemm_skinny::product(dst, a, b, shape, transposes, rows)
+        super::gemm_outer::product(dst, a, b, shape, transposes, rows.clone())
+            || super::gemm_skinny::product(dst, a, b, shape, transposes, rows)
     }
 }
 impl Gemm for f64 {}

@@ -306,4 +306,4 @@ unsafe fn full_group<const R: usize, const TA: bool>(
 #[cfg(target_arch = "x86_64")]
 #[cfg(test)]
 #[path = "gemm_skinny_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 
 use super::*;
 
-fn values(len: usize, salt: usize) -> Vec<f32> {
+pub(crate) fn values(len: usize, salt: usize) -> Vec<f32> {
     (0..len)
         .map(|i| (((i * 7919 + salt * 104_729) % 1013) as f32 - 506.0) / 371.0)
         .collect()
@@ -22,7 +22,7 @@ fn bt(b: &[f32], (k, n): (usize, usize), tb: bool, l: usize, j: usize) -> f32 {
 /// The order the module documents, one scalar at a time: per element, `k` in blocks of
 /// `KC`, each block a chain of `mul_add` from zero, added to the running output.
 #[allow(clippy::too_many_arguments)]
-fn reference(
+pub(crate) fn reference(
     c: &mut [f32],
     add: bool,
     a: &[f32],
