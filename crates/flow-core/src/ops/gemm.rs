@@ -110,6 +110,18 @@ pub(crate) enum Dst<'a, T> {
     Add(&'a mut [T]),
 }
 
+impl<T> Dst<'_, T> {
+    /// The block's start, length and whether it is accumulated into (the raw view the
+    /// hand-written kernels write through; only an `Add` block may be read).
+    pub(crate) fn raw_parts(&mut self) -> (*mut T, usize, bool) {
+        match self {
+            Dst::Uninit(d) => (d.as_mut_ptr().cast::<T>(), d.len(), false),
+            Dst::Overwrite(d) => (d.as_mut_ptr(), d.len(), false),
+            Dst::Add(d) => (d.as_mut_ptr(), d.len(), true),
+        }
+    }
+}
+
 fn view<T: Gemm>(s: &[T], rows: usize, cols: usize, transpose: bool) -> MatRef<'_, T> {
     let m = MatRef::from_row_major_slice(s, rows, cols);
     if transpose { m.transpose() } else { m }

@@ -76,11 +76,7 @@ fn product_at(
     (ta, tb): (bool, bool),
     rows: Range<usize>,
 ) -> bool {
-    let (ptr, len, add) = match dst {
-        Dst::Uninit(d) => (d.as_mut_ptr().cast::<f32>(), d.len(), false),
-        Dst::Overwrite(d) => (d.as_mut_ptr(), d.len(), false),
-        Dst::Add(d) => (d.as_mut_ptr(), d.len(), true),
-    };
+    let (ptr, len, add) = dst.raw_parts();
     assert!(
         len == rows.len() * n && rows.end <= m && a.len() == m * k && b.len() == k * n,
         "gemm_skinny: destination of {len} values for rows {rows:?} of {m}×{k}·{k}×{n}"
