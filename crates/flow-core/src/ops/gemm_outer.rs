@@ -11,7 +11,7 @@
 //! loaded as vectors from one contiguous row of `A`, each of `B`'s ≤ 8 values of that row is
 //! broadcast once, and one fused multiply–add per pair accumulates a tile of up to 64 × 8
 //! values in registers (at most 24 of the 32), so the loop is bound by the multiply–adds:
-//! 127 GFLOP/s on the MLP's shape, 112 on the subnet's (`examples/gemm_outer.rs`).
+//! 127 GFLOP/s on the MLP's shape, 116 on the subnet's (`examples/gemm_outer.rs`).
 //!
 //! The mirror case, few output *rows* (`ȳᵀ h` of an 8-wide output layer), is left to faer:
 //! with the operands on cache lines ([`CacheAligned`](crate::allocator::CacheAligned)) faer
