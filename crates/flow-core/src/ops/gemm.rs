@@ -9,13 +9,15 @@
 //!
 //! Transposes are views (swapped strides), never copies. A product of at least
 //! [`PARALLEL_FLOPS`] floating-point operations with enough rows is cut into row blocks of the
-//! output ("parts"), a number fixed by the shape alone ([`parts_for`]); the parts run on
-//! [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the fork–join team
-//! (`parallel/team.rs`, which keeps the second core hot between the products of a step) when
-//! the product has enough row data or FLOPs to pay for moving its rows between cores
-//! ([`worth_a_fork`]), or one after another on the calling thread. Every output element is
-//! the same sequence of operations either way, so results are bit-identical for any thread
-//! count (tested).
+//! output ("parts"), one per worker and at most a number set by the shape ([`plan`]); the
+//! parts run on [`parallel::gemm_threads`](crate::parallel::gemm_threads) threads of the
+//! fork–join team (`parallel/team.rs`, which keeps the second core hot between the products
+//! of a step) when the product has enough row data or FLOPs to pay for moving its rows
+//! between cores ([`worth_a_fork`]), or whole on the calling thread. The cut never changes
+//! an element's arithmetic (each is one dot product over the whole inner dimension, summed
+//! in the kernel's order whatever rows its block holds), so results are bit-identical for
+//! any thread count (tested against the uncut product, every transpose, both types, inner
+//! dimensions past faer's blocking).
 //! Inside a chunk of a parallel helper `gemm_threads` is 1, so nested parallelism never
 //! oversubscribes the machine.
 
@@ -45,7 +47,7 @@ const FORK_FLOPS: usize = 1 << 23;
 /// of the line, so each worker keeps working on its own rows: a product split beside passes
 /// that were not (or the reverse) made the helper read the caller's freshly written rows from
 /// the other chiplet, which cost more than it saved (BENCHMARKS.md, session 19). Only the
-/// placement of the parts depends on this, never their number: the bits are the same.
+/// cut and its placement depend on this, never the bits (module docs).
 fn worth_a_fork(m: usize, k: usize, n: usize) -> bool {
     2 * m * k * n >= FORK_FLOPS || m * k.max(n) >= crate::parallel::team::MIN_PARALLEL_ELEMENTS
 }
@@ -58,8 +60,8 @@ const MIN_PART_ROWS: usize = 128;
 /// The most parts of one product.
 const MAX_PARTS: usize = 16;
 
-/// How many row blocks a `m`-row product of `flops` operations is cut into: a function of
-/// the shape only, never of the thread count, so that results do not depend on it.
+/// The most row blocks a `m`-row product of `flops` operations is cut into (a function of the
+/// shape; [`plan`] cuts no more blocks than there are workers).
 fn parts_for(m: usize, flops: usize) -> usize {
     if flops < PARALLEL_FLOPS {
         return 1;
@@ -67,6 +69,22 @@ fn parts_for(m: usize, flops: usize) -> usize {
     (flops / (PARALLEL_FLOPS / 2))
         .min(m / MIN_PART_ROWS)
         .clamp(1, MAX_PARTS)
+}
+
+/// `(parts, threads)` for an `m × k × n` product: the workers that run it (the team's
+/// [`gemm_threads`](crate::parallel::gemm_threads) when it is [`worth_a_fork`], else the
+/// caller alone) and one row block per worker, at most [`parts_for`]'s count. Blocks beyond
+/// the workers would run one after another on a worker, each repacking the other operand:
+/// one block per worker made the reference MLP step 2–3 % faster, sharded (one worker, so one
+/// uncut product per shard) and one graph (two blocks of 256 rows instead of four of 128;
+/// BENCHMARKS.md, session 23). The bits do not depend on the cut (module docs).
+fn plan(m: usize, k: usize, n: usize) -> (usize, usize) {
+    let parts = parts_for(m, 2 * m * k * n);
+    if parts == 1 || !worth_a_fork(m, k, n) {
+        return (1, 1);
+    }
+    let threads = crate::parallel::gemm_threads();
+    (parts.min(threads), threads)
 }
 
 /// Element types the GEMM supports (f32 and f64).
@@ -261,16 +279,9 @@ pub(crate) fn gemm<T: Gemm>(
         }
         return;
     }
-    match parts_for(m, 2 * m * k * n) {
-        1 => gemm_with(dst(c, accumulate), a, b, (m, k, n), (ta, tb), 0..m),
-        parts => {
-            let threads = if worth_a_fork(m, k, n) {
-                crate::parallel::gemm_threads()
-            } else {
-                1
-            };
-            gemm_parts(c, a, b, (m, k, n), ta, tb, accumulate, parts, threads);
-        }
+    match plan(m, k, n) {
+        (1, _) => gemm_with(dst(c, accumulate), a, b, (m, k, n), (ta, tb), 0..m),
+        (parts, threads) => gemm_parts(c, a, b, (m, k, n), ta, tb, accumulate, parts, threads),
     }
 }
 
@@ -318,18 +329,13 @@ pub(crate) fn gemm_new<T: Gemm>(
     if m == 0 || n == 0 {
         return out;
     }
-    let parts = parts_for(m, 2 * m * k * n);
+    let (parts, threads) = plan(m, k, n);
     let rows_per_part = m.div_ceil(parts);
     let blocks: Vec<(usize, &mut [MaybeUninit<T>])> = out.spare_capacity_mut()[..m * n]
         .chunks_mut(rows_per_part * n)
         .enumerate()
         .map(|(p, block)| (p * rows_per_part, block))
         .collect();
-    let threads = if parts > 1 && worth_a_fork(m, k, n) {
-        crate::parallel::gemm_threads()
-    } else {
-        1
-    };
     crate::parallel::team::run_parts(blocks, threads, |(start, block)| {
         let rows = start..start + block.len() / n;
         match &init {
