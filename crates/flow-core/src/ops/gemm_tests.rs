@@ -118,7 +118,7 @@ fn accumulate_adds_the_product_to_the_destination() {
 /// kernels' 512-term blocks.
 #[test]
 fn products_are_bit_identical_for_any_cut_and_thread_count() {
-    fn check<T: Gemm + From<f32>>(shapes: &[(usize, usize, usize)], ty: &str) {
+    fn check<T: Gemm + From<f32> + Into<f64>>(shapes: &[(usize, usize, usize)], ty: &str) {
         for &(m, k, n) in shapes {
             let to_t = |v: Vec<f64>| v.into_iter().map(|x| T::from(x as f32)).collect::<Vec<T>>();
             let (a, b) = (to_t(values(m * k, 3)), to_t(values(k * n, 4)));
@@ -130,8 +130,12 @@ fn products_are_bit_identical_for_any_cut_and_thread_count() {
                     for threads in [1, 2, 3] {
                         let mut cut = vec![T::zero_impl(); m * n];
                         gemm_parts(&mut cut, &a, &b, dims, ta, tb, false, parts, threads);
+                        // Compared as bits (widening to f64 keeps the sign of zero).
+                        let bits = |v: &[T]| -> Vec<u64> {
+                            v.iter().map(|&x| Into::<f64>::into(x).to_bits()).collect()
+                        };
                         assert!(
-                            whole == cut,
+                            bits(&whole) == bits(&cut),
                             "{ty} {m}x{k}x{n} ta={ta} tb={tb}: {parts} parts on {threads} threads"
                         );
                     }
