@@ -89,11 +89,26 @@ fn plan(m: usize, k: usize, n: usize) -> (usize, usize) {
 
 /// Element types the GEMM supports (f32 and f64).
 pub(crate) trait Gemm: ComplexField + Copy + Send + Sync {
-    /// Rows `rows` of the product through [`gemm_outer`](super::gemm_outer) or
-    /// [`gemm_skinny`](super::gemm_skinny) where one applies (f32; a narrow side of two to
-    /// eight); `false` (nothing written) where faer runs instead.
+    /// Rows `rows` of the product through [`gemm_outer`](super::gemm_outer),
+    /// [`gemm_skinny`](super::gemm_skinny) or [`gemm_shallow`](super::gemm_shallow) where one
+    /// applies (f32; a narrow side of two to eight, or two to sixteen terms per output);
+    /// `false` (nothing written) where faer runs instead.
     fn skinny(
         _dst: &mut Dst<'_, Self>,
+        _a: &[Self],
+        _b: &[Self],
+        _shape: (usize, usize, usize),
+        _transposes: (bool, bool),
+        _rows: std::ops::Range<usize>,
+    ) -> bool {
+        false
+    }
+    /// Rows `rows` of `1 rowᵀ + op_a(A) op_b(B)` into fresh memory through
+    /// [`gemm_shallow`](super::gemm_shallow) where it applies (f32, two to sixteen terms),
+    /// the bias added in registers; `false` (nothing written) otherwise.
+    fn shallow_from_row(
+        _block: &mut [MaybeUninit<Self>],
+        _row: &[Self],
         _a: &[Self],
         _b: &[Self],
         _shape: (usize, usize, usize),
@@ -113,7 +128,19 @@ impl Gemm for f32 {
         rows: std::ops::Range<usize>,
     ) -> bool {
         super::gemm_outer::product(dst, a, b, shape, transposes, rows.clone())
-            || super::gemm_skinny::product(dst, a, b, shape, transposes, rows)
+            || super::gemm_skinny::product(dst, a, b, shape, transposes, rows.clone())
+            || super::gemm_shallow::product(dst, a, b, shape, transposes, rows)
+    }
+    fn shallow_from_row(
+        block: &mut [MaybeUninit<f32>],
+        row: &[f32],
+        a: &[f32],
+        b: &[f32],
+        shape: (usize, usize, usize),
+        transposes: (bool, bool),
+        rows: std::ops::Range<usize>,
+    ) -> bool {
+        super::gemm_shallow::product_from_row(block, row, a, b, shape, transposes, rows)
     }
 }
 impl Gemm for f64 {}
@@ -346,6 +373,12 @@ pub(crate) fn gemm_new<T: Gemm>(
             Init::Zero => block.iter_mut().for_each(|x| {
                 x.write(T::zero_impl());
             }),
+            Init::Rows(row)
+                if k > 0
+                    && T::shallow_from_row(block, row, a, b, (m, k, n), (ta, tb), rows.clone()) =>
+            {
+                return;
+            }
             Init::Rows(row) => {
                 for dst in block.chunks_mut(n) {
                     dst.write_copy_of_slice(row);

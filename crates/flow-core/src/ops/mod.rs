@@ -13,6 +13,7 @@ pub(crate) mod deriv_product;
 pub(crate) mod functions;
 pub(crate) mod gemm;
 pub(crate) mod gemm_outer;
+pub(crate) mod gemm_shallow;
 pub(crate) mod gemm_skinny;
 pub(crate) mod index;
 pub(crate) mod join;
