@@ -4,7 +4,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::super::gemm_skinny::tests::{reference, values};
+use super::super::gemm_skinny::tests::{faer_product, reference, values};
 use super::*;
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -137,7 +137,6 @@ fn a_wrong_destination_panics_with_the_shapes() {
 #[test]
 #[ignore = "checks faer's internal order of operations; run after a faer upgrade"]
 fn matches_faer_bit_for_bit() {
-    use faer::{Accum, MatMut, MatRef, Par};
     if !has_avx512() {
         return;
     }
@@ -162,12 +161,7 @@ fn matches_faer_bit_for_bit() {
             if !product(&mut dst, &a, &b, (m, k, n), (true, false), 0..m) {
                 continue;
             }
-            let mut theirs = start.clone();
-            let accum = if add { Accum::Add } else { Accum::Replace };
-            let lhs = MatRef::from_row_major_slice(&a, k, m).transpose();
-            let rhs = MatRef::from_row_major_slice(&b, k, n);
-            let out = MatMut::from_row_major_slice_mut(&mut theirs, m, n);
-            faer::linalg::matmul::matmul(out, accum, lhs, rhs, 1.0f32, Par::Seq);
+            let theirs = faer_product(&start, add, &a, &b, (m, k, n), (true, false));
             if bits(&ours) != bits(&theirs) {
                 bad.push(format!("{m}x{k}x{n} add={add}"));
             }

@@ -261,11 +261,6 @@ fn matches_faer_bit_for_bit() {
 }
 
 fn matches_faer_shapes() -> Vec<String> {
-    fn view(s: &[f32], r: usize, c: usize, t: bool) -> faer::MatRef<'_, f32> {
-        let v = faer::MatRef::from_row_major_slice(s, r, c);
-        if t { v.transpose() } else { v }
-    }
-    use faer::{Accum, MatMut, Par};
     let mut shapes = vec![(256, 256, 8), (512, 256, 8), (64, 5000, 8), (300, 513, 8)];
     for n in 2..=8 {
         for (m, k) in [
@@ -291,16 +286,6 @@ fn matches_faer_shapes() -> Vec<String> {
     for (m, k, n) in shapes {
         let (a, b) = (values(m * k, 1), values(k * n, 2));
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-            let lhs = if ta {
-                view(&a, k, m, true)
-            } else {
-                view(&a, m, k, false)
-            };
-            let rhs = if tb {
-                view(&b, n, k, true)
-            } else {
-                view(&b, k, n, false)
-            };
             let start = values(m * n, 3);
             for add in [false, true] {
                 let mut ours = start.clone();
@@ -310,10 +295,7 @@ fn matches_faer_shapes() -> Vec<String> {
                     Dst::Overwrite(&mut ours)
                 };
                 assert!(product(&mut dst, &a, &b, (m, k, n), (ta, tb), 0..m));
-                let mut theirs = start.clone();
-                let accum = if add { Accum::Add } else { Accum::Replace };
-                let dst = MatMut::from_row_major_slice_mut(&mut theirs, m, n);
-                faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0f32, Par::Seq);
+                let theirs = faer_product(&start, add, &a, &b, (m, k, n), (ta, tb));
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 if bits(&ours) != bits(&theirs) {
                     bad.push(format!("{m}x{k}x{n} ta={ta} tb={tb} add={add}"));
@@ -322,4 +304,37 @@ fn matches_faer_shapes() -> Vec<String> {
         }
     }
     bad
+}
+
+/// faer's product `start (=|+=) op_a(A) op_b(B)` on one thread (`A` stored `[m, k]` or, when
+/// `ta`, `[k, m]`; `B` stored `[k, n]` or `[n, k]`): the second oracle of the kernels' ignored
+/// twin tests.
+pub(crate) fn faer_product(
+    start: &[f32],
+    add: bool,
+    a: &[f32],
+    b: &[f32],
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+) -> Vec<f32> {
+    use faer::{Accum, MatMut, MatRef, Par};
+    fn view(s: &[f32], r: usize, c: usize, t: bool) -> MatRef<'_, f32> {
+        let v = MatRef::from_row_major_slice(s, r, c);
+        if t { v.transpose() } else { v }
+    }
+    let lhs = if ta {
+        view(a, k, m, true)
+    } else {
+        view(a, m, k, false)
+    };
+    let rhs = if tb {
+        view(b, n, k, true)
+    } else {
+        view(b, k, n, false)
+    };
+    let mut out = start.to_vec();
+    let accum = if add { Accum::Add } else { Accum::Replace };
+    let dst = MatMut::from_row_major_slice_mut(&mut out, m, n);
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0f32, Par::Seq);
+    out
 }
